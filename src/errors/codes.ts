@@ -1,0 +1,87 @@
+/**
+ * The one registry of agentgate error codes. Codes are API: never renamed, never reused.
+ * Callers branch on `code`, never on message text. `docs/errors` in the README lists them all
+ * (a test checks every code here is documented there).
+ *
+ * To add a code: append an entry; pick the HTTP status a client should see.
+ */
+export const ERROR_CODES = {
+  // --- input and configuration
+  AGENTGATE_ERR_VALIDATION: { status: 400, message: 'Invalid value for {field}: {detail}' },
+  AGENTGATE_ERR_CONFIG: { status: 500, message: 'Invalid configuration at {field}: {detail}' },
+  AGENTGATE_ERR_CRLF: { status: 400, message: '{field} must not contain CR or LF' },
+  AGENTGATE_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body is larger than {limit} bytes' },
+  AGENTGATE_ERR_NOT_FOUND: { status: 404, message: '{what} not found' },
+  AGENTGATE_ERR_UNKNOWN_USER: { status: 404, message: 'Unknown user {id}' },
+  AGENTGATE_ERR_UNKNOWN_EXTENSION: { status: 404, message: 'Unknown extension {id}' },
+  AGENTGATE_ERR_UNKNOWN_QUEUE: { status: 404, message: 'Unknown queue {id}' },
+  AGENTGATE_ERR_UNKNOWN_GROUP: { status: 404, message: 'Unknown user group {id}' },
+  AGENTGATE_ERR_CONFLICT: { status: 409, message: '{detail}' },
+
+  // --- authentication and policy
+  AGENTGATE_ERR_UNAUTHENTICATED: { status: 401, message: 'Missing or unknown API token' },
+  AGENTGATE_ERR_FORBIDDEN: { status: 403, message: 'Denied by policy: {detail}' },
+  AGENTGATE_ERR_IP_NOT_ALLOWED: { status: 403, message: 'Source address {ip} is not in the allow-list of {user}' },
+  AGENTGATE_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests; retry in {retryAfter}' },
+  AGENTGATE_ERR_POLICY_ADMIN: { status: 403, message: 'Policy change refused: {detail}' },
+  AGENTGATE_ERR_POLICY_VERSION: { status: 409, message: 'Policy changed meanwhile: expected version {expected}, found {actual}' },
+
+  // --- AMI (Asterisk's own answers to queue actions, one code each)
+  AGENTGATE_ERR_AMI_DISCONNECTED: { status: 503, message: 'AMI connection to {server} is down' },
+  AGENTGATE_ERR_AMI_TIMEOUT: { status: 504, message: 'AMI action {action} got no answer within {ms} ms' },
+  AGENTGATE_ERR_AMI_FAILED: { status: 502, message: 'AMI action {action} failed: {detail}' },
+  AGENTGATE_ERR_AMI_AUTH: { status: 502, message: 'AMI login to {server} failed: {detail}' },
+  AGENTGATE_ERR_QUEUE_NO_SUCH_QUEUE: { status: 404, message: 'Asterisk has no queue {queue}' },
+  AGENTGATE_ERR_QUEUE_ALREADY_MEMBER: { status: 409, message: '{interface} is already a member of {queue}' },
+  AGENTGATE_ERR_QUEUE_NOT_MEMBER: { status: 404, message: '{interface} is not a member of {queue}' },
+  AGENTGATE_ERR_QUEUE_MEMBER_NOT_DYNAMIC: { status: 409, message: '{interface} is a static member of {queue}; change it in queues.conf' },
+  AGENTGATE_ERR_QUEUE_INTERFACE_NOT_FOUND: { status: 404, message: 'Interface {interface} not found in {queue}' },
+  AGENTGATE_ERR_QUEUE_INVALID_PENALTY: { status: 400, message: 'Invalid interface, queue name or penalty' },
+
+  // --- ARI and dispatch
+  AGENTGATE_ERR_ARI_DISCONNECTED: { status: 503, message: 'ARI connection to {server} is down' },
+  AGENTGATE_ERR_ARI_TIMEOUT: { status: 504, message: 'ARI {operation} got no answer within {ms} ms' },
+  AGENTGATE_ERR_ARI_FAILED: { status: 502, message: 'ARI {operation} failed: {detail}' },
+  AGENTGATE_ERR_DISPATCH_BAD_ARGS: { status: 400, message: 'Stasis arguments invalid: {detail}' },
+  AGENTGATE_ERR_STORE: { status: 503, message: 'Store unavailable: {detail}' },
+
+  AGENTGATE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error that carries a stable code, the HTTP status it maps to and optionally the bad field. */
+export class AgentgateError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly field: string | undefined;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: ErrorCode,
+    params: Record<string, unknown> = {},
+    opts: { field?: string; cause?: unknown; message?: string } = {},
+  ) {
+    const entry = ERROR_CODES[code];
+    super(opts.message ?? render(entry.message, params), opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AgentgateError';
+    this.code = code;
+    this.status = entry.status;
+    this.field = opts.field ?? (typeof params.field === 'string' ? params.field : undefined);
+    this.details = params;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; field?: string } {
+    return this.field === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, field: this.field };
+  }
+}
+
+function render(template: string, params: Record<string, unknown>): string {
+  return template.replace(/\{(\w+)\}/g, (_, key: string) => (key in params ? String(params[key]) : `{${key}}`));
+}
+
+export function isAgentgateError(err: unknown): err is AgentgateError {
+  return err instanceof AgentgateError;
+}
