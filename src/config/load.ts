@@ -1,0 +1,116 @@
+/**
+ * Load and validate the agentgate configuration once, at start-up. Every problem is reported with
+ * the path of the bad field (`servers[0].ari.url: must match ...`); the result is frozen.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { Value } from '@sinclair/typebox/value';
+import { parseDocument } from 'yaml';
+import { ConfigSchema, type ConfigShape } from './schema.js';
+import { parsePolicyDoc, type PolicyDoc } from '../domain/policy/index.js';
+
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+export type Config = Readonly<Omit<ConfigShape, 'directory' | 'instance'>> & {
+  readonly instance: { readonly id: string };
+  readonly directory: PolicyDoc;
+};
+
+export class ConfigError extends Error {
+  readonly issues: ConfigIssue[];
+  constructor(source: string, issues: ConfigIssue[]) {
+    super(`${source}: ${issues.length} configuration error(s)\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** JSON pointer `/servers/0/ari/url` → `servers[0].ari.url`. */
+export function pointerToPath(pointer: string): string {
+  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let out = '';
+  for (const p of parts) {
+    if (/^\d+$/.test(p)) out += `[${p}]`;
+    else out += out === '' ? p : `.${p}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+/** Validate an already-parsed object (from YAML or built in code, e.g. by the demo). */
+export function validateConfig(raw: unknown, source = 'config'): Config {
+  const issues: ConfigIssue[] = [];
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(source, [{ path: '(root)', message: 'must be a mapping with servers and directory' }]);
+  }
+  const withDefaults = Value.Default(ConfigSchema, structuredClone(raw)) as ConfigShape;
+  for (const err of Value.Errors(ConfigSchema, withDefaults)) {
+    const path = pointerToPath(err.path);
+    // Union errors repeat once per branch: keep the first per path.
+    if (!issues.some((i) => i.path === path)) issues.push({ path, message: err.message });
+  }
+  if ((withDefaults as { directory?: unknown }).directory === undefined) {
+    issues.push({ path: 'directory', message: 'is required (users, groups, extensions, queues, grants)' });
+  }
+  let directory: PolicyDoc | undefined;
+  if ((withDefaults as { directory?: unknown }).directory !== undefined) {
+    const parsed = parsePolicyDoc(withDefaults.directory);
+    if (parsed.ok) directory = parsed.value;
+    else for (const e of parsed.errors) issues.push({ path: `directory.${e.path}`.replace(/\.\[/g, '['), message: e.message });
+  }
+  if (issues.length === 0) {
+    const names = new Set<string>();
+    withDefaults.servers.forEach((s, i) => {
+      if (names.has(s.name)) issues.push({ path: `servers[${i}].name`, message: `duplicate server name '${s.name}'` });
+      names.add(s.name);
+      if (!s.ari && !s.ami) issues.push({ path: `servers[${i}]`, message: 'needs ari, ami or both' });
+    });
+    const known = (server: string | undefined) => server === undefined || names.has(server);
+    directory?.extensions.forEach((e, i) => {
+      if (!known(e.server)) issues.push({ path: `directory.extensions[${i}].server`, message: `unknown server '${e.server}'` });
+    });
+    directory?.queues.forEach((q, i) => {
+      if (!known(q.server)) issues.push({ path: `directory.queues[${i}].server`, message: `unknown server '${q.server}'` });
+    });
+    withDefaults.tokens.forEach((t, i) => {
+      if (directory && !directory.users.some((u) => u.id === t.user)) {
+        issues.push({ path: `tokens[${i}].user`, message: `unknown user '${t.user}'` });
+      }
+    });
+  }
+  if (issues.length > 0 || !directory) throw new ConfigError(source, issues);
+  const instanceId = withDefaults.instance.id ?? `${hostname()}-${process.pid}`;
+  return deepFreeze({ ...withDefaults, instance: { id: instanceId }, directory }) as Config;
+}
+
+/** Parse YAML text; YAML syntax errors are reported with line and column. */
+export function parseConfigText(text: string, source = 'config'): Config {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '(yaml)', message: e.message.split('\n')[0] ?? e.message })),
+    );
+  }
+  return validateConfig(doc.toJS(), source);
+}
+
+export function loadConfigFile(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '(file)', message: (err as Error).message }]);
+  }
+  return parseConfigText(text, file);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
+}

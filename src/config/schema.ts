@@ -1,0 +1,117 @@
+/**
+ * The agentgate configuration file (YAML), one TypeBox schema that also holds the defaults.
+ * The `directory` section (users, groups, extensions, queues, grants) is validated by the policy
+ * model (src/domain/policy parsePolicyDoc), so that its errors name the same paths.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+const Url = Type.String({ pattern: '^https?://', description: 'http(s) URL' });
+const Name = Type.String({ pattern: '^[A-Za-z0-9._-]+$', minLength: 1, maxLength: 64 });
+
+export const AriSchema = Type.Object(
+  {
+    url: Url,
+    username: Type.String({ minLength: 1 }),
+    password: Type.String({ minLength: 1 }),
+    app: Type.String({ default: 'agentgate', pattern: '^[A-Za-z0-9._-]+$' }),
+    restTimeoutMs: Type.Integer({ default: 5000, minimum: 100 }),
+    pingIntervalMs: Type.Integer({ default: 10000, minimum: 500 }),
+  },
+  { additionalProperties: false },
+);
+
+export const AmiSchema = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1', minLength: 1 }),
+    port: Type.Integer({ default: 5038, minimum: 1, maximum: 65535 }),
+    username: Type.String({ minLength: 1 }),
+    secret: Type.String({ minLength: 1 }),
+    actionTimeoutMs: Type.Integer({ default: 5000, minimum: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+export const ServerSchema = Type.Object(
+  { name: Name, ari: Type.Optional(AriSchema), ami: Type.Optional(AmiSchema) },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    instance: Type.Object(
+      { id: Type.Optional(Name) },
+      { additionalProperties: false, default: {} },
+    ),
+    log: Type.Object(
+      { level: Type.Union([Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info' }) },
+      { additionalProperties: false, default: {} },
+    ),
+    servers: Type.Array(ServerSchema, { minItems: 1 }),
+    store: Type.Object(
+      {
+        redis: Type.Optional(
+          Type.Object(
+            {
+              url: Type.String({ pattern: '^rediss?://' }),
+              prefix: Type.String({ default: 'agentgate', pattern: '^[A-Za-z0-9._-]+$' }),
+              tenant: Type.String({ default: 'default', pattern: '^[A-Za-z0-9._-]+$' }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    audit: Type.Object(
+      { maxLength: Type.Integer({ default: 100000, minimum: 100 }) },
+      { additionalProperties: false, default: {} },
+    ),
+    http: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
+        trustedProxies: Type.Array(Type.String(), { default: [] }),
+        bodyLimit: Type.Integer({ default: 16384, minimum: 256 }),
+        rateLimit: Type.Object(
+          { max: Type.Integer({ default: 50, minimum: 1 }), timeWindowMs: Type.Integer({ default: 1000, minimum: 100 }) },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    dispatch: Type.Object(
+      {
+        answer: Type.Union([Type.Literal('late'), Type.Literal('early')], { default: 'late' }),
+        ringTimeoutSec: Type.Integer({ default: 30, minimum: 1, maximum: 3600 }),
+        onWinnerHangupBeforeBridge: Type.Union([Type.Literal('keep_ringing'), Type.Literal('fail')], { default: 'keep_ringing' }),
+        fallback: Type.Optional(
+          Type.Object(
+            {
+              context: Type.String({ minLength: 1 }),
+              extension: Type.String({ minLength: 1 }),
+              priority: Type.Integer({ default: 1, minimum: 1 }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    tokens: Type.Array(
+      Type.Object(
+        {
+          user: Name,
+          sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+          label: Type.String({ default: 'config' }),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
+    directory: Type.Unknown(),
+  },
+  { additionalProperties: false },
+);
+
+export type ConfigShape = Static<typeof ConfigSchema>;
