@@ -1,0 +1,273 @@
+/**
+ * The decision: may `actor` do `action` on `extension` (in `queue`)? Deny by default. Every check
+ * below runs when it can (so a denial names every reason, not just the first), and all must pass.
+ *
+ * | check           | passes when                                                                              |
+ * |-----------------|------------------------------------------------------------------------------------------|
+ * | actor           | the actor is a known user (otherwise nothing else runs)                                  |
+ * | target          | the extension exists; login/logout name a queue; a named queue exists; extension and     |
+ * |                 | queue are on the same PBX when both say which                                            |
+ * | ip              | the source address matches the actor's flags.ipAllow (empty list = any address). No      |
+ * |                 | address: passes for source 'dialplan' (the phone is the source), fails for 'http'        |
+ * | scope           | no_portal: never. basic_user: never (no queue operations; its own extension settings are |
+ * |                 | outside decide). call_center_agent: login/logout/pause/unpause on its OWN extensions,    |
+ * |                 | never penalty. call_center_supervisor: its own extensions, extensions of members of the  |
+ * |                 | groups it supervises, and of the agents of the queues it can reach (agents of a queue =  |
+ * |                 | users some grant lets log into it; reachable queues = queues any of its grants names).   |
+ * |                 | office_manager: any extension of its PBX (user.server, else the servers of its own       |
+ * |                 | extensions, else every PBX); an extension with no server is on every PBX                |
+ * | role            | the extension's owner is the actor itself or has a strictly LOWER role (equal roles are  |
+ * |                 | peers: an agent acts on no other agent, a manager on no other manager); an extension     |
+ * |                 | nobody owns passes (no one to protect)                                                   |
+ * | supervision     | only for role supervisor: the owner is the actor or a member of a group it supervises;   |
+ * |                 | an unowned extension fails                                                               |
+ * | extension-grant | a grant whose subject covers the actor (`user:<actor>` or `group:<a group of the actor>`)|
+ * |                 | lists the action and a target standing for the extension (`extension:<id>`,              |
+ * |                 | `user:<owner>`, `group:<a group of the owner>`)                                          |
+ * | queue-grant     | login/logout only: a grant whose subject covers the actor lists the action and           |
+ * |                 | `queue:<queue>`. It may be another grant than the extension's. pause/unpause/penalty     |
+ * |                 | need no queue permission, so this check does not run for them                            |
+ *
+ * A user may act on itself only within its scope and still needs a grant (deny by default).
+ * `decide` is total (never throws) and deterministic (grants listed in document order).
+ */
+import { checkIp } from './ip.js';
+import { ACTION_INDEX, type CompiledPolicy, type ExtensionIndex, type PolicyIndex, type UserIndex } from './compile.js';
+import type { QueueAction } from './types.js';
+
+export interface DecisionRequest {
+  actor: string;
+  action: QueueAction;
+  extension: string;
+  queue?: string;
+  ip?: string;
+  source?: 'http' | 'dialplan';
+}
+
+export type CheckName =
+  | 'actor'
+  | 'scope'
+  | 'ip'
+  | 'target'
+  | 'role'
+  | 'supervision'
+  | 'extension-grant'
+  | 'queue-grant'
+  // used by authorizeChange (administration of the policy itself)
+  | 'admin-role'
+  | 'owner'
+  | 'no-escalation';
+
+export interface Check {
+  name: CheckName;
+  passed: boolean;
+  detail: string;
+  grants?: string[];
+}
+
+export interface Decision {
+  allowed: boolean;
+  reasons: Check[];
+  /** Ids of every grant that matched, in document order. */
+  matched: string[];
+}
+
+const NEEDS_QUEUE: Readonly<Record<QueueAction, boolean>> = { login: true, logout: true, pause: false, unpause: false, penalty: false };
+
+function subjectsText(u: UserIndex): string {
+  return u.subjects.join(' or ');
+}
+
+/** Users a call_center_supervisor can reach: supervisees plus agents of the queues its grants name. */
+export function supervisorReach(ix: PolicyIndex, u: UserIndex, doc: CompiledPolicy['doc']): ReadonlySet<string> {
+  const cached = ix.reachCache.get(u.user.id);
+  if (cached) return cached;
+  const reach = new Set(u.supervisees);
+  const queues = new Set<string>();
+  for (const s of u.subjects) {
+    for (const a of ['login', 'logout', 'pause', 'unpause', 'penalty'] as const) {
+      for (const gi of ix.grantsBySubjectAction.get(`${s}|${a}`) ?? []) {
+        for (const t of doc.grants[gi]!.targets) if (t.startsWith('queue:')) queues.add(t.slice(6));
+      }
+    }
+  }
+  for (const q of queues) for (const m of ix.queueAgents.get(q) ?? []) reach.add(m);
+  ix.reachCache.set(u.user.id, reach);
+  return reach;
+}
+
+/** The scope check on one extension (exported for capabilities, which applies the same caps). */
+export function scopeCheck(policy: CompiledPolicy, u: UserIndex, action: QueueAction, e: ExtensionIndex): Check {
+  const scope = u.user.scope;
+  switch (scope) {
+    case 'no_portal':
+      return { name: 'scope', passed: false, detail: 'scope no_portal allows nothing' };
+    case 'basic_user':
+      return { name: 'scope', passed: false, detail: 'scope basic_user allows no queue operations' };
+    case 'call_center_agent':
+      if (action === 'penalty') return { name: 'scope', passed: false, detail: 'scope call_center_agent does not allow penalty' };
+      if (!u.ownExtensions.has(e.ext.id)) {
+        return { name: 'scope', passed: false, detail: `scope call_center_agent acts only on its own extensions, and ${e.ext.id} is not ${u.user.id}'s` };
+      }
+      return { name: 'scope', passed: true, detail: `call_center_agent on its own extension ${e.ext.id}` };
+    case 'call_center_supervisor': {
+      if (u.ownExtensions.has(e.ext.id)) return { name: 'scope', passed: true, detail: `call_center_supervisor on its own extension ${e.ext.id}` };
+      const owner = e.owner?.user.id;
+      if (owner !== undefined && u.supervisees.has(owner)) {
+        return { name: 'scope', passed: true, detail: `call_center_supervisor: ${owner} is in a group it supervises` };
+      }
+      if (owner !== undefined && supervisorReach(policy.index, u, policy.doc).has(owner)) {
+        return { name: 'scope', passed: true, detail: `call_center_supervisor: ${owner} is an agent of a queue it can reach` };
+      }
+      return {
+        name: 'scope',
+        passed: false,
+        detail: `scope call_center_supervisor reaches only agents of its groups and queues; extension ${e.ext.id} ${owner === undefined ? 'has no owner' : `belongs to ${owner}`}`,
+      };
+    }
+    case 'office_manager': {
+      const server = e.ext.server;
+      if (u.pbx === null || server === undefined || u.pbx.has(server)) {
+        return { name: 'scope', passed: true, detail: `office_manager: extension ${e.ext.id} is on its PBX` };
+      }
+      return { name: 'scope', passed: false, detail: `scope office_manager covers PBX ${[...u.pbx].join(', ')}, and extension ${e.ext.id} is on ${server}` };
+    }
+  }
+}
+
+/** The role bound on one extension. */
+export function roleCheck(u: UserIndex, e: ExtensionIndex): Check {
+  const o = e.owner;
+  if (!o) return { name: 'role', passed: true, detail: `extension ${e.ext.id} has no owner` };
+  if (o === u) return { name: 'role', passed: true, detail: `${u.user.id} acts on itself` };
+  if (o.rank < u.rank) return { name: 'role', passed: true, detail: `${o.user.id} (${o.user.role}) is below ${u.user.id} (${u.user.role})` };
+  return {
+    name: 'role',
+    passed: false,
+    detail: `${u.user.id} (${u.user.role}) may not act on ${o.user.id} (${o.user.role}): only on itself or lower roles`,
+  };
+}
+
+/** The supervision bound (role supervisor only); undefined when it does not apply. */
+export function supervisionCheck(u: UserIndex, e: ExtensionIndex): Check | undefined {
+  if (u.user.role !== 'supervisor') return undefined;
+  const o = e.owner;
+  if (o === u) return { name: 'supervision', passed: true, detail: `${u.user.id} acts on itself` };
+  if (o && u.supervisees.has(o.user.id)) return { name: 'supervision', passed: true, detail: `${o.user.id} is in a group ${u.user.id} supervises` };
+  return {
+    name: 'supervision',
+    passed: false,
+    detail: `supervisor ${u.user.id} acts only on members of the groups it supervises${u.supervises.size > 0 ? ` (${[...u.supervises].join(', ')})` : ''}; ${o ? `${o.user.id} is not one` : `extension ${e.ext.id} has no owner`}`,
+  };
+}
+
+/** Grant indexes (document order, deduplicated) that give `action` on any of targetIds to any subject of u. */
+export function matchingGrants(ix: PolicyIndex, u: UserIndex, action: QueueAction, targetIds: readonly number[]): number[] {
+  const a = ACTION_INDEX[action] * ix.nSubjects;
+  let out: number[] | undefined;
+  for (const s of u.subjectIds) {
+    const base = (a + s) * ix.nTargets;
+    for (const t of targetIds) {
+      const l = ix.grantsByKey.get(base + t);
+      if (l === undefined) continue;
+      if (out === undefined) out = l.slice();
+      else for (const gi of l) out.push(gi);
+    }
+  }
+  if (out === undefined) return [];
+  if (out.length > 1) {
+    out.sort((x, y) => x - y);
+    let w = 1;
+    for (let r = 1; r < out.length; r++) if (out[r] !== out[w - 1]) out[w++] = out[r]!;
+    out.length = w;
+  }
+  return out;
+}
+
+function ids(policy: CompiledPolicy, gis: readonly number[]): string[] {
+  return gis.map((gi) => policy.doc.grants[gi]!.id);
+}
+
+/** Decide one queue operation. Deterministic and total: unknown actor/extension/queue → deny with a reason. */
+export function decide(policy: CompiledPolicy, req: DecisionRequest): Decision {
+  const ix = policy.index;
+  const u = ix.users.get(req.actor);
+  if (u === undefined) {
+    return { allowed: false, reasons: [{ name: 'actor', passed: false, detail: `unknown user '${req.actor}'` }], matched: [] };
+  }
+  const reasons: Check[] = [{ name: 'actor', passed: true, detail: `${u.user.id} (${u.user.role}, ${u.user.scope})` }];
+  const action = req.action;
+  const needsQueue = NEEDS_QUEUE[action];
+  if (needsQueue === undefined) {
+    reasons.push({ name: 'target', passed: false, detail: `unknown action '${String(action)}'` });
+    return { allowed: false, reasons, matched: [] };
+  }
+
+  const e = ix.extensions.get(req.extension);
+  const q = req.queue === undefined ? undefined : ix.queues.get(req.queue);
+  let targetOk = true;
+  let targetDetail: string;
+  if (e === undefined) {
+    targetOk = false;
+    targetDetail = `unknown extension '${req.extension}'`;
+  } else if (req.queue === undefined) {
+    targetOk = !needsQueue;
+    targetDetail = needsQueue ? `${action} needs a queue` : `extension ${e.ext.id}, every queue`;
+  } else if (q === undefined) {
+    targetOk = false;
+    targetDetail = `unknown queue '${req.queue}'`;
+  } else if (e.ext.server !== undefined && q.queue.server !== undefined && e.ext.server !== q.queue.server) {
+    targetOk = false;
+    targetDetail = `extension ${e.ext.id} is on ${e.ext.server} but queue ${q.queue.id} is on ${q.queue.server}`;
+  } else {
+    targetDetail = `extension ${e.ext.id}, queue ${q.queue.id}`;
+  }
+  if (e === undefined && req.queue !== undefined && q === undefined) targetDetail += `; unknown queue '${req.queue}'`;
+  if (e === undefined && req.queue === undefined && needsQueue) targetDetail += `; ${action} needs a queue`;
+  reasons.push({ name: 'target', passed: targetOk, detail: targetDetail });
+
+  const allow = u.user.flags.ipAllow;
+  if (req.ip !== undefined) {
+    const ok = checkIp(allow, req.ip);
+    reasons.push({
+      name: 'ip',
+      passed: ok,
+      detail: allow.length === 0 ? `any address allowed` : ok ? `${req.ip} is in ${u.user.id}'s allow-list` : `${req.ip} is not in ${u.user.id}'s allow-list (${allow.join(', ')})`,
+    });
+  } else if (req.source === 'http') {
+    reasons.push({ name: 'ip', passed: false, detail: 'an http request without a source address' });
+  } else {
+    reasons.push({ name: 'ip', passed: true, detail: 'no source address (dialplan or local): not checked' });
+  }
+
+  const matched: number[] = [];
+  if (e !== undefined) {
+    reasons.push(scopeCheck(policy, u, action, e));
+    reasons.push(roleCheck(u, e));
+    const sup = supervisionCheck(u, e);
+    if (sup) reasons.push(sup);
+    const gis = matchingGrants(ix, u, action, e.targetIds);
+    if (gis.length > 0) {
+      reasons.push({ name: 'extension-grant', passed: true, detail: `${action} extension:${e.ext.id}`, grants: ids(policy, gis) });
+      for (const gi of gis) matched.push(gi);
+    } else {
+      reasons.push({ name: 'extension-grant', passed: false, detail: `no grant lets ${subjectsText(u)} ${action} extension:${e.ext.id}` });
+    }
+  }
+  if (needsQueue && q !== undefined) {
+    const gis = matchingGrants(ix, u, action, [q.targetId]);
+    if (gis.length > 0) {
+      reasons.push({ name: 'queue-grant', passed: true, detail: `${action} queue:${q.queue.id}`, grants: ids(policy, gis) });
+      for (const gi of gis) matched.push(gi);
+    } else {
+      reasons.push({ name: 'queue-grant', passed: false, detail: `no grant lets ${subjectsText(u)} ${action} queue:${q.queue.id}` });
+    }
+  }
+
+  let allowed = true;
+  for (const r of reasons) if (!r.passed) allowed = false;
+  if (matched.length > 1) matched.sort((x, y) => x - y);
+  const matchedIds: string[] = [];
+  for (let i = 0; i < matched.length; i++) if (i === 0 || matched[i] !== matched[i - 1]) matchedIds.push(policy.doc.grants[matched[i]!]!.id);
+  return { allowed, reasons, matched: matchedIds };
+}
