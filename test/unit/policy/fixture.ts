@@ -1,0 +1,19 @@
+/** Loads test/fixtures/policy/*.yaml (the `directory` key) into a compiled policy for the tests. */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { compilePolicy, parsePolicyDoc, type CompiledPolicy, type PolicyDoc } from '../../../src/domain/policy/index.js';
+
+export function fixturePath(name: string): string {
+  return new URL(`../../fixtures/policy/${name}`, import.meta.url).pathname;
+}
+
+export function loadDoc(name = 'callcenter.yaml'): PolicyDoc {
+  const raw = parse(readFileSync(fixturePath(name), 'utf8')) as { directory: unknown };
+  const res = parsePolicyDoc(raw.directory);
+  if (!res.ok) throw new Error(`fixture ${name} invalid: ${JSON.stringify(res.errors)}`);
+  return res.value;
+}
+
+export function loadPolicy(name = 'callcenter.yaml'): CompiledPolicy {
+  return compilePolicy(loadDoc(name), 1);
+}
