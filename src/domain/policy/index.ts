@@ -6,3 +6,5 @@ export { compilePolicy, type CompiledPolicy, type PolicyIndex, type UserIndex, t
 export { decide, type Check, type CheckName, type Decision, type DecisionRequest } from './decide.js';
 export { explain, describeRequest } from './explain.js';
 export { agentForDispatch, extensionById, extensionByInterface, userById, userOwningExtension, type DispatchAgent } from './lookup.js';
+export { capabilities, type Capabilities } from './capabilities.js';
+export { applyChange, authorizeChange, changePolicy, type PolicyChange } from './admin.js';
