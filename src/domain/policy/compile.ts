@@ -49,12 +49,19 @@ export interface PolicyIndex {
   readonly nTargets: number;
   /** key(action, subject, target) → indexes into doc.grants, in document order. */
   readonly grantsByKey: ReadonlyMap<number, readonly number[]>;
+  /** (action, subject) → its [key, grants] entries of grantsByKey. */
+  readonly grantsByKeyBySubject: ReadonlyMap<number, ReadonlyArray<readonly [number, readonly number[]]>>;
   /** `${subject}|${action}` → indexes into doc.grants, in document order. */
   readonly grantsBySubjectAction: ReadonlyMap<string, readonly number[]>;
   /** Queue id → users some grant lets log into it (the queue's agents, as far as the directory knows). */
   readonly queueAgents: ReadonlyMap<string, ReadonlySet<string>>;
   /** Per call_center_supervisor: users it can reach (memoised on first use; a pure function of the doc). */
   readonly reachCache: Map<string, ReadonlySet<string>>;
+  /**
+   * Per user (memoised on first decision): (action, target) key → grants of any of its subjects, in
+   * document order without duplicates. Turns subjects x targets look-ups into targets look-ups.
+   */
+  readonly userGrantCache: Map<string, ReadonlyMap<number, readonly number[]>>;
 }
 
 export interface CompiledPolicy {
@@ -167,6 +174,7 @@ export function compilePolicy(doc: PolicyDoc, version = 0): CompiledPolicy {
   const nSubjects = Math.max(1, subjectIds.size);
   const nTargets = Math.max(1, targetIds.size);
   const grantsByKey = new Map<number, number[]>();
+  const grantsByKeyBySubject = new Map<number, Array<[number, number[]]>>();
   const grantsBySubjectAction = new Map<string, number[]>();
   const queueAgents = new Map<string, Set<string>>();
   doc.grants.forEach((g, gi) => {
@@ -186,8 +194,14 @@ export function compilePolicy(doc: PolicyDoc, version = 0): CompiledPolicy {
       for (const t of tids) {
         const k = base + t;
         const l = grantsByKey.get(k);
-        if (!l) grantsByKey.set(k, [gi]);
-        else if (l[l.length - 1] !== gi) l.push(gi);
+        if (!l) {
+          const nl = [gi];
+          grantsByKey.set(k, nl);
+          const sk = ACTION_INDEX[a] * nSubjects + s;
+          const entries = grantsByKeyBySubject.get(sk);
+          if (entries) entries.push([k, nl]);
+          else grantsByKeyBySubject.set(sk, [[k, nl]]);
+        } else if (l[l.length - 1] !== gi) l.push(gi);
       }
     }
     if (g.actions.includes('login')) {
@@ -216,9 +230,11 @@ export function compilePolicy(doc: PolicyDoc, version = 0): CompiledPolicy {
       nSubjects,
       nTargets,
       grantsByKey,
+      grantsByKeyBySubject,
       grantsBySubjectAction,
       queueAgents,
       reachCache: new Map(),
+      userGrantCache: new Map(),
     },
   };
 }

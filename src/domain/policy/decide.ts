@@ -32,7 +32,7 @@
  * `decide` is total (never throws) and deterministic (grants listed in document order).
  */
 import { checkIp } from './ip.js';
-import { ACTION_INDEX, type CompiledPolicy, type ExtensionIndex, type PolicyIndex, type UserIndex } from './compile.js';
+import { ACTION_INDEX, type CompiledPolicy, type ExtensionIndex, type PolicyIndex, type QueueIndex, type UserIndex } from './compile.js';
 import type { QueueAction } from './types.js';
 
 export interface DecisionRequest {
@@ -59,10 +59,11 @@ export type CheckName =
   | 'no-escalation';
 
 export interface Check {
-  name: CheckName;
-  passed: boolean;
-  detail: string;
-  grants?: string[];
+  readonly name: CheckName;
+  readonly passed: boolean;
+  /** One sentence for people. Decisions render it on first read; serialise with JSON.stringify. */
+  readonly detail: string;
+  readonly grants?: string[];
 }
 
 export interface Decision {
@@ -70,6 +71,44 @@ export interface Decision {
   reasons: Check[];
   /** Ids of every grant that matched, in document order. */
   matched: string[];
+}
+
+/**
+ * A check whose human text is rendered on first read: a decision costs a few map look-ups, and the
+ * sentences are built only when someone reads them (explain, audit, an HTTP 403). JSON and the
+ * spread-free consumers see the same fields as a plain Check.
+ */
+class LazyCheck implements Check {
+  readonly name: CheckName;
+  readonly passed: boolean;
+  readonly grants?: string[];
+  #render: (() => string) | undefined;
+  #detail = '';
+
+  constructor(name: CheckName, passed: boolean, render: () => string, grants?: string[]) {
+    this.name = name;
+    this.passed = passed;
+    this.#render = render;
+    if (grants !== undefined) this.grants = grants;
+  }
+
+  get detail(): string {
+    if (this.#render !== undefined) {
+      this.#detail = this.#render();
+      this.#render = undefined;
+    }
+    return this.#detail;
+  }
+
+  toJSON(): Check {
+    return this.grants === undefined
+      ? { name: this.name, passed: this.passed, detail: this.detail }
+      : { name: this.name, passed: this.passed, detail: this.detail, grants: this.grants };
+  }
+}
+
+function check(name: CheckName, passed: boolean, render: () => string, grants?: string[]): Check {
+  return new LazyCheck(name, passed, render, grants);
 }
 
 const NEEDS_QUEUE: Readonly<Record<QueueAction, boolean>> = { login: true, logout: true, pause: false, unpause: false, penalty: false };
@@ -101,36 +140,35 @@ export function scopeCheck(policy: CompiledPolicy, u: UserIndex, action: QueueAc
   const scope = u.user.scope;
   switch (scope) {
     case 'no_portal':
-      return { name: 'scope', passed: false, detail: 'scope no_portal allows nothing' };
+      return check('scope', false, () => 'scope no_portal allows nothing');
     case 'basic_user':
-      return { name: 'scope', passed: false, detail: 'scope basic_user allows no queue operations' };
+      return check('scope', false, () => 'scope basic_user allows no queue operations');
     case 'call_center_agent':
-      if (action === 'penalty') return { name: 'scope', passed: false, detail: 'scope call_center_agent does not allow penalty' };
+      if (action === 'penalty') return check('scope', false, () => 'scope call_center_agent does not allow penalty');
       if (!u.ownExtensions.has(e.ext.id)) {
-        return { name: 'scope', passed: false, detail: `scope call_center_agent acts only on its own extensions, and ${e.ext.id} is not ${u.user.id}'s` };
+        return check('scope', false, () => `scope call_center_agent acts only on its own extensions, and ${e.ext.id} is not ${u.user.id}'s`);
       }
-      return { name: 'scope', passed: true, detail: `call_center_agent on its own extension ${e.ext.id}` };
+      return check('scope', true, () => `call_center_agent on its own extension ${e.ext.id}`);
     case 'call_center_supervisor': {
-      if (u.ownExtensions.has(e.ext.id)) return { name: 'scope', passed: true, detail: `call_center_supervisor on its own extension ${e.ext.id}` };
+      if (u.ownExtensions.has(e.ext.id)) return check('scope', true, () => `call_center_supervisor on its own extension ${e.ext.id}`);
       const owner = e.owner?.user.id;
       if (owner !== undefined && u.supervisees.has(owner)) {
-        return { name: 'scope', passed: true, detail: `call_center_supervisor: ${owner} is in a group it supervises` };
+        return check('scope', true, () => `call_center_supervisor: ${owner} is in a group it supervises`);
       }
       if (owner !== undefined && supervisorReach(policy.index, u, policy.doc).has(owner)) {
-        return { name: 'scope', passed: true, detail: `call_center_supervisor: ${owner} is an agent of a queue it can reach` };
+        return check('scope', true, () => `call_center_supervisor: ${owner} is an agent of a queue it can reach`);
       }
-      return {
-        name: 'scope',
-        passed: false,
-        detail: `scope call_center_supervisor reaches only agents of its groups and queues; extension ${e.ext.id} ${owner === undefined ? 'has no owner' : `belongs to ${owner}`}`,
-      };
+      return check('scope', false, () =>
+      `scope call_center_supervisor reaches only agents of its groups and queues; extension ${e.ext.id} ${owner === undefined ? 'has no owner' : `belongs to ${owner}`}`,
+    );
     }
     case 'office_manager': {
       const server = e.ext.server;
       if (u.pbx === null || server === undefined || u.pbx.has(server)) {
-        return { name: 'scope', passed: true, detail: `office_manager: extension ${e.ext.id} is on its PBX` };
+        return check('scope', true, () => `office_manager: extension ${e.ext.id} is on its PBX`);
       }
-      return { name: 'scope', passed: false, detail: `scope office_manager covers PBX ${[...u.pbx].join(', ')}, and extension ${e.ext.id} is on ${server}` };
+      const pbx = u.pbx;
+      return check('scope', false, () => `scope office_manager covers PBX ${[...pbx].join(', ')}, and extension ${e.ext.id} is on ${server}`);
     }
   }
 }
@@ -138,54 +176,93 @@ export function scopeCheck(policy: CompiledPolicy, u: UserIndex, action: QueueAc
 /** The role bound on one extension. */
 export function roleCheck(u: UserIndex, e: ExtensionIndex): Check {
   const o = e.owner;
-  if (!o) return { name: 'role', passed: true, detail: `extension ${e.ext.id} has no owner` };
-  if (o === u) return { name: 'role', passed: true, detail: `${u.user.id} acts on itself` };
-  if (o.rank < u.rank) return { name: 'role', passed: true, detail: `${o.user.id} (${o.user.role}) is below ${u.user.id} (${u.user.role})` };
-  return {
-    name: 'role',
-    passed: false,
-    detail: `${u.user.id} (${u.user.role}) may not act on ${o.user.id} (${o.user.role}): only on itself or lower roles`,
-  };
+  if (!o) return check('role', true, () => `extension ${e.ext.id} has no owner`);
+  if (o === u) return check('role', true, () => `${u.user.id} acts on itself`);
+  if (o.rank < u.rank) return check('role', true, () => `${o.user.id} (${o.user.role}) is below ${u.user.id} (${u.user.role})`);
+  return check('role', false, () =>
+      `${u.user.id} (${u.user.role}) may not act on ${o.user.id} (${o.user.role}): only on itself or lower roles`,
+    );
 }
 
 /** The supervision bound (role supervisor only); undefined when it does not apply. */
 export function supervisionCheck(u: UserIndex, e: ExtensionIndex): Check | undefined {
   if (u.user.role !== 'supervisor') return undefined;
   const o = e.owner;
-  if (o === u) return { name: 'supervision', passed: true, detail: `${u.user.id} acts on itself` };
-  if (o && u.supervisees.has(o.user.id)) return { name: 'supervision', passed: true, detail: `${o.user.id} is in a group ${u.user.id} supervises` };
-  return {
-    name: 'supervision',
-    passed: false,
-    detail: `supervisor ${u.user.id} acts only on members of the groups it supervises${u.supervises.size > 0 ? ` (${[...u.supervises].join(', ')})` : ''}; ${o ? `${o.user.id} is not one` : `extension ${e.ext.id} has no owner`}`,
-  };
+  if (o === u) return check('supervision', true, () => `${u.user.id} acts on itself`);
+  if (o && u.supervisees.has(o.user.id)) return check('supervision', true, () => `${o.user.id} is in a group ${u.user.id} supervises`);
+  return check('supervision', false, () =>
+      `supervisor ${u.user.id} acts only on members of the groups it supervises${u.supervises.size > 0 ? ` (${[...u.supervises].join(', ')})` : ''}; ${o ? `${o.user.id} is not one` : `extension ${e.ext.id} has no owner`}`,
+    );
+}
+
+/** (action, target) → grants of any subject of u; built once per user and policy version. */
+function userGrants(ix: PolicyIndex, u: UserIndex): ReadonlyMap<number, readonly number[]> {
+  const cached = ix.userGrantCache.get(u.user.id);
+  if (cached !== undefined) return cached;
+  const merged = new Map<number, number[]>();
+  for (let a = 0; a < 5; a++) {
+    for (const s of u.subjectIds) {
+      // Walk the key range of (a, s, *) through the per-subject lists in grantsByKey.
+      const base = (a * ix.nSubjects + s) * ix.nTargets;
+      for (const [k, l] of ix.grantsByKeyBySubject.get(a * ix.nSubjects + s) ?? []) {
+        const key = a * ix.nTargets + (k - base);
+        const prev = merged.get(key);
+        if (prev === undefined) merged.set(key, l.slice());
+        else for (const gi of l) prev.push(gi);
+      }
+    }
+  }
+  for (const l of merged.values()) sortUnique(l);
+  ix.userGrantCache.set(u.user.id, merged);
+  return merged;
+}
+
+function sortUnique(out: number[]): void {
+  if (out.length < 2) return;
+  out.sort((x, y) => x - y);
+  let w = 1;
+  for (let r = 1; r < out.length; r++) if (out[r] !== out[w - 1]) out[w++] = out[r]!;
+  out.length = w;
 }
 
 /** Grant indexes (document order, deduplicated) that give `action` on any of targetIds to any subject of u. */
 export function matchingGrants(ix: PolicyIndex, u: UserIndex, action: QueueAction, targetIds: readonly number[]): number[] {
-  const a = ACTION_INDEX[action] * ix.nSubjects;
+  const byTarget = userGrants(ix, u);
+  const a = ACTION_INDEX[action] * ix.nTargets;
   let out: number[] | undefined;
-  for (const s of u.subjectIds) {
-    const base = (a + s) * ix.nTargets;
-    for (const t of targetIds) {
-      const l = ix.grantsByKey.get(base + t);
-      if (l === undefined) continue;
-      if (out === undefined) out = l.slice();
-      else for (const gi of l) out.push(gi);
+  let single: readonly number[] | undefined;
+  for (const t of targetIds) {
+    const l = byTarget.get(a + t);
+    if (l === undefined) continue;
+    if (single === undefined && out === undefined) single = l;
+    else {
+      if (out === undefined) out = single!.slice();
+      for (const gi of l) out.push(gi);
     }
   }
-  if (out === undefined) return [];
-  if (out.length > 1) {
-    out.sort((x, y) => x - y);
-    let w = 1;
-    for (let r = 1; r < out.length; r++) if (out[r] !== out[w - 1]) out[w++] = out[r]!;
-    out.length = w;
+  if (out !== undefined) {
+    sortUnique(out);
+    return out;
   }
-  return out;
+  return single === undefined ? [] : single.slice();
 }
 
 function ids(policy: CompiledPolicy, gis: readonly number[]): string[] {
   return gis.map((gi) => policy.doc.grants[gi]!.id);
+}
+
+function targetText(req: DecisionRequest, e: ExtensionIndex | undefined, q: QueueIndex | undefined, needsQueue: boolean): string {
+  const action = req.action;
+  let text: string;
+  if (e === undefined) text = `unknown extension '${req.extension}'`;
+  else if (req.queue === undefined) text = needsQueue ? `${action} needs a queue` : `extension ${e.ext.id}, every queue`;
+  else if (q === undefined) text = `unknown queue '${req.queue}'`;
+  else if (e.ext.server !== undefined && q.queue.server !== undefined && e.ext.server !== q.queue.server) {
+    text = `extension ${e.ext.id} is on ${e.ext.server} but queue ${q.queue.id} is on ${q.queue.server}`;
+  } else text = `extension ${e.ext.id}, queue ${q.queue.id}`;
+  if (e === undefined && req.queue !== undefined && q === undefined) text += `; unknown queue '${req.queue}'`;
+  if (e === undefined && req.queue === undefined && needsQueue) text += `; ${action} needs a queue`;
+  return text;
 }
 
 /** Decide one queue operation. Deterministic and total: unknown actor/extension/queue → deny with a reason. */
@@ -193,51 +270,35 @@ export function decide(policy: CompiledPolicy, req: DecisionRequest): Decision {
   const ix = policy.index;
   const u = ix.users.get(req.actor);
   if (u === undefined) {
-    return { allowed: false, reasons: [{ name: 'actor', passed: false, detail: `unknown user '${req.actor}'` }], matched: [] };
+    return { allowed: false, reasons: [check('actor', false, () => `unknown user '${req.actor}'`)], matched: [] };
   }
-  const reasons: Check[] = [{ name: 'actor', passed: true, detail: `${u.user.id} (${u.user.role}, ${u.user.scope})` }];
+  const reasons: Check[] = [check('actor', true, () => `${u.user.id} (${u.user.role}, ${u.user.scope})`)];
   const action = req.action;
   const needsQueue = NEEDS_QUEUE[action];
   if (needsQueue === undefined) {
-    reasons.push({ name: 'target', passed: false, detail: `unknown action '${String(action)}'` });
+    reasons.push(check('target', false, () => `unknown action '${String(action)}'`));
     return { allowed: false, reasons, matched: [] };
   }
 
   const e = ix.extensions.get(req.extension);
   const q = req.queue === undefined ? undefined : ix.queues.get(req.queue);
-  let targetOk = true;
-  let targetDetail: string;
-  if (e === undefined) {
-    targetOk = false;
-    targetDetail = `unknown extension '${req.extension}'`;
-  } else if (req.queue === undefined) {
-    targetOk = !needsQueue;
-    targetDetail = needsQueue ? `${action} needs a queue` : `extension ${e.ext.id}, every queue`;
-  } else if (q === undefined) {
-    targetOk = false;
-    targetDetail = `unknown queue '${req.queue}'`;
-  } else if (e.ext.server !== undefined && q.queue.server !== undefined && e.ext.server !== q.queue.server) {
-    targetOk = false;
-    targetDetail = `extension ${e.ext.id} is on ${e.ext.server} but queue ${q.queue.id} is on ${q.queue.server}`;
-  } else {
-    targetDetail = `extension ${e.ext.id}, queue ${q.queue.id}`;
-  }
-  if (e === undefined && req.queue !== undefined && q === undefined) targetDetail += `; unknown queue '${req.queue}'`;
-  if (e === undefined && req.queue === undefined && needsQueue) targetDetail += `; ${action} needs a queue`;
-  reasons.push({ name: 'target', passed: targetOk, detail: targetDetail });
+  const targetOk =
+    e !== undefined &&
+    (req.queue === undefined
+      ? !needsQueue
+      : q !== undefined && (e.ext.server === undefined || q.queue.server === undefined || e.ext.server === q.queue.server));
+  reasons.push(check('target', targetOk, () => targetText(req, e, q, needsQueue)));
 
   const allow = u.user.flags.ipAllow;
   if (req.ip !== undefined) {
     const ok = checkIp(allow, req.ip);
-    reasons.push({
-      name: 'ip',
-      passed: ok,
-      detail: allow.length === 0 ? `any address allowed` : ok ? `${req.ip} is in ${u.user.id}'s allow-list` : `${req.ip} is not in ${u.user.id}'s allow-list (${allow.join(', ')})`,
-    });
+    reasons.push(check('ip', ok, () =>
+      allow.length === 0 ? `any address allowed` : ok ? `${req.ip} is in ${u.user.id}'s allow-list` : `${req.ip} is not in ${u.user.id}'s allow-list (${allow.join(', ')})`,
+    ));
   } else if (req.source === 'http') {
-    reasons.push({ name: 'ip', passed: false, detail: 'an http request without a source address' });
+    reasons.push(check('ip', false, () => 'an http request without a source address'));
   } else {
-    reasons.push({ name: 'ip', passed: true, detail: 'no source address (dialplan or local): not checked' });
+    reasons.push(check('ip', true, () => 'no source address (dialplan or local): not checked'));
   }
 
   const matched: number[] = [];
@@ -248,19 +309,19 @@ export function decide(policy: CompiledPolicy, req: DecisionRequest): Decision {
     if (sup) reasons.push(sup);
     const gis = matchingGrants(ix, u, action, e.targetIds);
     if (gis.length > 0) {
-      reasons.push({ name: 'extension-grant', passed: true, detail: `${action} extension:${e.ext.id}`, grants: ids(policy, gis) });
+      reasons.push(check('extension-grant', true, () => `${action} extension:${e.ext.id}`, ids(policy, gis)));
       for (const gi of gis) matched.push(gi);
     } else {
-      reasons.push({ name: 'extension-grant', passed: false, detail: `no grant lets ${subjectsText(u)} ${action} extension:${e.ext.id}` });
+      reasons.push(check('extension-grant', false, () => `no grant lets ${subjectsText(u)} ${action} extension:${e.ext.id}`));
     }
   }
   if (needsQueue && q !== undefined) {
     const gis = matchingGrants(ix, u, action, [q.targetId]);
     if (gis.length > 0) {
-      reasons.push({ name: 'queue-grant', passed: true, detail: `${action} queue:${q.queue.id}`, grants: ids(policy, gis) });
+      reasons.push(check('queue-grant', true, () => `${action} queue:${q.queue.id}`, ids(policy, gis)));
       for (const gi of gis) matched.push(gi);
     } else {
-      reasons.push({ name: 'queue-grant', passed: false, detail: `no grant lets ${subjectsText(u)} ${action} queue:${q.queue.id}` });
+      reasons.push(check('queue-grant', false, () => `no grant lets ${subjectsText(u)} ${action} queue:${q.queue.id}`));
     }
   }
 
@@ -270,4 +331,18 @@ export function decide(policy: CompiledPolicy, req: DecisionRequest): Decision {
   const matchedIds: string[] = [];
   for (let i = 0; i < matched.length; i++) if (i === 0 || matched[i] !== matched[i - 1]) matchedIds.push(policy.doc.grants[matched[i]!]!.id);
   return { allowed, reasons, matched: matchedIds };
+}
+
+/**
+ * The decision as plain data (every detail rendered): for stores that copy with structuredClone,
+ * for audit records and for HTTP bodies.
+ */
+export function plainDecision(d: Decision): Decision {
+  return {
+    allowed: d.allowed,
+    reasons: d.reasons.map((r) =>
+      r.grants === undefined ? { name: r.name, passed: r.passed, detail: r.detail } : { name: r.name, passed: r.passed, detail: r.detail, grants: [...r.grants] },
+    ),
+    matched: [...d.matched],
+  };
 }

@@ -3,7 +3,7 @@ export * from './types.js';
 export { parsePolicyDoc } from './parse.js';
 export { checkIp, isValidIp, isValidIpPattern } from './ip.js';
 export { compilePolicy, type CompiledPolicy, type PolicyIndex, type UserIndex, type ExtensionIndex } from './compile.js';
-export { decide, type Check, type CheckName, type Decision, type DecisionRequest } from './decide.js';
+export { decide, plainDecision, type Check, type CheckName, type Decision, type DecisionRequest } from './decide.js';
 export { explain, describeRequest } from './explain.js';
 export { agentForDispatch, extensionById, extensionByInterface, userById, userOwningExtension, type DispatchAgent } from './lookup.js';
 export { capabilities, type Capabilities } from './capabilities.js';
