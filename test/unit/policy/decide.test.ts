@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, explain, type CheckName, type DecisionRequest } from '../../../src/domain/policy/index.js';
+import { decide, explain, plainDecision, type CheckName, type DecisionRequest } from '../../../src/domain/policy/index.js';
 import { loadPolicy } from './fixture.js';
 
 const policy = loadPolicy();
@@ -115,5 +115,17 @@ describe('decide (table)', () => {
     expect(d.matched).toEqual(['olivia-all']);
     const s = decide(policy, { actor: 'sam', action: 'login', extension: '1001', queue: 'sales' });
     expect(s.matched).toEqual(['sam-team']);
+  });
+
+  it('carries every sentence into JSON and plain copies (audit records, HTTP 403 bodies)', () => {
+    for (const row of rows) {
+      const d = decide(policy, row.req);
+      const json = JSON.parse(JSON.stringify(d)) as { allowed: boolean; reasons: { name: string; detail: string }[] };
+      const plain = plainDecision(d);
+      expect(json).toEqual(plain);
+      expect(structuredClone(plain)).toEqual(plain);
+      expect(json.reasons.every((r) => r.detail.length > 0)).toBe(true);
+      expect(json.reasons.map((r) => r.detail)).toEqual(d.reasons.map((r) => r.detail));
+    }
   });
 });
