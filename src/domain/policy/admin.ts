@@ -18,7 +18,7 @@
  *   must hold those too. Owners are not exempt: the first grants come from the config file.
  *   Not covered: giving a user more extensions, or adding supervisors to a group.
  */
-import { compilePolicy, type CompiledPolicy, type UserIndex } from './compile.js';
+import { compilePolicy, grantsFor, type CompiledPolicy, type UserIndex } from './compile.js';
 import type { Check, Decision } from './decide.js';
 import { parsePolicyDoc } from './parse.js';
 import { roleRank, type Extension, type Grant, type Group, type PolicyDoc, type PolicyIssue, type Queue, type QueueAction, type User } from './types.js';
@@ -42,8 +42,8 @@ function finish(reasons: Check[], matched: string[] = []): Decision {
 /** Target keys the actor's grants give for `action`, and the grant ids behind each. */
 function heldTargets(policy: CompiledPolicy, u: UserIndex, action: QueueAction): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const s of u.subjects) {
-    for (const gi of policy.index.grantsBySubjectAction.get(`${s}|${action}`) ?? []) {
+  for (const s of u.subjectIds) {
+    for (const gi of grantsFor(policy.index, s, action)) {
       const g = policy.doc.grants[gi]!;
       for (const t of g.targets) {
         const l = out.get(t);

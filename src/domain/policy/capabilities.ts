@@ -5,7 +5,7 @@
  * in the lists (a property test checks both ways).
  */
 import type { CompiledPolicy, ExtensionIndex, UserIndex } from './compile.js';
-import { ALL_ACTIONS } from './compile.js';
+import { ALL_ACTIONS, grantsFor } from './compile.js';
 import { checkIp } from './ip.js';
 import { roleCheck, scopeCheck, supervisionCheck } from './decide.js';
 import type { QueueAction } from './types.js';
@@ -34,8 +34,8 @@ function grantedExtensions(policy: CompiledPolicy, u: UserIndex, action: QueueAc
   const ix = policy.index;
   const ids = new Set<string>();
   const queues = new Set<string>();
-  for (const s of u.subjects) {
-    for (const gi of ix.grantsBySubjectAction.get(`${s}|${action}`) ?? []) {
+  for (const s of u.subjectIds) {
+    for (const gi of grantsFor(ix, s, action)) {
       for (const t of policy.doc.grants[gi]!.targets) {
         const colon = t.indexOf(':');
         const kind = t.slice(0, colon);
@@ -55,8 +55,8 @@ function grantedExtensions(policy: CompiledPolicy, u: UserIndex, action: QueueAc
 /** Queue ids (document order) some grant of u names for `action`. */
 function grantedQueues(policy: CompiledPolicy, u: UserIndex, action: QueueAction): Set<string> {
   const out = new Set<string>();
-  for (const s of u.subjects) {
-    for (const gi of policy.index.grantsBySubjectAction.get(`${s}|${action}`) ?? []) {
+  for (const s of u.subjectIds) {
+    for (const gi of grantsFor(policy.index, s, action)) {
       for (const t of policy.doc.grants[gi]!.targets) if (t.startsWith('queue:')) out.add(t.slice(6));
     }
   }

@@ -47,12 +47,14 @@ export interface PolicyIndex {
   readonly targetIds: ReadonlyMap<string, number>;
   readonly nSubjects: number;
   readonly nTargets: number;
-  /** key(action, subject, target) → indexes into doc.grants, in document order. */
-  readonly grantsByKey: ReadonlyMap<number, readonly number[]>;
-  /** (action, subject) → its [key, grants] entries of grantsByKey. */
-  readonly grantsByKeyBySubject: ReadonlyMap<number, ReadonlyArray<readonly [number, readonly number[]]>>;
-  /** `${subject}|${action}` → indexes into doc.grants, in document order. */
-  readonly grantsBySubjectAction: ReadonlyMap<string, readonly number[]>;
+  /**
+   * Slot `action * nSubjects + subject` → flat pairs `[target, grant, target, grant, ...]` of the
+   * grants that give that action to that subject, in document order. Plain arrays indexed by number:
+   * building them costs no hashing, which keeps a 10,000-grant policy's load well under 200 ms.
+   */
+  readonly pairsBySubjectAction: ReadonlyArray<readonly number[] | undefined>;
+  /** Same slots → indexes into doc.grants, in document order, without duplicates. */
+  readonly grantsBySubjectAction: ReadonlyArray<readonly number[] | undefined>;
   /** Queue id → users some grant lets log into it (the queue's agents, as far as the directory knows). */
   readonly queueAgents: ReadonlyMap<string, ReadonlySet<string>>;
   /** Per call_center_supervisor: users it can reach (memoised on first use; a pure function of the doc). */
@@ -72,9 +74,11 @@ export interface CompiledPolicy {
 
 export const ACTION_INDEX: Readonly<Record<QueueAction, number>> = { login: 0, logout: 1, pause: 2, unpause: 3, penalty: 4 };
 
-/** The numeric key of (action, subject, target) in grantsByKey. */
-export function grantKey(ix: PolicyIndex, action: QueueAction, subjectId: number, targetId: number): number {
-  return (ACTION_INDEX[action] * ix.nSubjects + subjectId) * ix.nTargets + targetId;
+const NO_GRANTS: readonly number[] = Object.freeze([]);
+
+/** Indexes into doc.grants (document order) of the grants that give `action` to subject `subjectId`. */
+export function grantsFor(ix: PolicyIndex, subjectId: number, action: QueueAction): readonly number[] {
+  return ix.grantsBySubjectAction[ACTION_INDEX[action] * ix.nSubjects + subjectId] ?? NO_GRANTS;
 }
 
 /**
@@ -173,9 +177,8 @@ export function compilePolicy(doc: PolicyDoc, version = 0): CompiledPolicy {
 
   const nSubjects = Math.max(1, subjectIds.size);
   const nTargets = Math.max(1, targetIds.size);
-  const grantsByKey = new Map<number, number[]>();
-  const grantsByKeyBySubject = new Map<number, Array<[number, number[]]>>();
-  const grantsBySubjectAction = new Map<string, number[]>();
+  const pairsBySubjectAction: (number[] | undefined)[] = new Array<number[] | undefined>(QUEUE_ACTIONS.length * nSubjects);
+  const grantsBySubjectAction: (number[] | undefined)[] = new Array<number[] | undefined>(QUEUE_ACTIONS.length * nSubjects);
   const queueAgents = new Map<string, Set<string>>();
   doc.grants.forEach((g, gi) => {
     const s = subjectIds.get(g.subject);
@@ -186,23 +189,13 @@ export function compilePolicy(doc: PolicyDoc, version = 0): CompiledPolicy {
       if (id !== undefined) tids.push(id);
     }
     for (const a of g.actions) {
-      const sa = `${g.subject}|${a}`;
-      const list = grantsBySubjectAction.get(sa);
-      if (list) list.push(gi);
-      else grantsBySubjectAction.set(sa, [gi]);
-      const base = (ACTION_INDEX[a] * nSubjects + s) * nTargets;
-      for (const t of tids) {
-        const k = base + t;
-        const l = grantsByKey.get(k);
-        if (!l) {
-          const nl = [gi];
-          grantsByKey.set(k, nl);
-          const sk = ACTION_INDEX[a] * nSubjects + s;
-          const entries = grantsByKeyBySubject.get(sk);
-          if (entries) entries.push([k, nl]);
-          else grantsByKeyBySubject.set(sk, [[k, nl]]);
-        } else if (l[l.length - 1] !== gi) l.push(gi);
-      }
+      const slot = ACTION_INDEX[a] * nSubjects + s;
+      const list = grantsBySubjectAction[slot];
+      if (list === undefined) grantsBySubjectAction[slot] = [gi];
+      else if (list[list.length - 1] !== gi) list.push(gi);
+      let pairs = pairsBySubjectAction[slot];
+      if (pairs === undefined) pairsBySubjectAction[slot] = pairs = [];
+      for (const t of tids) pairs.push(t, gi);
     }
     if (g.actions.includes('login')) {
       const subjectUsers = g.subject.startsWith('user:') ? [g.subject.slice(5)] : [...(groupMembers.get(g.subject.slice(6)) ?? [])];
@@ -229,8 +222,7 @@ export function compilePolicy(doc: PolicyDoc, version = 0): CompiledPolicy {
       targetIds,
       nSubjects,
       nTargets,
-      grantsByKey,
-      grantsByKeyBySubject,
+      pairsBySubjectAction,
       grantsBySubjectAction,
       queueAgents,
       reachCache: new Map(),

@@ -32,7 +32,7 @@
  * `decide` is total (never throws) and deterministic (grants listed in document order).
  */
 import { checkIp } from './ip.js';
-import { ACTION_INDEX, type CompiledPolicy, type ExtensionIndex, type PolicyIndex, type QueueIndex, type UserIndex } from './compile.js';
+import { ACTION_INDEX, grantsFor, type CompiledPolicy, type ExtensionIndex, type PolicyIndex, type QueueIndex, type UserIndex } from './compile.js';
 import type { QueueAction } from './types.js';
 
 export interface DecisionRequest {
@@ -123,9 +123,9 @@ export function supervisorReach(ix: PolicyIndex, u: UserIndex, doc: CompiledPoli
   if (cached) return cached;
   const reach = new Set(u.supervisees);
   const queues = new Set<string>();
-  for (const s of u.subjects) {
+  for (const s of u.subjectIds) {
     for (const a of ['login', 'logout', 'pause', 'unpause', 'penalty'] as const) {
-      for (const gi of ix.grantsBySubjectAction.get(`${s}|${a}`) ?? []) {
+      for (const gi of grantsFor(ix, s, a)) {
         for (const t of doc.grants[gi]!.targets) if (t.startsWith('queue:')) queues.add(t.slice(6));
       }
     }
@@ -202,13 +202,14 @@ function userGrants(ix: PolicyIndex, u: UserIndex): ReadonlyMap<number, readonly
   const merged = new Map<number, number[]>();
   for (let a = 0; a < 5; a++) {
     for (const s of u.subjectIds) {
-      // Walk the key range of (a, s, *) through the per-subject lists in grantsByKey.
-      const base = (a * ix.nSubjects + s) * ix.nTargets;
-      for (const [k, l] of ix.grantsByKeyBySubject.get(a * ix.nSubjects + s) ?? []) {
-        const key = a * ix.nTargets + (k - base);
+      const pairs = ix.pairsBySubjectAction[a * ix.nSubjects + s];
+      if (pairs === undefined) continue;
+      for (let i = 0; i < pairs.length; i += 2) {
+        const key = a * ix.nTargets + pairs[i]!;
+        const gi = pairs[i + 1]!;
         const prev = merged.get(key);
-        if (prev === undefined) merged.set(key, l.slice());
-        else for (const gi of l) prev.push(gi);
+        if (prev === undefined) merged.set(key, [gi]);
+        else prev.push(gi);
       }
     }
   }

@@ -37,6 +37,9 @@ const BOOL_FLAGS = ['inbound', 'outbound', 'blended', 'manual', 'international',
 
 type Obj = Record<string, unknown>;
 
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it finds
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 class Reader {
   readonly errors: PolicyIssue[] = [];
 
@@ -69,12 +72,8 @@ class Reader {
       this.err(path, 'must be a string');
       return undefined;
     }
-    if (/[\r\n]/.test(v)) {
-      this.err(path, 'must not contain CR or LF');
-      return undefined;
-    }
-    if (/[\u0000-\u001f\u007f]/.test(v)) {
-      this.err(path, 'must not contain control characters');
+    if (CONTROL.test(v)) {
+      this.err(path, /[\r\n]/.test(v) ? 'must not contain CR or LF' : 'must not contain control characters');
       return undefined;
     }
     if (pattern && !pattern.test(v)) {
@@ -315,14 +314,16 @@ function checkReferences(r: Reader, raw: Obj, doc: PolicyDoc): void {
   }
   const known: Record<string, Set<string>> = { user: users, group: groups, extension: exts, queue: queues };
   for (const g of doc.grants) {
-    const p = `grants[${rawIndex('grants', g.id)}]`;
-    const [sk, ...rest] = g.subject.split(':');
-    const sid = rest.join(':');
-    if (!known[sk!]?.has(sid)) r.err(`${p}.subject`, `unknown ${sk} '${sid}'`);
+    const p = (): string => `grants[${rawIndex('grants', g.id)}]`;
+    const sc = g.subject.indexOf(':');
+    const sk = g.subject.slice(0, sc);
+    const sid = g.subject.slice(sc + 1);
+    if (!known[sk]?.has(sid)) r.err(`${p()}.subject`, `unknown ${sk} '${sid}'`);
     g.targets.forEach((t, i) => {
-      const [tk, ...trest] = t.split(':');
-      const tid = trest.join(':');
-      if (!known[tk!]?.has(tid)) r.err(`${p}.targets[${i}]`, `unknown ${tk} '${tid}'`);
+      const tc = t.indexOf(':');
+      const tk = t.slice(0, tc);
+      const tid = t.slice(tc + 1);
+      if (!known[tk]?.has(tid)) r.err(`${p()}.targets[${i}]`, `unknown ${tk} '${tid}'`);
     });
   }
 }
