@@ -1,0 +1,284 @@
+/**
+ * The simulator's AMI over TCP, so that unmodified asterisk-manager 0.2.0 connects. It parses like
+ * Asterisk: a header ends at CRLF, so a value carrying CRLF starts a new header; header names match
+ * case-insensitively and the first occurrence wins (recordings/ami/header-injection*.jsonl). Texts and
+ * event fields follow recordings/ami.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { AppQueue, Fields } from '../queues/app-queue.js';
+
+export interface AmiChannelFields {
+  channel: string;
+  channelState: string;
+  channelStateDesc: string;
+  callerIdNum: string;
+  callerIdName: string;
+  connectedLineNum: string;
+  connectedLineName: string;
+  language: string;
+  accountCode: string;
+  context: string;
+  exten: string;
+  priority: string;
+  uniqueid: string;
+  linkedid: string;
+}
+
+export interface AmiPbxHooks {
+  originate(req: { channel: string; context?: string; exten?: string; priority?: string; application?: string; data?: string; callerId?: string; variables: Record<string, string> }): Promise<
+    { ok: true; uniqueid: string; channel: string } | { ok: false; reason: string }
+  >;
+}
+
+export interface AmiUser {
+  username: string;
+  secret: string;
+}
+
+export interface AmiServerOptions {
+  host?: string;
+  port?: number;
+  users?: AmiUser[];
+  queues: AppQueue;
+  hooks?: AmiPbxHooks;
+  /** Asterisk answers a bad secret about 1 s late (recorded); tests shorten it. */
+  authFailDelayMs?: number;
+}
+
+export interface ReceivedAction {
+  connection: number;
+  /** Headers in the order they arrived, names as sent. */
+  headers: Array<[string, string]>;
+  action: string;
+}
+
+interface Session {
+  id: number;
+  socket: Socket;
+  buffer: string;
+  loggedIn: boolean;
+}
+
+function render(fields: Fields): string {
+  return fields.map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n';
+}
+
+export class AmiServer {
+  private server: Server | undefined;
+  private readonly sessions = new Set<Session>();
+  private nextSession = 1;
+  private readonly started = Date.now();
+  private delays = new Map<string, number>();
+  private swallows = new Map<string, number>();
+  readonly received: ReceivedAction[] = [];
+  port = 0;
+
+  constructor(private readonly opts: AmiServerOptions) {}
+
+  async start(): Promise<number> {
+    this.server = createServer((socket) => this.accept(socket));
+    await new Promise<void>((r) => this.server!.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', r));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    this.dropConnections();
+    const s = this.server;
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  }
+
+  /** Asterisk restarts: every connection dropped, queues back to configuration. */
+  async restart(): Promise<void> {
+    this.dropConnections();
+    this.opts.queues.reset();
+  }
+
+  dropConnections(): void {
+    for (const s of this.sessions) s.socket.destroy();
+    this.sessions.clear();
+  }
+
+  delayAction(name: string, ms: number): void {
+    this.delays.set(name.toLowerCase(), ms);
+  }
+  swallowAction(name: string, count = Infinity): void {
+    this.swallows.set(name.toLowerCase(), count);
+  }
+  clearFaults(): void {
+    this.delays.clear();
+    this.swallows.clear();
+  }
+  connectionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** A dialplan `UserEvent(name, k: v, ...)` on a channel. */
+  emitUserEvent(ch: AmiChannelFields, userEvent: string, headers: Record<string, string>): void {
+    this.broadcast([['Event', 'UserEvent'], ['Privilege', 'user,all'], ...channelFields(ch), ['UserEvent', userEvent], ...Object.entries(headers)]);
+  }
+
+  emitEvent(fields: Record<string, string>): void {
+    this.broadcast(Object.entries(fields));
+  }
+
+  private broadcast(fields: Fields): void {
+    const text = render(fields);
+    for (const s of this.sessions) if (s.loggedIn) s.socket.write(text);
+  }
+
+  private accept(socket: Socket): void {
+    const s: Session = { id: this.nextSession++, socket, buffer: '', loggedIn: false };
+    this.sessions.add(s);
+    socket.setNoDelay(true);
+    socket.write('Asterisk Call Manager/11.0.0\r\n');
+    socket.on('data', (d: Buffer) => {
+      s.buffer += d.toString('utf8');
+      let i: number;
+      while ((i = s.buffer.indexOf('\r\n\r\n')) >= 0) {
+        const block = s.buffer.slice(0, i);
+        s.buffer = s.buffer.slice(i + 4);
+        if (block.trim() !== '') this.onMessage(s, block);
+      }
+    });
+    socket.on('close', () => this.sessions.delete(s));
+    socket.on('error', () => this.sessions.delete(s));
+  }
+
+  private onMessage(s: Session, block: string): void {
+    const ordered: Array<[string, string]> = [];
+    const h: Record<string, string> = {};
+    for (const line of block.split('\r\n')) {
+      const c = line.indexOf(':');
+      if (c <= 0) continue;
+      const key = line.slice(0, c).trim();
+      const value = line.slice(c + 1).replace(/^ /, '');
+      ordered.push([key, value]);
+      const k = key.toLowerCase();
+      if (!(k in h)) h[k] = value; // Asterisk takes the first occurrence
+    }
+    const action = h.action ?? '';
+    this.received.push({ connection: s.id, headers: ordered, action });
+    const name = action.toLowerCase();
+    const swallow = this.swallows.get(name);
+    if (swallow !== undefined && swallow > 0) {
+      this.swallows.set(name, swallow - 1);
+      return;
+    }
+    const delay = this.delays.get(name) ?? 0;
+    const run = (): void => void this.handle(s, name, h).catch(() => undefined);
+    if (delay > 0) setTimeout(run, delay);
+    else run();
+  }
+
+  private write(s: Session, fields: Fields): void {
+    if (!s.socket.destroyed) s.socket.write(render(fields));
+  }
+
+  private respond(s: Session, h: Record<string, string>, ok: boolean, message: string, extra: Fields = []): void {
+    const id: Fields = h.actionid !== undefined ? [['ActionID', h.actionid]] : [];
+    this.write(s, [['Response', ok ? 'Success' : 'Error'], ...id, ['Message', message], ...extra]);
+  }
+
+  private async handle(s: Session, name: string, h: Record<string, string>): Promise<void> {
+    const id: Fields = h.actionid !== undefined ? [['ActionID', h.actionid]] : [];
+    if (name === 'login') {
+      const ok = (this.opts.users ?? [{ username: 'agentgate', secret: 'secret' }]).some((u) => u.username === h.username && u.secret === h.secret);
+      if (!ok) {
+        setTimeout(() => this.respond(s, h, false, 'Authentication failed'), this.opts.authFailDelayMs ?? 1000);
+        return;
+      }
+      s.loggedIn = true;
+      this.respond(s, h, true, 'Authentication accepted');
+      const up = String(Math.floor((Date.now() - this.started) / 1000));
+      this.write(s, [['Event', 'FullyBooted'], ['Privilege', 'system,all'], ['Uptime', up], ['LastReload', up], ['Status', 'Fully Booted']]);
+      return;
+    }
+    if (name === 'logoff') {
+      this.write(s, [['Response', 'Goodbye'], ...id, ['Message', 'Thanks for all the fish.']]);
+      s.socket.end();
+      return;
+    }
+    if (!s.loggedIn) return this.respond(s, h, false, 'Permission denied');
+    const q = this.opts.queues;
+    switch (name) {
+      case 'ping':
+        this.write(s, [['Response', 'Success'], ...id, ['Ping', 'Pong'], ['Timestamp', (Date.now() / 1000).toFixed(6)]]);
+        return;
+      case 'queueadd':
+      case 'queueremove':
+      case 'queuepause':
+      case 'queuepenalty': {
+        const r = name === 'queueadd' ? q.add(h) : name === 'queueremove' ? q.remove(h) : name === 'queuepause' ? q.pause(h) : q.penalty(h);
+        this.respond(s, h, r.ok, r.message);
+        for (const e of r.events) this.broadcast(e);
+        return;
+      }
+      case 'queuestatus': {
+        const items = q.status(h);
+        this.write(s, [['Response', 'Success'], ...id, ['EventList', 'start'], ['Message', 'Queue status will follow']]);
+        for (const it of items) this.write(s, [...it, ...id]);
+        this.write(s, [['Event', 'QueueStatusComplete'], ...id, ['EventList', 'Complete'], ['ListItems', String(items.length)]]);
+        return;
+      }
+      case 'userevent': {
+        const userEvent = h.userevent;
+        if (!userEvent) return this.respond(s, h, false, 'UserEvent not specified');
+        this.respond(s, h, true, 'Event Sent');
+        // The action's own headers (Action, ActionID aside) are not forwarded; user headers are.
+        const rest: Fields = [];
+        const seen = new Set<string>();
+        const hdrs = this.received[this.received.length - 1]?.headers ?? [];
+        for (const [k, v] of hdrs) {
+          const lk = k.toLowerCase();
+          if (lk === 'action' || lk === 'userevent' || lk === 'actionid' || seen.has(lk)) continue;
+          seen.add(lk);
+          rest.push([k, v]);
+        }
+        this.broadcast([['Event', 'UserEvent'], ['Privilege', 'user,all'], ['UserEvent', userEvent], ...rest, ...id]);
+        return;
+      }
+      case 'originate': {
+        if (!h.channel) return this.respond(s, h, false, 'Channel not specified');
+        if (!this.opts.hooks) return this.respond(s, h, false, 'Originate failed');
+        const async = /^(true|yes|1)$/i.test(h.async ?? '');
+        const vars: Record<string, string> = {};
+        for (const v of (h.variable ?? '').split(',').filter(Boolean)) {
+          const eq = v.indexOf('=');
+          if (eq > 0) vars[v.slice(0, eq)] = v.slice(eq + 1);
+        }
+        const run = this.opts.hooks.originate({ channel: h.channel, context: h.context, exten: h.exten, priority: h.priority, application: h.application, data: h.data, callerId: h.callerid, variables: vars });
+        if (async) {
+          this.respond(s, h, true, 'Originate successfully queued');
+          await run;
+          return;
+        }
+        const r = await run;
+        this.respond(s, h, r.ok, r.ok ? 'Originate successfully queued' : 'Originate failed');
+        return;
+      }
+      default:
+        this.respond(s, h, false, `Invalid/unknown command: ${h.action ?? ''}. Use Action: ListCommands to show available commands.`);
+    }
+  }
+}
+
+function channelFields(c: AmiChannelFields): Fields {
+  return [
+    ['Channel', c.channel],
+    ['ChannelState', c.channelState],
+    ['ChannelStateDesc', c.channelStateDesc],
+    ['CallerIDNum', c.callerIdNum],
+    ['CallerIDName', c.callerIdName],
+    ['ConnectedLineNum', c.connectedLineNum],
+    ['ConnectedLineName', c.connectedLineName],
+    ['Language', c.language],
+    ['AccountCode', c.accountCode],
+    ['Context', c.context],
+    ['Exten', c.exten],
+    ['Priority', c.priority],
+    ['Uniqueid', c.uniqueid],
+    ['Linkedid', c.linkedid],
+  ];
+}

@@ -1,0 +1,344 @@
+/**
+ * The simulator's ARI: REST + WebSocket on node:http and `ws`, serving the api-docs exactly as
+ * Asterisk 22.7 does (basePath rewritten to this server) so that unmodified ari-client connects.
+ * Status codes and error bodies follow ../shared/asterisk/recordings (e.g. 500 {"error":"Allocation
+ * failed"}, 404 {"message":"Channel not found"}).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { HANGUP_REASONS } from '../pbx/causes.js';
+import { Pbx, PbxError, timestamp, type AriEvent } from '../pbx/pbx.js';
+
+/** Where the recorded api-docs live: env AGENTGATE_ARI_API_DOCS, else ../shared/asterisk/ari-api-docs beside the repo. */
+export function apiDocsDir(): string {
+  if (process.env.AGENTGATE_ARI_API_DOCS) return process.env.AGENTGATE_ARI_API_DOCS;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [resolve(here, '../../../../shared/asterisk/ari-api-docs'), resolve(here, '../../../shared/asterisk/ari-api-docs'), resolve(process.cwd(), '../shared/asterisk/ari-api-docs')];
+  for (const c of candidates) if (existsSync(join(c, 'resources.json'))) return c;
+  // Fall back to the copy shipped in the repo (kept identical by test/conformance).
+  return resolve(here, 'api-docs');
+}
+
+export interface AriServerOptions {
+  host?: string;
+  port?: number;
+  users?: { username: string; password: string }[];
+  /** Extra routes outside /ari (the sim's control endpoints). */
+  control?: (req: IncomingMessage, body: unknown, url: URL) => Promise<{ status: number; body: unknown } | undefined>;
+}
+
+interface Fault {
+  match: RegExp;
+  delayMs?: number;
+  fail?: { status: number; body: unknown };
+}
+
+export class AriServer {
+  private server: Server | undefined;
+  private wss: WebSocketServer | undefined;
+  private readonly docs = new Map<string, string>();
+  /** app → the websocket holding it (newest wins). */
+  private readonly holders = new Map<string, WebSocket>();
+  private faults: Fault[] = [];
+  private readonly users: { username: string; password: string }[];
+  url = '';
+
+  constructor(
+    readonly pbx: Pbx,
+    private readonly opts: AriServerOptions = {},
+  ) {
+    this.users = opts.users ?? [{ username: 'agentgate', password: 'secret' }];
+    pbx.on('ari-event', (e: AriEvent) => this.deliver(e));
+  }
+
+  async start(): Promise<number> {
+    const dir = apiDocsDir();
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) send(res, 500, { message: err instanceof Error ? err.message : String(err) });
+      });
+    });
+    this.server.keepAliveTimeout = 60_000;
+    this.wss = new WebSocketServer({ noServer: true });
+    this.server.on('upgrade', (req, socket, head) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname !== '/ari/events' || !this.authorized(req, url)) {
+        socket.write('HTTP/1.1 401 Unauthorized\r\n\r\n');
+        socket.destroy();
+        return;
+      }
+      const apps = (url.searchParams.get('app') ?? '').split(',').filter(Boolean);
+      if (apps.length === 0) {
+        socket.write('HTTP/1.1 400 Bad Request\r\n\r\n');
+        socket.destroy();
+        return;
+      }
+      this.wss!.handleUpgrade(req, socket, head, (ws) => this.attach(ws, apps));
+    });
+    await new Promise<void>((resolveListen) => this.server!.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolveListen));
+    const port = (this.server.address() as AddressInfo).port;
+    this.url = `http://${this.opts.host ?? '127.0.0.1'}:${port}`;
+    const base = `${this.url}/ari`;
+    for (const f of ['resources', 'asterisk', 'endpoints', 'channels', 'bridges', 'recordings', 'sounds', 'playbacks', 'deviceStates', 'mailboxes', 'events', 'applications']) {
+      const text = readFileSync(join(dir, `${f}.json`), 'utf8');
+      this.docs.set(f, text.replace(/"basePath":\s*"[^"]*"/, `"basePath": "${base}"`));
+    }
+    return port;
+  }
+
+  private attach(ws: WebSocket, apps: string[]): void {
+    for (const app of apps) {
+      const prev = this.holders.get(app);
+      if (prev && prev !== ws && prev.readyState === prev.OPEN) {
+        prev.send(JSON.stringify({ type: 'ApplicationReplaced', timestamp: timestamp(), application: app, asterisk_id: this.pbx.asteriskId }));
+      }
+      this.holders.set(app, ws);
+      this.pbx.heldApps.add(app);
+    }
+    ws.on('close', () => {
+      for (const app of apps) {
+        if (this.holders.get(app) === ws) {
+          this.holders.delete(app);
+          this.pbx.heldApps.delete(app);
+        }
+      }
+    });
+    ws.on('error', () => ws.terminate());
+  }
+
+  private deliver(e: AriEvent): void {
+    const ws = this.holders.get(e.application);
+    if (ws && ws.readyState === ws.OPEN) ws.send(JSON.stringify(e));
+  }
+
+  /** Closes every websocket (a network cut): events of that time are lost, never replayed. */
+  dropWebsockets(): void {
+    for (const ws of this.wss?.clients ?? []) ws.terminate();
+  }
+  delayRest(match: RegExp, ms: number): void {
+    this.faults.push({ match, delayMs: ms });
+  }
+  failRest(match: RegExp, status: number, body: unknown): void {
+    this.faults.push({ match, fail: { status, body } });
+  }
+  clearFaults(): void {
+    this.faults = [];
+  }
+  websocketCount(): number {
+    return this.wss?.clients.size ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    this.dropWebsockets();
+    this.wss?.close();
+    const s = this.server;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+
+  private authorized(req: IncomingMessage, url: URL): boolean {
+    const key = url.searchParams.get('api_key');
+    let user: string | undefined;
+    let pass: string | undefined;
+    if (key !== null) {
+      const i = key.indexOf(':');
+      user = key.slice(0, i);
+      pass = key.slice(i + 1);
+    } else {
+      const h = req.headers.authorization;
+      if (h?.startsWith('Basic ')) {
+        const dec = Buffer.from(h.slice(6), 'base64').toString();
+        const i = dec.indexOf(':');
+        user = dec.slice(0, i);
+        pass = dec.slice(i + 1);
+      }
+    }
+    return this.users.some((u) => u.username === user && u.password === pass);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const raw = await readBody(req);
+    let body: unknown = undefined;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return send(res, 400, { message: 'Invalid JSON body' });
+      }
+    }
+    if (!url.pathname.startsWith('/ari/')) {
+      const r = this.opts.control ? await this.opts.control(req, body, url) : undefined;
+      return r ? send(res, r.status, r.body) : send(res, 404, { message: 'Not found' });
+    }
+    const path = url.pathname.slice(4);
+    const docs = /^\/api-docs\/(\w+)\.json$/.exec(path);
+    if (docs && req.method === 'GET') {
+      const text = this.docs.get(docs[1]!);
+      if (text === undefined) return send(res, 404, { message: 'Not found' });
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(text);
+      return;
+    }
+    if (!this.authorized(req, url)) return send(res, 401, { message: 'Authentication required' });
+    const key = `${req.method} ${path}`;
+    for (const f of this.faults) {
+      if (!f.match.test(key)) continue;
+      if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
+      if (f.fail) return send(res, f.fail.status, f.fail.body);
+    }
+    try {
+      const out = this.route(req.method ?? 'GET', path, url.searchParams, body);
+      if (out === NOT_ROUTED) return send(res, 404, { message: 'Not found' });
+      if (out === undefined) {
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      send(res, 200, out);
+    } catch (err) {
+      if (err instanceof PbxError) return send(res, err.status, err.body);
+      throw err;
+    }
+  }
+
+  private route(method: string, path: string, q: URLSearchParams, body: unknown): unknown {
+    const p = this.pbx;
+    const seg = path.split('/').filter(Boolean).map(decodeURIComponent);
+    const str = (k: string): string | undefined => q.get(k) ?? undefined;
+    const num = (k: string): number | undefined => {
+      const v = q.get(k);
+      return v === null ? undefined : Number(v);
+    };
+    const vars = (): Record<string, string> | undefined => {
+      const v = (body as { variables?: Record<string, string> } | undefined)?.variables;
+      return v && typeof v === 'object' ? v : undefined;
+    };
+    const [r0, r1, r2, r3] = seg;
+    if (r0 === 'channels') {
+      if (r1 === undefined) {
+        if (method === 'GET') return p.channels();
+        if (method === 'POST')
+          return p.originate({ endpoint: str('endpoint'), app: str('app'), appArgs: str('appArgs'), channelId: str('channelId'), timeout: num('timeout'), callerId: str('callerId'), variables: vars() });
+      }
+      if (r1 === 'create' && r2 === undefined && method === 'POST')
+        return p.create({ endpoint: str('endpoint'), app: str('app'), appArgs: str('appArgs'), channelId: str('channelId'), otherChannelId: str('otherChannelId'), originator: str('originator') });
+      if (r1 !== undefined && r2 === undefined) {
+        if (method === 'GET') return p.getChannel(r1);
+        if (method === 'DELETE') {
+          const reason = str('reason');
+          const reasonCode = str('reason_code');
+          let cause = 16;
+          if (reason !== undefined) {
+            const c = HANGUP_REASONS[reason];
+            if (c === undefined) {
+              p.getChannel(r1); // 404 first when the channel is unknown
+              throw new PbxError(400, { message: 'Invalid reason for hangup reason provided' });
+            }
+            cause = c;
+          } else if (reasonCode !== undefined) cause = Number(reasonCode);
+          p.hangup(r1, reason, cause);
+          return undefined;
+        }
+      }
+      if (r1 !== undefined && r2 !== undefined && r3 === undefined) {
+        switch (`${method} ${r2}`) {
+          case 'POST dial':
+            p.dial(r1, { caller: str('caller'), timeout: num('timeout') });
+            return undefined;
+          case 'POST answer':
+            p.answer(r1);
+            return undefined;
+          case 'POST ring':
+          case 'DELETE ring':
+          case 'POST moh':
+          case 'DELETE moh':
+          case 'POST hold':
+          case 'DELETE hold':
+          case 'POST silence':
+          case 'DELETE silence':
+            p.mediaOp(r1);
+            return undefined;
+          case 'POST play':
+            return p.play(r1, str('media') ?? '', str('playbackId'));
+          case 'POST continue':
+            p.continueInDialplan(r1, { context: str('context'), extension: str('extension'), priority: num('priority') });
+            return undefined;
+          case 'POST variable':
+            p.setVar(r1, str('variable'), str('value') ?? '');
+            return undefined;
+          case 'GET variable':
+            return { value: p.getVar(r1, str('variable')) };
+        }
+      }
+    }
+    if (r0 === 'bridges') {
+      if (r1 === undefined) {
+        if (method === 'GET') return p.bridges();
+        if (method === 'POST') return p.createBridge({ type: str('type'), bridgeId: str('bridgeId'), name: str('name') }, 'agentgate');
+      }
+      if (r1 !== undefined && r2 === undefined) {
+        if (method === 'GET') return p.getBridge(r1);
+        if (method === 'POST') return p.createBridge({ type: str('type'), bridgeId: r1, name: str('name') }, 'agentgate');
+        if (method === 'DELETE') {
+          p.destroyBridge(r1);
+          return undefined;
+        }
+      }
+      if (r1 !== undefined && method === 'POST' && (r2 === 'addChannel' || r2 === 'removeChannel')) {
+        const ids = (str('channel') ?? '').split(',').filter(Boolean);
+        if (ids.length === 0) throw new PbxError(400, { message: 'Channel must be specified' });
+        if (r2 === 'addChannel') p.addToBridge(r1, ids);
+        else p.removeFromBridge(r1, ids);
+        return undefined;
+      }
+    }
+    if (r0 === 'applications' && method === 'GET') {
+      const list = [...new Set([...p.heldApps])];
+      const app = (name: string): unknown => ({ name, channel_ids: p.appChannelIds(name), bridge_ids: p.appBridgeIds(name), endpoint_ids: [], device_names: [], events_allowed: [], events_disallowed: [] });
+      if (r1 === undefined) return list.map(app);
+      if (!p.heldApps.has(r1) && p.appChannelIds(r1).length === 0) throw new PbxError(404, { message: 'Application not found' });
+      return app(r1);
+    }
+    if (r0 === 'endpoints' && method === 'GET') {
+      if (r1 === undefined) return p.endpoints();
+      if (r2 !== undefined) {
+        const e = p.endpoints().find((x) => x.technology === r1 && x.resource === r2);
+        if (!e) throw new PbxError(404, { message: 'Endpoint not found' });
+        return e;
+      }
+      return p.endpoints().filter((x) => x.technology === r1);
+    }
+    if (r0 === 'asterisk' && r1 === 'info' && method === 'GET') {
+      return {
+        build: { os: 'Linux', kernel: 'sim', machine: 'x86_64', options: '', date: '2026-11-24', user: 'agentgate-sim' },
+        system: { version: '22.7.0', entity_id: p.asteriskId },
+        config: { name: 'agentgate-sim', default_language: 'en', setid: { user: '', group: '' } },
+        status: { startup_time: timestamp(), last_reload_time: timestamp() },
+      };
+    }
+    return NOT_ROUTED;
+  }
+}
+
+const NOT_ROUTED = Symbol('not routed');
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,217 @@
+/**
+ * The Asterisk simulator: a PBX model with a real ARI (HTTP + WebSocket) and a real AMI (TCP) on
+ * top, used by the tests, `agentgate demo` and `agentgate sim`. The daemon never imports it.
+ *
+ *   const sim = await Simulator.start();            // ARI and AMI on free ports
+ *   const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
+ *   ...
+ *   await sim.stop();
+ */
+import type { IncomingMessage } from 'node:http';
+import { AriServer } from './ari/server.js';
+import { AmiServer, type AmiChannelFields } from './ami/server.js';
+import { AppQueue, DEFAULT_QUEUES, type QueueConfig } from './queues/app-queue.js';
+import { Pbx, type AriEvent, type ChannelJson, type EndpointScript, type HangupRecord } from './pbx/pbx.js';
+
+export type { EndpointScript, AriEvent, HangupRecord, ChannelJson } from './pbx/pbx.js';
+export type { QueueConfig } from './queues/app-queue.js';
+
+export interface SimulatorOptions {
+  host?: string;
+  /** 0 (default) = a free port. `agentgate sim` uses 8088 / 5038. */
+  ariPort?: number;
+  amiPort?: number;
+  ariUsers?: { username: string; password: string }[];
+  amiUsers?: { username: string; secret: string }[];
+  endpoints?: Record<string, EndpointScript>;
+  queues?: QueueConfig[];
+  amiAuthFailDelayMs?: number;
+}
+
+export interface SimCall {
+  id: string;
+  name: string;
+  /** STASISSTATUS=FAILED: no websocket held the app, the call went on in the dialplan. */
+  failed: boolean;
+  /** The caller hangs up. */
+  hangup(): Promise<void>;
+  /** Resolves when the channel left (continued to the dialplan, hung up, or Stasis failed). */
+  ended(): Promise<HangupRecord>;
+}
+
+/** The recorded [features] context: feature codes raising `UserEvent(AgentGate, ...)`. */
+const FEATURES: Record<string, Record<string, string>> = {
+  '*41': { Action: 'login', Queue: 'support' },
+  '*42': { Action: 'logout', Queue: 'support' },
+  '*43': { Action: 'pause', Reason: 'break' },
+  '*44': { Action: 'unpause' },
+};
+
+export class Simulator {
+  readonly pbx: Pbx;
+  readonly queues: AppQueue;
+  readonly ami: AmiServer;
+  readonly ari: AriServer;
+  ariUrl = '';
+  amiPort = 0;
+
+  private constructor(private readonly opts: SimulatorOptions) {
+    this.pbx = new Pbx({ endpoints: opts.endpoints });
+    this.queues = new AppQueue(opts.queues ?? DEFAULT_QUEUES);
+    this.ami = new AmiServer({
+      host: opts.host,
+      port: opts.amiPort ?? 0,
+      users: opts.amiUsers,
+      queues: this.queues,
+      authFailDelayMs: opts.amiAuthFailDelayMs,
+      hooks: {
+        originate: async (req) => {
+          // Originate into a feature code: the channel runs the [features] dialplan.
+          const m = /^Local\/([^@]+)@(\w+)/.exec(req.channel);
+          if (m && m[2] === 'features') {
+            this.runFeature(`Local/${m[1]}@features`, m[1]!, m[1]!);
+            return { ok: true, uniqueid: '', channel: req.channel };
+          }
+          return { ok: false, reason: 'unsupported originate target in the simulator' };
+        },
+      },
+    });
+    this.ari = new AriServer(this.pbx, { host: opts.host, port: opts.ariPort ?? 0, users: opts.ariUsers, control: (req, body, url) => this.control(req, body, url) });
+  }
+
+  static async start(opts: SimulatorOptions = {}): Promise<Simulator> {
+    const sim = new Simulator(opts);
+    await sim.ari.start();
+    sim.ariUrl = sim.ari.url;
+    sim.amiPort = await sim.ami.start();
+    return sim;
+  }
+
+  setEndpoint(endpoint: string, script: EndpointScript): void {
+    this.pbx.setEndpoint(endpoint, script);
+  }
+
+  /** A caller dials in and runs `Stasis(app, ...args)` (default app `agentgate`). */
+  async dialIn(opts: { args: string[]; app?: string; callerNumber?: string; callerName?: string; from?: string }): Promise<SimCall> {
+    const r = this.pbx.dialIn({
+      app: opts.app ?? 'agentgate',
+      args: opts.args,
+      from: opts.from ?? 'PJSIP/trunk',
+      callerNumber: opts.callerNumber ?? '5551234',
+      callerName: opts.callerName ?? 'Customer',
+      context: 'incoming',
+      exten: '100',
+    });
+    return this.callHandle(r.id, r.name, r.failed);
+  }
+
+  /**
+   * A phone dials an extension: `incoming,<n>` enters Stasis(agentgate,dispatch,alice) as the
+   * recorded dialplan does; `features,*41..*44` raise the AgentGate UserEvent on AMI.
+   */
+  async dialExtension(opts: { from: string; context: string; exten: string; args?: string[] }): Promise<SimCall | undefined> {
+    if (opts.context === 'features') {
+      this.runFeature(opts.from, opts.exten, opts.from.slice(opts.from.indexOf('/') + 1));
+      return undefined;
+    }
+    if (opts.context === 'incoming') {
+      const r = this.pbx.dialIn({ app: 'agentgate', args: opts.args ?? ['dispatch', 'alice'], from: opts.from, callerNumber: opts.from.slice(opts.from.indexOf('/') + 1), callerName: '', context: 'incoming', exten: opts.exten });
+      return this.callHandle(r.id, r.name, r.failed);
+    }
+    throw new Error(`the simulator's dialplan has no context ${opts.context}`);
+  }
+
+  private runFeature(from: string, exten: string, callerNum: string): void {
+    const headers = FEATURES[exten];
+    if (!headers) throw new Error(`the simulator's [features] context has no extension ${exten}`);
+    const ev = this.pbx.userEventFromPhone(from, 'features', exten, 'AgentGate', headers);
+    const ch: AmiChannelFields = {
+      channel: ev.channel.name,
+      channelState: '6',
+      channelStateDesc: 'Up',
+      callerIdNum: callerNum,
+      callerIdName: '<unknown>',
+      connectedLineNum: '<unknown>',
+      connectedLineName: '<unknown>',
+      language: 'en',
+      accountCode: '',
+      context: 'features',
+      exten,
+      priority: '1',
+      uniqueid: ev.uniqueid,
+      linkedid: ev.linkedid,
+    };
+    this.ami.emitUserEvent(ch, 'AgentGate', { ...headers, Extension: callerNum });
+  }
+
+  private callHandle(id: string, name: string, failed: boolean): SimCall {
+    const ended = failed ? Promise.resolve(this.pbx.hangupRecord(id)!) : this.pbx.whenEnded(id);
+    return {
+      id,
+      name,
+      failed,
+      hangup: async () => {
+        if (this.pbx.channel(id)) this.pbx.remoteHangup(id, 16);
+      },
+      ended: () => ended,
+    };
+  }
+
+  /** Resolves with the first ARI event (any app) matching pred. */
+  waitForEvent(pred: (e: AriEvent) => boolean, timeoutMs = 5000): Promise<AriEvent> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.pbx.off('ari-event', on);
+        reject(new Error(`no matching ARI event within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const on = (e: AriEvent): void => {
+        if (!pred(e)) return;
+        clearTimeout(t);
+        this.pbx.off('ari-event', on);
+        resolve(e);
+      };
+      this.pbx.on('ari-event', on);
+    });
+  }
+
+  get faults(): { dropAriWebsockets(): void; delayRest(m: RegExp, ms: number): void; failRest(m: RegExp, status: number, body: unknown): void; clear(): void } {
+    return {
+      dropAriWebsockets: () => this.ari.dropWebsockets(),
+      delayRest: (m, ms) => this.ari.delayRest(m, ms),
+      failRest: (m, status, body) => this.ari.failRest(m, status, body),
+      clear: () => {
+        this.ari.clearFaults();
+        this.ami.clearFaults();
+      },
+    };
+  }
+
+  /** Asterisk restarts: every channel and bridge gone, websockets and AMI sessions dropped. */
+  async restart(): Promise<void> {
+    this.pbx.reset();
+    this.ari.dropWebsockets();
+    await this.ami.restart();
+  }
+
+  async stop(): Promise<void> {
+    this.pbx.reset();
+    await this.ari.stop();
+    await this.ami.stop();
+  }
+
+  /** Control endpoints outside /ari: POST /sim/dial-in {"args":["dispatch","alice"]} (agentgate sim-call). */
+  private async control(req: IncomingMessage, body: unknown, url: URL): Promise<{ status: number; body: unknown } | undefined> {
+    if (req.method === 'POST' && url.pathname === '/sim/dial-in') {
+      const b = (body ?? {}) as { args?: unknown; callerNumber?: unknown };
+      if (!Array.isArray(b.args) || !b.args.every((a) => typeof a === 'string')) return { status: 400, body: { message: 'args must be a list of strings' } };
+      const call = await this.dialIn({ args: b.args as string[], callerNumber: typeof b.callerNumber === 'string' ? b.callerNumber : undefined });
+      return { status: 200, body: { id: call.id, name: call.name, failed: call.failed } };
+    }
+    if (req.method === 'GET' && url.pathname === '/sim/state') {
+      return { status: 200, body: { channels: this.pbx.channels(), bridges: this.pbx.bridges(), queues: this.queues.members() } };
+    }
+    return undefined;
+  }
+}
+
+export type { ChannelJson as SimChannel };
