@@ -183,6 +183,10 @@ export class Pbx extends EventEmitter {
   hangupRecord(id: string): HangupRecord | undefined {
     return this.records.get(id);
   }
+  /** Every ended channel's record, oldest first. */
+  hangupRecords(): HangupRecord[] {
+    return [...this.records.values()];
+  }
   variable(id: string, name: string): string | undefined {
     return this.channelsById.get(id)?.variables.get(name);
   }

@@ -1,0 +1,146 @@
+/**
+ * The ARI event websocket through ari-client 2.2.0, with its traps handled (REFERENCE.md):
+ * - every listener is wrapped: a throwing handler is logged, never kills event delivery;
+ * - one app-level listener per event type, routed by channel id by the caller (ari-client never
+ *   frees per-channel listeners);
+ * - a websocket ping every pingIntervalMs; no pong within two intervals → the socket is dropped and
+ *   ari-client reconnects;
+ * - reconnect never stops: after ari-client's WebSocketMaxRetries we start again, with backoff;
+ * - `onConnected` runs after every (re)connect, so the caller can reconcile (Asterisk replays nothing).
+ */
+import ari from 'ari-client';
+import type { Logger } from 'pino';
+
+export type AriEventHandler = (event: Record<string, unknown>) => void | Promise<void>;
+
+export interface AriEventsOptions {
+  url: string;
+  username: string;
+  password: string;
+  app: string;
+  pingIntervalMs: number;
+  logger: Logger;
+  onEvent: AriEventHandler;
+  onConnected: () => void;
+  onDisconnected: () => void;
+}
+
+const TYPES = ['StasisStart', 'StasisEnd', 'Dial', 'ChannelDestroyed', 'ChannelHangupRequest', 'ChannelStateChange', 'ChannelEnteredBridge', 'ChannelLeftBridge', 'BridgeDestroyed', 'ApplicationReplaced', 'PlaybackFinished'];
+
+interface RawWs {
+  on(ev: 'pong', f: () => void): void;
+  terminate(): void;
+  readyState: number;
+}
+
+export class AriEvents {
+  private client: Awaited<ReturnType<typeof ari.connect>> | undefined;
+  private stopped = false;
+  private connected = false;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private lastPong = Date.now();
+  private watchedWs: RawWs | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: AriEventsOptions) {}
+
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Resolves once connected the first time; keeps reconnecting afterwards until stop(). */
+  async start(): Promise<void> {
+    let delay = 200;
+    for (;;) {
+      if (this.stopped) return;
+      try {
+        await this.connectOnce();
+        return;
+      } catch (err) {
+        this.opts.logger.warn({ err: { message: (err as Error).message }, retryInMs: delay }, 'ARI connect failed; retrying');
+        await new Promise((r) => {
+          this.retryTimer = setTimeout(r, delay);
+        });
+        delay = Math.min(delay * 2, 10_000);
+      }
+    }
+  }
+
+  private async connectOnce(): Promise<void> {
+    const client = await ari.connect(this.opts.url, this.opts.username, this.opts.password);
+    this.client = client;
+    const log = this.opts.logger;
+    for (const type of TYPES) {
+      client.on(type as 'StasisStart', (event: unknown) => {
+        try {
+          const r = this.opts.onEvent(event as Record<string, unknown>);
+          if (r instanceof Promise) r.catch((err: unknown) => log.error({ err, type }, 'ARI event handler failed'));
+        } catch (err) {
+          log.error({ err, type }, 'ARI event handler threw');
+        }
+      });
+    }
+    client.on('WebSocketConnected', () => this.markConnected());
+    client.on('WebSocketReconnecting', () => this.markDisconnected());
+    client.on('WebSocketMaxRetries', () => {
+      this.markDisconnected();
+      if (this.stopped) return;
+      // ari-client gives up after ~43 s; agentgate never does.
+      this.retryTimer = setTimeout(() => void client.start(this.opts.app).catch(() => undefined), 5000);
+    });
+    await client.start(this.opts.app);
+    this.markConnected();
+    this.pingTimer = setInterval(() => this.keepalive(), this.opts.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  private markConnected(): void {
+    this.lastPong = Date.now();
+    if (this.connected) return;
+    this.connected = true;
+    this.opts.logger.info({ app: this.opts.app }, 'ARI websocket connected');
+    try {
+      this.opts.onConnected();
+    } catch (err) {
+      this.opts.logger.error({ err }, 'reconcile after connect failed');
+    }
+  }
+
+  private markDisconnected(): void {
+    if (!this.connected) return;
+    this.connected = false;
+    this.opts.logger.warn({ app: this.opts.app }, 'ARI websocket lost; reconnecting');
+    this.opts.onDisconnected();
+  }
+
+  private keepalive(): void {
+    const ws = (this.client as unknown as { _ws?: RawWs } | undefined)?._ws;
+    if (!ws) return;
+    if (ws !== this.watchedWs) {
+      this.watchedWs = ws;
+      this.lastPong = Date.now();
+      ws.on('pong', () => {
+        this.lastPong = Date.now();
+      });
+    }
+    if (ws.readyState !== 1) return;
+    if (Date.now() - this.lastPong > 2 * this.opts.pingIntervalMs) {
+      this.opts.logger.warn('ARI websocket silent (no pong); dropping it to reconnect');
+      ws.terminate();
+      return;
+    }
+    this.client?.ping();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    try {
+      this.client?.stop();
+    } catch {
+      // already closed
+    }
+    this.connected = false;
+  }
+}

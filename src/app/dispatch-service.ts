@@ -1,0 +1,398 @@
+/**
+ * Ring-all dispatch for one Asterisk server: routes ARI events to the pure state machine
+ * (src/domain/dispatch) and executes its commands through ARI REST and the Store.
+ *
+ * - `Stasis(agentgate,dispatch,<agent>[,<timeout>])` starts a dispatch; `Stasis(agentgate,feature,...)`
+ *   goes to the feature handler (queue operations with audible feedback).
+ * - The agent is claimed in the Store (lease `agent:<id>`) for the whole call, so it is offered one
+ *   call at a time across every agentgate instance and Asterisk server.
+ * - Every dispatch is recorded in the Store with its owner; after a (re)connect or a restart the
+ *   service reconciles: what it owned and no longer drives is cleaned up (legs hung up, caller sent
+ *   on with AGENTGATE_RESULT, bridge destroyed). Channels it does not own are ignored.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load.js';
+import type { Clock, TimerHandle } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
+import type { PolicyHolder } from './policy-holder.js';
+import { agentForDispatch } from '../domain/policy/index.js';
+import { recover, startDispatch, transition, type DispatchCommand, type DispatchEvent, type DispatchState } from '../domain/dispatch/machine.js';
+import { AriRest, isGone } from '../adapters/ari/rest.js';
+import { AriEvents } from '../adapters/ari/events.js';
+
+export interface FeatureRequest {
+  channelId: string;
+  channelName: string;
+  callerNumber: string;
+  args: string[];
+}
+export type FeatureHandler = (req: FeatureRequest) => Promise<{ result: string; sound?: string }>;
+
+export interface DispatchServiceDeps {
+  server: Config['servers'][number];
+  dispatch: Config['dispatch'];
+  store: Store;
+  policy: PolicyHolder;
+  clock: Clock;
+  logger: Logger;
+  instanceId: string;
+  featureHandler?: FeatureHandler;
+}
+
+export interface TimelineEvent {
+  callId: string;
+  at: number;
+  kind: string;
+  text: string;
+}
+
+export interface DispatchService extends EventEmitter {
+  connected(): boolean;
+  active(): number;
+  stop(): Promise<void>;
+}
+
+interface Running {
+  state: DispatchState;
+  timers: Map<string, TimerHandle>;
+  log: Logger;
+  callerName: string;
+  legEndpoint: Map<string, string>;
+}
+
+interface Chan {
+  id: string;
+  name: string;
+  state?: string;
+  caller?: { number: string; name: string };
+}
+
+const CLAIM_MARGIN_MS = 3_600_000;
+
+export async function startDispatchService(deps: DispatchServiceDeps): Promise<DispatchService> {
+  const ari = deps.server.ari;
+  if (!ari) throw new Error(`server ${deps.server.name} has no ari section`);
+  const log = deps.logger.child({ component: 'dispatch', server: deps.server.name });
+  const rest = new AriRest({ url: ari.url, username: ari.username, password: ari.password, timeoutMs: ari.restTimeoutMs });
+  const emitter = new EventEmitter() as DispatchService;
+  const running = new Map<string, Running>();
+  const byLeg = new Map<string, string>();
+  const byCaller = new Map<string, string>();
+  let seq = 0;
+
+  const timeline = (callId: string, kind: string, text: string): void => {
+    emitter.emit('timeline', { callId, at: deps.clock.now(), kind, text } satisfies TimelineEvent);
+  };
+
+  const record = async (r: Running): Promise<void> => {
+    const s = r.state;
+    await deps.store.putDispatch({
+      id: s.id,
+      owner: deps.instanceId,
+      server: deps.server.name,
+      agentId: s.agentId,
+      callerChannelId: s.callerId,
+      legChannelIds: s.legs.map((l) => l.id),
+      bridgeId: s.bridgeCreated ? s.bridgeId : undefined,
+      startedAt: s.startedAt,
+      data: { talking: s.phase === 'talking' },
+    });
+  };
+
+  const feed = (id: string, event: DispatchEvent): void => {
+    const r = running.get(id);
+    if (!r) return;
+    const step = transition(r.state, event);
+    r.state = step.state;
+    execute(r, step.commands);
+  };
+
+  const safe = (r: Running, what: string, p: Promise<unknown>): Promise<unknown> =>
+    p.catch((err: unknown) => {
+      if (!isGone(err)) r.log.warn({ err: { message: (err as Error).message }, what }, 'ARI command failed');
+    });
+
+  function execute(r: Running, commands: DispatchCommand[]): void {
+    const s = r.state;
+    for (const c of commands) {
+      switch (c.type) {
+        case 'RingCaller':
+          void safe(r, 'ring', rest.ring(s.callerId));
+          break;
+        case 'AnswerCaller':
+          void safe(r, 'answer', rest.answer(s.callerId));
+          break;
+        case 'CreateLeg': {
+          byLeg.set(c.legId, s.id);
+          r.legEndpoint.set(c.legId, c.endpoint);
+          timeline(s.id, 'leg-ringing', `ringing ${c.endpoint}`);
+          rest.createChannel({ endpoint: c.endpoint, app: ari!.app, appArgs: `leg,${s.id}`, channelId: c.legId, originator: s.callerId }).catch((err: unknown) => {
+            r.log.info({ leg: c.legId, endpoint: c.endpoint, err: { message: (err as Error).message } }, 'leg could not be created');
+            timeline(s.id, 'leg-failed', `${c.endpoint} unavailable (${(err as Error).message})`);
+            feed(s.id, { type: 'LegCreateFailed', legId: c.legId, detail: (err as Error).message, at: deps.clock.now() });
+          });
+          break;
+        }
+        case 'DialLeg':
+          rest.dial(c.legId, { caller: s.callerId, timeout: c.timeoutSec }).catch((err: unknown) => {
+            if (isGone(err)) return;
+            r.log.warn({ leg: c.legId, err: { message: (err as Error).message } }, 'dial failed');
+            void safe(r, 'hangup', rest.hangup(c.legId, 'normal'));
+          });
+          break;
+        case 'HangupLeg':
+          timeline(s.id, 'leg-hangup', `${r.legEndpoint.get(c.legId) ?? c.legId} hung up (${c.reason === 'answered_elsewhere' ? 'answered elsewhere' : 'normal clearing'})`);
+          void safe(r, 'hangup leg', rest.hangup(c.legId, c.reason));
+          break;
+        case 'BridgeCallerWith': {
+          const legId = c.legId;
+          timeline(s.id, 'answered', `${r.legEndpoint.get(legId) ?? legId} answered`);
+          rest
+            .createBridge(c.bridgeId, `dispatch-${s.id}`)
+            .then(() => rest.addChannels(c.bridgeId, [s.callerId, legId]))
+            .then(() => {
+              timeline(s.id, 'bridged', `caller bridged with ${r.legEndpoint.get(legId) ?? legId}`);
+              feed(s.id, { type: 'Bridged', at: deps.clock.now() });
+              void record(r).catch(() => undefined);
+            })
+            .catch((err: unknown) => {
+              r.log.warn({ err: { message: (err as Error).message } }, 'bridging failed');
+              feed(s.id, { type: 'BridgeFailed', detail: (err as Error).message, at: deps.clock.now() });
+            });
+          break;
+        }
+        case 'DestroyBridge':
+          void safe(r, 'destroy bridge', rest.destroyBridge(c.bridgeId));
+          break;
+        case 'HangupCaller':
+          timeline(s.id, 'caller-hangup', 'caller hung up by agentgate (agent left)');
+          void safe(r, 'hangup caller', rest.hangup(s.callerId, 'normal'));
+          break;
+        case 'SetCallerVar':
+          void safe(r, 'set var', rest.setVar(s.callerId, c.name, c.value));
+          break;
+        case 'ContinueCaller':
+          // After SetCallerVar (same connection, in order): back to the dialplan.
+          void safe(r, 'continue', rest.continueInDialplan(s.callerId, c.fallback));
+          break;
+        case 'StartTimer': {
+          const name = c.name;
+          const id = s.id;
+          r.timers.set(name, deps.clock.setTimer(c.ms, () => feed(id, { type: 'TimerFired', name, at: deps.clock.now() })));
+          break;
+        }
+        case 'CancelTimer': {
+          const h = r.timers.get(c.name);
+          if (h) deps.clock.cancelTimer(h);
+          r.timers.delete(c.name);
+          break;
+        }
+        case 'ReleaseAgent':
+          void deps.store.releaseLease(`agent:${s.agentId}`, s.id).catch(() => undefined);
+          break;
+        case 'Finished':
+          finished(r, c.result);
+          break;
+      }
+    }
+  }
+
+  function finished(r: Running, result: string): void {
+    const s = r.state;
+    running.delete(s.id);
+    byCaller.delete(s.callerId);
+    // Leg ids stay routable a little longer so late events (a late answer) still reach a hang-up.
+    const legs = s.legs.map((l) => l.id);
+    setTimeout(() => {
+      for (const l of legs) if (byLeg.get(l) === s.id) byLeg.delete(l);
+    }, 60_000).unref();
+    for (const h of r.timers.values()) deps.clock.cancelTimer(h);
+    const now = deps.clock.now();
+    const detail = {
+      server: deps.server.name,
+      caller: { channel: s.callerId, name: r.callerName },
+      legs: s.legs.map((l) => ({ endpoint: l.endpoint, channel: l.id, dialStatus: l.dialStatus, outcome: l.outcome ?? 'cancelled', cause: l.cause, hangupReason: l.hangupReason })),
+      winner: s.winner ? s.legs.find((l) => l.id === s.winner)?.endpoint : undefined,
+      ringMs: (s.answeredAt ?? s.endedAt ?? now) - s.startedAt,
+      talkMs: s.answeredAt !== undefined ? now - s.answeredAt : 0,
+      hungUpBy: s.hungUpBy,
+    };
+    timeline(s.id, 'finished', `call ${result === 'ANSWERED' ? 'ended' : `ended: ${result}`}${detail.talkMs ? ` after ${(detail.talkMs / 1000).toFixed(1)} s of talk` : ''}`);
+    r.log.info({ result, ...detail }, 'dispatch finished');
+    void deps.store.appendAudit({ kind: 'dispatch', at: now, actor: s.agentId, action: 'dispatch', result, detail }).catch((err: unknown) => r.log.error({ err }, 'audit write failed'));
+    void deps.store.deleteDispatch(s.id).catch(() => undefined);
+  }
+
+  async function startCall(ch: Chan, args: string[]): Promise<void> {
+    const id = `${deps.instanceId}-${Date.now().toString(36)}-${(seq++).toString(36)}`;
+    const clog = log.child({ callId: id, caller: ch.id });
+    const agentArg = args[1] ?? '';
+    const timeoutArg = args[2];
+    let timeoutSec: number | undefined;
+    let noAgent: string | undefined;
+    if (timeoutArg !== undefined && timeoutArg.trim() !== '') {
+      const t = Number(timeoutArg);
+      if (!Number.isInteger(t) || t <= 0 || t > 3600) noAgent = `dialplan argument 3 (timeout) must be whole seconds from 1 to 3600, got '${timeoutArg}'`;
+      else timeoutSec = t;
+    }
+    const agent = agentArg === '' ? undefined : agentForDispatch(deps.policy.current(), agentArg);
+    if (!noAgent && agentArg === '') noAgent = 'dialplan argument 2 (agent) is missing';
+    else if (!noAgent && !agent) noAgent = `unknown agent '${agentArg}'`;
+    else if (!noAgent && agent && !agent.inbound) noAgent = `agent ${agentArg} has inbound calls off`;
+
+    let claimHeld = false;
+    let addresses: Array<{ endpoint: string; delayMs: number; timeoutSec?: number }> = [];
+    if (!noAgent && agent) {
+      const claim = await deps.store.acquireLease(`agent:${agent.user.id}`, id, ((timeoutSec ?? deps.dispatch.ringTimeoutSec) * 1000) + CLAIM_MARGIN_MS);
+      if (!claim.ok) noAgent = `agent ${agent.user.id} is already on a call (${claim.holder})`;
+      else {
+        claimHeld = true;
+        let offline = new Set<string>();
+        try {
+          const eps = await rest.endpoints();
+          offline = new Set(eps.filter((e) => e.state === 'offline').map((e) => `${e.technology}/${e.resource}`));
+        } catch (err) {
+          clog.warn({ err: { message: (err as Error).message } }, 'GET /endpoints failed; ringing every address');
+        }
+        addresses = agent.addresses.filter((a) => !offline.has(a.endpoint));
+        if (addresses.length === 0) noAgent = `every address of ${agent.user.id} is offline`;
+      }
+    }
+    if (noAgent) clog.info({ reason: noAgent }, 'no agent to ring');
+    const step = startDispatch({ id, agentId: agent?.user.id ?? agentArg, callerId: ch.id, now: deps.clock.now(), config: deps.dispatch, timeoutSec, addresses: noAgent ? [] : addresses, noAgentReason: noAgent, claimHeld });
+    const r: Running = { state: step.state, timers: new Map(), log: clog, callerName: ch.caller?.number ?? '', legEndpoint: new Map() };
+    running.set(id, r);
+    byCaller.set(ch.id, id);
+    timeline(id, 'start', noAgent ? `call for ${agentArg || '(nobody)'}: ${noAgent}` : `call from ${ch.caller?.number ?? '?'} for ${agent!.user.id}: ringing ${addresses.length} address(es) at once`);
+    if (!noAgent) await record(r).catch((err: unknown) => clog.error({ err }, 'could not record the dispatch'));
+    execute(r, step.commands);
+  }
+
+  async function feature(ch: Chan, args: string[]): Promise<void> {
+    const flog = log.child({ caller: ch.id, feature: args.slice(1) });
+    let result = 'FAILED';
+    let sound: string | undefined = 'an-error-has-occurred';
+    try {
+      await rest.answer(ch.id);
+      if (deps.featureHandler) {
+        const out = await deps.featureHandler({ channelId: ch.id, channelName: ch.name, callerNumber: ch.caller?.number ?? '', args: args.slice(1) });
+        result = out.result;
+        sound = out.sound;
+      }
+    } catch (err) {
+      flog.warn({ err: { message: (err as Error).message } }, 'feature code failed');
+    }
+    try {
+      if (sound) await rest.play(ch.id, `sound:${sound}`);
+      await rest.setVar(ch.id, 'AGENTGATE_RESULT', result);
+      await rest.continueInDialplan(ch.id);
+    } catch (err) {
+      if (!isGone(err)) flog.warn({ err: { message: (err as Error).message } }, 'feature feedback failed');
+    }
+  }
+
+  const onEvent = async (e: Record<string, unknown>): Promise<void> => {
+    const type = e.type as string;
+    const ch = (e.channel ?? e.peer) as Chan | undefined;
+    if (!ch) return;
+    const legOf = byLeg.get(ch.id);
+    const callerOf = byCaller.get(ch.id);
+    switch (type) {
+      case 'StasisStart': {
+        const args = (e.args as string[] | undefined) ?? [];
+        if (legOf) return feed(legOf, { type: 'LegStasisStarted', legId: ch.id });
+        if (args[0] === 'dispatch') return startCall(ch, args);
+        if (args[0] === 'feature') return feature(ch, args);
+        if (args[0] === 'leg') {
+          // A leg of a dispatch this process no longer drives (late, or from before a restart): never leave it up.
+          await rest.hangup(ch.id, 'normal').catch(() => undefined);
+        }
+        return;
+      }
+      case 'Dial': {
+        if (!legOf) return;
+        const status = String(e.dialstatus ?? '');
+        if (status === 'RINGING') return feed(legOf, { type: 'LegRinging', legId: ch.id });
+        if (status === 'ANSWER') return feed(legOf, { type: 'LegAnswered', legId: ch.id, at: deps.clock.now() });
+        if (status !== '') return feed(legOf, { type: 'LegDialStatus', legId: ch.id, dialStatus: status });
+        return;
+      }
+      case 'ChannelDestroyed': {
+        if (legOf) return feed(legOf, { type: 'LegEnded', legId: ch.id, cause: Number(e.cause ?? 0), at: deps.clock.now() });
+        if (callerOf) return feed(callerOf, { type: 'CallerHungUp', at: deps.clock.now() });
+        return;
+      }
+      case 'ChannelHangupRequest':
+      case 'StasisEnd': {
+        // The caller leaving Stasis without agentgate sending it on: it hung up.
+        if (callerOf) {
+          const r = running.get(callerOf);
+          if (r && r.state.phase !== 'done') {
+            if (type === 'StasisEnd' || e.soft !== true) {
+              timeline(callerOf, 'caller-gone', 'the caller hung up');
+              feed(callerOf, { type: 'CallerHungUp', at: deps.clock.now() });
+            }
+          }
+        }
+        return;
+      }
+    }
+  };
+
+  /** After a (re)connect: finish what this instance owns but no longer drives; catch up on what changed while deaf. */
+  const reconcile = async (): Promise<void> => {
+    let present: Set<string>;
+    try {
+      present = new Set((await rest.listChannels()).map((c) => c.id));
+    } catch (err) {
+      log.warn({ err: { message: (err as Error).message } }, 'reconcile: GET /channels failed');
+      return;
+    }
+    for (const [id, r] of running) {
+      for (const l of r.state.legs) if ((l.status !== 'ended' && l.status !== 'waiting' && l.status !== 'creating') && !present.has(l.id)) feed(id, { type: 'LegEnded', legId: l.id, cause: 0, at: deps.clock.now() });
+      if (running.has(id) && !present.has(r.state.callerId)) feed(id, { type: 'CallerHungUp', at: deps.clock.now() });
+    }
+    const owned = await deps.store.listDispatches({ owner: deps.instanceId, server: deps.server.name }).catch(() => []);
+    for (const d of owned) {
+      if (running.has(d.id)) continue;
+      const cmds = recover({ callerChannelId: d.callerChannelId, legChannelIds: d.legChannelIds, bridgeId: d.bridgeId, talking: d.data?.talking === true, fallback: deps.dispatch.fallback });
+      log.info({ dispatch: d.id, agent: d.agentId }, 'reconcile: cleaning up a dispatch left from before');
+      for (const c of cmds) {
+        try {
+          if (c.type === 'HangupLeg' && present.has(c.legId)) await rest.hangup(c.legId, c.reason);
+          else if (c.type === 'DestroyBridge') await rest.destroyBridge(c.bridgeId).catch(() => undefined);
+          else if (c.type === 'HangupCaller' && present.has(d.callerChannelId)) await rest.hangup(d.callerChannelId, 'normal');
+          else if (c.type === 'SetCallerVar' && present.has(d.callerChannelId)) await rest.setVar(d.callerChannelId, c.name, c.value);
+          else if (c.type === 'ContinueCaller' && present.has(d.callerChannelId)) await rest.continueInDialplan(d.callerChannelId, c.fallback);
+          else if (c.type === 'ReleaseAgent') await deps.store.releaseLease(`agent:${d.agentId}`, d.id);
+        } catch (err) {
+          if (!isGone(err)) log.warn({ err: { message: (err as Error).message }, command: c.type }, 'reconcile command failed');
+        }
+      }
+      await deps.store.appendAudit({ kind: 'dispatch', at: deps.clock.now(), actor: d.agentId, action: 'dispatch', result: 'RECOVERED', detail: { server: deps.server.name, caller: d.callerChannelId, legs: d.legChannelIds } }).catch(() => undefined);
+      await deps.store.deleteDispatch(d.id).catch(() => undefined);
+    }
+  };
+
+  const events = new AriEvents({
+    url: ari.url,
+    username: ari.username,
+    password: ari.password,
+    app: ari.app,
+    pingIntervalMs: ari.pingIntervalMs,
+    logger: log,
+    onEvent,
+    onConnected: () => void reconcile(),
+    onDisconnected: () => undefined,
+  });
+  await events.start();
+
+  emitter.connected = () => events.isConnected();
+  emitter.active = () => running.size;
+  emitter.stop = async () => {
+    await events.stop();
+    for (const r of running.values()) for (const h of r.timers.values()) deps.clock.cancelTimer(h);
+  };
+  return emitter;
+}

@@ -1,0 +1,74 @@
+/**
+ * A real dispatch service against a real simulator over real sockets, with the memory Store or
+ * Redis (unique prefix), and helpers that wait for what the simulator saw.
+ */
+import { Simulator, type EndpointScript } from '../../src/sim/index.js';
+import { validateConfig, type Config } from '../../src/config/load.js';
+import { createPolicyHolder } from '../../src/app/policy-holder.js';
+import { startDispatchService, type DispatchService } from '../../src/app/dispatch-service.js';
+import { createMemoryStore } from '../../src/adapters/store/memory.js';
+import { createRedisStore } from '../../src/adapters/store/redis.js';
+import { systemClock } from '../../src/ports/clock.js';
+import { silentLogger } from '../../src/log.js';
+import type { Store } from '../../src/ports/store.js';
+import { deletePrefix, REDIS_URL, uniquePrefix } from './redis.js';
+
+export type StoreKind = 'memory' | 'redis';
+
+export function dispatchConfig(sim: Simulator, over: { instance?: string; dispatch?: Record<string, unknown>; users?: unknown[] } = {}): Config {
+  return validateConfig({
+    instance: { id: over.instance ?? 'test-1' },
+    servers: [{ name: 'pbx1', ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 } }],
+    dispatch: { answer: 'late', ringTimeoutSec: 5, ...(over.dispatch ?? {}) },
+    directory: {
+      users: over.users ?? [
+        { id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', extensions: ['1001'], addresses: ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003'], flags: { inbound: true } },
+        { id: 'bob', name: 'Bob', role: 'agent', scope: 'call_center_agent', addresses: ['PJSIP/2004'], flags: { inbound: false } },
+      ],
+      extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
+    },
+  });
+}
+
+export async function makeStore(kind: StoreKind, shared?: { prefix: string }): Promise<{ store: Store; cleanup: () => Promise<void> }> {
+  if (kind === 'memory') {
+    const store = createMemoryStore({ clock: systemClock() });
+    return { store, cleanup: () => store.close() };
+  }
+  const prefix = shared?.prefix ?? uniquePrefix();
+  const store = await createRedisStore({ url: REDIS_URL, prefix, clock: systemClock() });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      if (!shared) await deletePrefix(prefix);
+    },
+  };
+}
+
+export async function startService(sim: Simulator, store: Store, over: Parameters<typeof dispatchConfig>[1] = {}): Promise<DispatchService> {
+  const config = dispatchConfig(sim, over);
+  return startDispatchService({
+    server: config.servers[0]!,
+    dispatch: config.dispatch,
+    store,
+    policy: createPolicyHolder(config.directory),
+    clock: systemClock(),
+    logger: silentLogger(),
+    instanceId: config.instance.id,
+  });
+}
+
+export function scripts(sim: Simulator, map: Record<string, EndpointScript>): void {
+  for (const [k, v] of Object.entries(map)) sim.setEndpoint(k, v);
+}
+
+/** Polls until pred holds (no fixed sleeps), failing after timeoutMs. */
+export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await pred()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
