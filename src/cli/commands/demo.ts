@@ -1,47 +1,183 @@
 /**
- * `agentgate demo` (interim, until ring-all dispatch and queue operations land): starts the
- * simulator and walks a call through it with the real client libraries — ari-client places the
- * legs, one rings and answers, a bridge joins caller and leg; asterisk-manager logs a member into a
- * queue — printing each event as a readable line.
+ * `agentgate demo`: the README's first command. Starts the Asterisk simulator (real ARI and AMI on
+ * local ports) and the real daemon against it, then walks a newcomer through what agentgate does, as
+ * a readable timeline:
+ *   1. a ring-all call: three addresses ring, one answers, the others are hung up as answered
+ *      elsewhere, the bridge, the hang-up;
+ *   2. a call where the caller gives up while the agent's phones ring;
+ *   3. queue operations under the policy: a supervisor logs an agent in (allowed, with the reasons),
+ *      an agent tries to log someone else in (denied, the missing grant named), a pause with a reason,
+ *      a dialplan feature code (*41);
+ * then keeps the HTTP API running and prints a token and a ready curl line. Ctrl-C stops everything.
+ *
+ * Flags: --no-wait (exit after the walk-through; used by the tests), --port N (HTTP API, default 8080;
+ * 0 = any free port).
  */
-import ari from 'ari-client';
-import AsteriskManager from 'asterisk-manager';
+import { flag } from '../args.js';
 import { Simulator } from '../../sim/index.js';
+import { validateConfig } from '../../config/load.js';
+import { startDaemon, type Daemon } from '../../daemon.js';
+import { createMemoryStore } from '../../adapters/store/memory.js';
+import { systemClock } from '../../ports/clock.js';
+import { createLogger } from '../../log.js';
+import { describeRequest, explain, type DecisionRequest } from '../../domain/policy/index.js';
+import { AgentgateError } from '../../errors/codes.js';
+
+const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const dim = (s: string): string => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
+
+function demoConfig(sim: Simulator, httpPort: number): unknown {
+  return {
+    instance: { id: 'demo-1' },
+    log: { level: 'error' },
+    servers: [
+      {
+        name: 'pbx1',
+        ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', app: 'agentgate' },
+        ami: { host: '127.0.0.1', port: sim.amiPort, username: 'agentgate', secret: 'secret' },
+      },
+    ],
+    http: { enabled: true, host: '127.0.0.1', port: httpPort },
+    dispatch: { answer: 'late', ringTimeoutSec: 20 },
+    directory: {
+      users: [
+        {
+          id: 'alice',
+          name: 'Alice Agent',
+          role: 'agent',
+          scope: 'call_center_agent',
+          groups: ['support-team'],
+          extensions: ['1001'],
+          addresses: ['PJSIP/1002', 'PJSIP/1001', 'PJSIP/2001'],
+          flags: { inbound: true },
+        },
+        {
+          id: 'bob',
+          name: 'Bob Agent',
+          role: 'agent',
+          scope: 'call_center_agent',
+          groups: ['support-team'],
+          extensions: ['1003'],
+          addresses: ['PJSIP/1002', 'PJSIP/2002'],
+          flags: { inbound: true },
+        },
+        { id: 'sam', name: 'Sam Supervisor', role: 'supervisor', scope: 'call_center_supervisor', extensions: ['1005'], flags: { inbound: true } },
+      ],
+      groups: [{ id: 'support-team', members: ['alice', 'bob'], supervisors: ['sam'] }],
+      extensions: [
+        { id: '1001', interface: 'PJSIP/1001', server: 'pbx1' },
+        { id: '1003', interface: 'PJSIP/1003', server: 'pbx1' },
+        { id: '1005', interface: 'PJSIP/1005', server: 'pbx1' },
+      ],
+      queues: [
+        { id: 'support', server: 'pbx1' },
+        { id: 'sales', server: 'pbx1' },
+      ],
+      grants: [
+        { id: 'agents-self', subject: 'group:support-team', actions: ['login', 'logout', 'pause', 'unpause'], targets: ['queue:support'] },
+        { id: 'alice-own', subject: 'user:alice', actions: ['login', 'logout', 'pause', 'unpause'], targets: ['user:alice'] },
+        { id: 'bob-own', subject: 'user:bob', actions: ['login', 'logout', 'pause', 'unpause'], targets: ['user:bob'] },
+        { id: 'sam-team', subject: 'user:sam', actions: ['login', 'logout', 'pause', 'unpause', 'penalty'], targets: ['group:support-team', 'queue:support', 'queue:sales'] },
+      ],
+    },
+  };
+}
+
+function line(t0: number, text: string): void {
+  const s = ((Date.now() - t0) / 1000).toFixed(2).padStart(6);
+  process.stdout.write(`${dim(`+${s}s`)}  ${text}\n`);
+}
+
+async function queueStep(daemon: Daemon, t0: number, title: string, req: DecisionRequest & { reason?: string; penalty?: number }): Promise<void> {
+  process.stdout.write(`\n${bold(title)}\n`);
+  try {
+    const res = await daemon.queue.execute({ ...req, source: 'http' });
+    line(t0, `ALLOWED ${describeRequest(req)}`);
+    for (const r of res.decision.reasons) line(t0, `   ✓ ${r.name}: ${r.detail}${r.grants ? ` [grant ${r.grants.join(', ')}]` : ''}`);
+    line(t0, `   AMI: ${res.ami.response}${res.ami.message ? ` — ${res.ami.message}` : ''}`);
+  } catch (err) {
+    if (err instanceof AgentgateError && err.code === 'AGENTGATE_ERR_FORBIDDEN') {
+      const decision = (err.details as { decision?: Parameters<typeof explain>[0] }).decision;
+      if (decision) for (const l of explain(decision, req).split('\n')) line(t0, l);
+      else line(t0, `DENIED ${describeRequest(req)}: ${err.message}`);
+      line(t0, '   nothing was sent to Asterisk');
+    } else {
+      line(t0, `ERROR ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
 
 export async function run(args: string[]): Promise<number> {
+  const wait = !args.includes('--no-wait');
+  const httpPort = Number(flag(args, '--port') ?? (wait ? 8080 : 0));
   const t0 = Date.now();
-  const line = (s: string): void => void process.stdout.write(`+${((Date.now() - t0) / 1000).toFixed(2).padStart(5)}s  ${s}\n`);
-  const sim = await Simulator.start({ endpoints: { 'PJSIP/1001': { kind: 'answer', afterMs: 1000 } } });
-  line(`simulator: ARI ${sim.ariUrl}, AMI 127.0.0.1:${sim.amiPort}`);
-  const client = await ari.connect(sim.ariUrl, 'agentgate', 'secret');
-  client.on('StasisStart', (e, ch) => line(`StasisStart ${ch.name} args=${[...e.args].join(',')}`));
-  client.on('Dial', (e) => e.dialstatus && line(`Dial ${e.peer.name} ${e.dialstatus}`));
-  client.on('ChannelEnteredBridge', (e) => line(`${e.channel.name} entered bridge ${e.bridge.id}`));
-  client.on('ChannelDestroyed', (e) => line(`${e.channel.name} destroyed: ${e.cause} ${e.cause_txt}`));
-  await client.start('agentgate');
-  await new Promise((r) => setTimeout(r, 100));
-  const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
-  const up = sim.waitForEvent((e) => e.type === 'Dial' && e.dialstatus === 'ANSWER');
-  const inStasis = sim.waitForEvent((e) => e.type === 'StasisStart' && (e.channel as { id: string }).id === 'leg-1');
-  await client.channels.create({ endpoint: 'PJSIP/1001', app: 'agentgate', appArgs: 'leg', channelId: 'leg-1', originator: call.id });
-  await inStasis;
-  await client.channels.dial({ channelId: 'leg-1', caller: call.id, timeout: 15 });
-  await up;
-  await client.channels.answer({ channelId: call.id });
-  await client.bridges.create({ type: 'mixing', bridgeId: 'demo-bridge' });
-  await client.bridges.addChannel({ bridgeId: 'demo-bridge', channel: [call.id, 'leg-1'] });
-  await new Promise((r) => setTimeout(r, 500));
-  await call.hangup();
-  await client.channels.hangup({ channelId: 'leg-1' });
-  await client.bridges.destroy({ bridgeId: 'demo-bridge' });
-  await client.stop();
+  process.stdout.write(`${bold('agentgate demo')} — the daemon against the built-in Asterisk simulator (real ARI + AMI sockets)\n`);
 
-  const ami = new AsteriskManager(sim.amiPort, '127.0.0.1', 'agentgate', 'secret', true);
-  ami.on('managerevent', (e: Record<string, string>) => e.event === 'QueueMemberAdded' && line(`AMI QueueMemberAdded ${e.interface} → ${e.queue}`));
-  await new Promise<void>((resolve) => ami.action({ action: 'QueueAdd', queue: 'support', interface: 'PJSIP/1001', membername: 'Alice', actionid: 'demo-1' }, () => resolve()));
-  await new Promise((r) => setTimeout(r, 100));
-  ami.disconnect();
-  await sim.stop();
-  line('demo finished');
-  return args.includes('--fail') ? 1 : 0;
+  const sim = await Simulator.start({ ariPort: 0, amiPort: 0 });
+  // Alice's three addresses: the desk phone answers after 1.5 s, the softphone and the mobile ring.
+  sim.setEndpoint('PJSIP/1001', { kind: 'answer', afterMs: 1500 });
+  sim.setEndpoint('PJSIP/1002', { kind: 'ring' });
+  sim.setEndpoint('PJSIP/2001', { kind: 'ring' });
+  sim.setEndpoint('PJSIP/2002', { kind: 'ring' });
+  line(t0, `simulator: ARI ${sim.ariUrl}, AMI 127.0.0.1:${sim.amiPort}`);
+
+  const config = validateConfig(demoConfig(sim, httpPort), 'demo config');
+  const clock = systemClock();
+  const daemon = await startDaemon(config, { store: createMemoryStore({ clock }), clock, logger: createLogger({ level: 'silent' }) });
+  line(t0, `agentgate: connected to ARI and AMI, HTTP API on ${daemon.httpUrl ?? '(off)'}`);
+  for (const svc of daemon.dispatch.values()) {
+    svc.on('timeline', (e: { text: string }) => line(t0, e.text));
+  }
+
+  try {
+    process.stdout.write(`\n${bold('1. A call for alice rings her three addresses at once')}\n`);
+    const call = await sim.dialIn({ args: ['dispatch', 'alice'], callerNumber: '5550100', callerName: 'Customer' });
+    await new Promise((r) => setTimeout(r, 3000));
+    line(t0, 'the customer hangs up after talking');
+    await call.hangup();
+    await new Promise((r) => setTimeout(r, 300));
+
+    process.stdout.write(`\n${bold('2. A call for bob: the caller gives up while the phones ring')}\n`);
+    const call2 = await sim.dialIn({ args: ['dispatch', 'bob'], callerNumber: '5550101', callerName: 'Impatient' });
+    await new Promise((r) => setTimeout(r, 1500));
+    line(t0, 'the caller hangs up before anyone answers');
+    await call2.hangup();
+    await new Promise((r) => setTimeout(r, 300));
+
+    await queueStep(daemon, t0, '3. Supervisor sam logs alice (extension 1001) into queue support', { actor: 'sam', action: 'login', extension: '1001', queue: 'support', ip: '127.0.0.1' });
+    await queueStep(daemon, t0, '4. Agent alice tries to log bob (extension 1003) into queue support', { actor: 'alice', action: 'login', extension: '1003', queue: 'support', ip: '127.0.0.1' });
+    await queueStep(daemon, t0, '5. Alice pauses herself with a reason', { actor: 'alice', action: 'pause', extension: '1001', queue: 'support', reason: 'lunch', ip: '127.0.0.1' });
+
+    process.stdout.write(`\n${bold('6. Bob dials the feature code *41 on his phone (dialplan UserEvent → login to support)')}\n`);
+    await sim.dialExtension({ from: 'PJSIP/1003', context: 'features', exten: '*41' });
+    await new Promise((r) => setTimeout(r, 500));
+    const [last] = await daemon.store.queryAudit({ kind: 'queue-op', actor: 'bob', limit: 1 });
+    line(t0, last ? `feature code: bob ${last.action} ${last.queue ?? ''} → ${last.result}` : 'feature code: no decision recorded');
+    for (const m of daemon.queue.members({ queue: 'support' })) {
+      line(t0, `queue support member ${m.interface} (${m.memberName})${m.paused ? ` paused: ${m.pausedReason || 'no reason'}` : ''}`);
+    }
+
+    const token = await daemon.tokens.issue('sam', 'demo');
+    process.stdout.write(`\n${bold('The API keeps running. Try it:')}\n`);
+    process.stdout.write(`  token for sam: ${token}\n`);
+    process.stdout.write(`  curl -s -H 'Authorization: Bearer ${token}' ${daemon.httpUrl}/v1/queue/members\n`);
+    process.stdout.write(
+      `  curl -s -H 'Authorization: Bearer ${token}' -H 'Content-Type: application/json' -d '{"extension":"1003","queue":"sales"}' ${daemon.httpUrl}/v1/queue/login\n`,
+    );
+    process.stdout.write(`  OpenAPI: ${daemon.httpUrl}/docs\n`);
+    process.stdout.write(`  Ring alice again from another terminal: npx agentgate sim-call alice --ari ${sim.ariUrl}\n`);
+
+    if (wait) {
+      process.stdout.write(dim('\nCtrl-C to stop.\n'));
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+    }
+  } finally {
+    await daemon.stop();
+    await sim.stop();
+  }
+  process.stdout.write('demo stopped cleanly\n');
+  return 0;
 }
