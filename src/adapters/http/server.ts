@@ -34,7 +34,10 @@ export interface HttpDeps {
   health: () => { ok: boolean; components: Record<string, unknown> };
 }
 
-const ErrorBody = Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) }, { $id: 'Error' });
+const ErrorBody = Type.Object(
+  { code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()), decision: Type.Optional(Type.Unknown({ description: 'the policy decision with every check, on a 403' })) },
+  { $id: 'Error' },
+);
 const NoCrLf = { pattern: '^[^\\r\\n]*$' };
 const QueueBody = Type.Object(
   {
