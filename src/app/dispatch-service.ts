@@ -59,6 +59,8 @@ interface Running {
   log: Logger;
   callerName: string;
   legEndpoint: Map<string, string>;
+  /** The mixing bridge, created once per dispatch (a second winner after a vanished first reuses it). */
+  bridge?: Promise<unknown>;
 }
 
 interface Chan {
@@ -148,15 +150,17 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
         case 'BridgeCallerWith': {
           const legId = c.legId;
           timeline(s.id, 'answered', `${r.legEndpoint.get(legId) ?? legId} answered`);
-          rest
-            .createBridge(c.bridgeId, `dispatch-${s.id}`)
+          r.bridge ??= rest.createBridge(c.bridgeId, `dispatch-${s.id}`);
+          r.bridge
             .then(() => rest.addChannels(c.bridgeId, [s.callerId, legId]))
             .then(() => {
+              if (r.state.winner !== legId) return; // that winner vanished meanwhile; another may win
               timeline(s.id, 'bridged', `caller bridged with ${r.legEndpoint.get(legId) ?? legId}`);
               feed(s.id, { type: 'Bridged', at: deps.clock.now() });
               void record(r).catch(() => undefined);
             })
             .catch((err: unknown) => {
+              if (r.state.winner !== legId) return;
               r.log.warn({ err: { message: (err as Error).message } }, 'bridging failed');
               feed(s.id, { type: 'BridgeFailed', detail: (err as Error).message, at: deps.clock.now() });
             });
