@@ -61,6 +61,7 @@ interface Running {
   legEndpoint: Map<string, string>;
   /** The mixing bridge, created once per dispatch (a second winner after a vanished first reuses it). */
   bridge?: Promise<unknown>;
+  answering?: Promise<unknown>;
 }
 
 interface Chan {
@@ -123,7 +124,8 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           void safe(r, 'ring', rest.ring(s.callerId));
           break;
         case 'AnswerCaller':
-          void safe(r, 'answer', rest.answer(s.callerId));
+          // The join waits for this answer (a caller is bridged once answered, as billing expects).
+          r.answering = safe(r, 'answer', rest.answer(s.callerId));
           break;
         case 'CreateLeg': {
           byLeg.set(c.legId, s.id);
@@ -147,11 +149,15 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           timeline(s.id, 'leg-hangup', `${r.legEndpoint.get(c.legId) ?? c.legId} hung up (${c.reason === 'answered_elsewhere' ? 'answered elsewhere' : 'normal clearing'})`);
           void safe(r, 'hangup leg', rest.hangup(c.legId, c.reason));
           break;
+        case 'PrepareBridge':
+          r.bridge = rest.createBridge(c.bridgeId, `dispatch-${s.id}`);
+          r.bridge.catch((err: unknown) => r.log.warn({ err: { message: (err as Error).message } }, 'bridge creation failed'));
+          break;
         case 'BridgeCallerWith': {
           const legId = c.legId;
           timeline(s.id, 'answered', `${r.legEndpoint.get(legId) ?? legId} answered`);
           r.bridge ??= rest.createBridge(c.bridgeId, `dispatch-${s.id}`);
-          r.bridge
+          Promise.all([r.bridge, r.answering])
             .then(() => rest.addChannels(c.bridgeId, [s.callerId, legId]))
             .then(() => {
               if (r.state.winner !== legId) return; // that winner vanished meanwhile; another may win
@@ -206,11 +212,9 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     const s = r.state;
     running.delete(s.id);
     byCaller.delete(s.callerId);
-    // Leg ids stay routable a little longer so late events (a late answer) still reach a hang-up.
-    const legs = s.legs.map((l) => l.id);
-    setTimeout(() => {
-      for (const l of legs) if (byLeg.get(l) === s.id) byLeg.delete(l);
-    }, 60_000).unref();
+    // Legs still up stay routable until Asterisk destroys them (a late answer is then hung up);
+    // the others are forgotten now, so memory follows live channels, not call history.
+    for (const l of s.legs) if (l.status === 'ended' || l.status === 'waiting') byLeg.delete(l.id);
     for (const h of r.timers.values()) deps.clock.cancelTimer(h);
     const now = deps.clock.now();
     const detail = {
@@ -224,6 +228,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     };
     timeline(s.id, 'finished', `call ${result === 'ANSWERED' ? 'ended' : `ended: ${result}`}${detail.talkMs ? ` after ${(detail.talkMs / 1000).toFixed(1)} s of talk` : ''}`);
     r.log.info({ result, ...detail }, 'dispatch finished');
+    emitter.emit('finished', { callId: s.id, agentId: s.agentId, result });
     void deps.store.appendAudit({ kind: 'dispatch', at: now, actor: s.agentId, action: 'dispatch', result, detail }).catch((err: unknown) => r.log.error({ err }, 'audit write failed'));
     void deps.store.deleteDispatch(s.id).catch(() => undefined);
   }
@@ -252,13 +257,23 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
       if (!claim.ok) noAgent = `agent ${agent.user.id} is already on a call (${claim.holder})`;
       else {
         claimHeld = true;
-        let offline = new Set<string>();
-        try {
-          const eps = await rest.endpoints();
-          offline = new Set(eps.filter((e) => e.state === 'offline').map((e) => `${e.technology}/${e.resource}`));
-        } catch (err) {
-          clog.warn({ err: { message: (err as Error).message } }, 'GET /endpoints failed; ringing every address');
-        }
+        // Only the agent's own endpoints are asked about (one small GET each, in parallel): an
+        // endpoint Asterisk reports offline (no registered contact) is skipped. Local/trunk
+        // addresses have no endpoint state and are always rung.
+        const offline = new Set<string>();
+        await Promise.all(
+          agent.addresses.map(async (a) => {
+            const slash = a.endpoint.indexOf('/');
+            const tech = a.endpoint.slice(0, slash);
+            if (tech === 'Local' || slash < 0) return;
+            try {
+              const ep = await rest.endpoint(tech, a.endpoint.slice(slash + 1).split('/')[0]!);
+              if (ep.state === 'offline') offline.add(a.endpoint);
+            } catch (err) {
+              if (!isGone(err)) clog.warn({ endpoint: a.endpoint, err: { message: (err as Error).message } }, 'endpoint state unknown; ringing it anyway');
+            }
+          }),
+        );
         addresses = agent.addresses.filter((a) => !offline.has(a.endpoint));
         if (addresses.length === 0) noAgent = `every address of ${agent.user.id} is offline`;
       }
@@ -305,7 +320,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     switch (type) {
       case 'StasisStart': {
         const args = (e.args as string[] | undefined) ?? [];
-        if (legOf) return feed(legOf, { type: 'LegStasisStarted', legId: ch.id });
+        if (legOf && running.has(legOf)) return feed(legOf, { type: 'LegStasisStarted', legId: ch.id });
         if (args[0] === 'dispatch') return startCall(ch, args);
         if (args[0] === 'feature') return feature(ch, args);
         if (args[0] === 'leg') {
@@ -317,12 +332,21 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
       case 'Dial': {
         if (!legOf) return;
         const status = String(e.dialstatus ?? '');
+        if (!running.has(legOf)) {
+          // A leg answering after its dispatch ended: the call is gone, never leave it up.
+          if (status === 'ANSWER') await rest.hangup(ch.id, 'answered_elsewhere').catch(() => undefined);
+          return;
+        }
         if (status === 'RINGING') return feed(legOf, { type: 'LegRinging', legId: ch.id });
         if (status === 'ANSWER') return feed(legOf, { type: 'LegAnswered', legId: ch.id, at: deps.clock.now() });
         if (status !== '') return feed(legOf, { type: 'LegDialStatus', legId: ch.id, dialStatus: status });
         return;
       }
       case 'ChannelDestroyed': {
+        if (legOf && !running.has(legOf)) {
+          byLeg.delete(ch.id);
+          return;
+        }
         if (legOf) return feed(legOf, { type: 'LegEnded', legId: ch.id, cause: Number(e.cause ?? 0), at: deps.clock.now() });
         if (callerOf) return feed(callerOf, { type: 'CallerHungUp', at: deps.clock.now() });
         return;
@@ -396,6 +420,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
   emitter.active = () => running.size;
   emitter.stop = async () => {
     await events.stop();
+    rest.close();
     for (const r of running.values()) for (const h of r.timers.values()) deps.clock.cancelTimer(h);
   };
   return emitter;

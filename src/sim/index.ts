@@ -26,6 +26,8 @@ export interface SimulatorOptions {
   endpoints?: Record<string, EndpointScript>;
   queues?: QueueConfig[];
   amiAuthFailDelayMs?: number;
+  /** Ended channels whose hang-up record is kept for tests (default 50,000). */
+  recordLimit?: number;
 }
 
 export interface SimCall {
@@ -56,7 +58,7 @@ export class Simulator {
   amiPort = 0;
 
   private constructor(private readonly opts: SimulatorOptions) {
-    this.pbx = new Pbx({ endpoints: opts.endpoints });
+    this.pbx = new Pbx({ endpoints: opts.endpoints, recordLimit: opts.recordLimit });
     this.queues = new AppQueue(opts.queues ?? DEFAULT_QUEUES);
     this.ami = new AmiServer({
       host: opts.host,

@@ -1,9 +1,11 @@
 /**
  * ARI REST calls with a timeout on every request and errors that keep Asterisk's status code.
  * ari-client's generated methods have neither (they can hang forever when the network fails, and
- * reject with the raw body and no status: REFERENCE.md), so agentgate sends REST itself over a
- * keep-alive connection and uses ari-client for the event websocket.
+ * reject with the raw body and no status: REFERENCE.md), so agentgate sends REST itself over
+ * keep-alive connections (node:http) and uses ari-client for the event websocket.
  */
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { AgentgateError } from '../../errors/codes.js';
 
 export class AriHttpError extends AgentgateError {
@@ -27,12 +29,21 @@ export interface AriRestOptions {
 type Query = Record<string, string | number | undefined>;
 
 export class AriRest {
-  private readonly base: string;
+  private readonly basePath: string;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly secure: boolean;
   private readonly auth: string;
+  private readonly agent: HttpAgent;
 
   constructor(private readonly opts: AriRestOptions) {
-    this.base = `${opts.url.replace(/\/$/, '')}/ari`;
+    const u = new URL(opts.url);
+    this.secure = u.protocol === 'https:';
+    this.host = u.hostname;
+    this.port = Number(u.port || (this.secure ? 443 : 80));
+    this.basePath = `${u.pathname.replace(/\/$/, '')}/ari`;
     this.auth = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
+    this.agent = this.secure ? new HttpsAgent({ keepAlive: true, maxSockets: 64 }) : new HttpAgent({ keepAlive: true, maxSockets: 64 });
   }
 
   async call<T = unknown>(method: string, path: string, query: Query = {}, body?: unknown): Promise<T> {
@@ -40,24 +51,31 @@ export class AriRest {
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
       .join('&');
-    const url = `${this.base}${path}${qs ? `?${qs}` : ''}`;
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers: body === undefined ? { Authorization: this.auth } : { Authorization: this.auth, 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-      });
-    } catch (err) {
-      if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
-        throw new AgentgateError('AGENTGATE_ERR_ARI_TIMEOUT', { action: `${method} ${path}`, ms: this.opts.timeoutMs }, { cause: err });
+    const fullPath = `${this.basePath}${path}${qs ? `?${qs}` : ''}`;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const headers: Record<string, string | number> = { Authorization: this.auth };
+      if (payload !== undefined) {
+        headers['Content-Type'] = 'application/json';
+        headers['Content-Length'] = Buffer.byteLength(payload);
       }
-      throw new AgentgateError('AGENTGATE_ERR_ARI_DISCONNECTED', { server: this.opts.url }, { cause: err });
-    }
-    const text = await res.text();
-    if (!res.ok) throw new AriHttpError(res.status, text, method, path);
+      const req = (this.secure ? httpsRequest : httpRequest)({ host: this.host, port: this.port, method, path: fullPath, headers, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.setTimeout(this.opts.timeoutMs, () => req.destroy(new AgentgateError('AGENTGATE_ERR_ARI_TIMEOUT', { action: `${method} ${path}`, ms: this.opts.timeoutMs })));
+      req.on('error', (err) => reject(err instanceof AgentgateError ? err : new AgentgateError('AGENTGATE_ERR_ARI_DISCONNECTED', { server: this.opts.url }, { cause: err })));
+      req.end(payload);
+    });
+    if (status < 200 || status >= 300) throw new AriHttpError(status, text, method, path);
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** Closes the keep-alive connections. */
+  close(): void {
+    this.agent.destroy();
   }
 
   createChannel(q: { endpoint: string; app: string; appArgs: string; channelId: string; originator?: string }): Promise<unknown> {
@@ -101,6 +119,9 @@ export class AriRest {
   }
   endpoints(): Promise<Array<{ technology: string; resource: string; state: string }>> {
     return this.call('GET', '/endpoints');
+  }
+  endpoint(tech: string, resource: string): Promise<{ technology: string; resource: string; state: string }> {
+    return this.call('GET', `/endpoints/${encodeURIComponent(tech)}/${encodeURIComponent(resource)}`);
   }
   application(app: string): Promise<{ channel_ids: string[]; bridge_ids: string[] }> {
     return this.call('GET', `/applications/${encodeURIComponent(app)}`);

@@ -79,6 +79,7 @@ export type DispatchCommand =
   | { type: 'CreateLeg'; legId: string; endpoint: string }
   | { type: 'DialLeg'; legId: string; timeoutSec: number }
   | { type: 'HangupLeg'; legId: string; reason: 'answered_elsewhere' | 'normal' }
+  | { type: 'PrepareBridge'; bridgeId: string }
   | { type: 'BridgeCallerWith'; legId: string; bridgeId: string }
   | { type: 'DestroyBridge'; bridgeId: string }
   | { type: 'HangupCaller' }
@@ -144,6 +145,9 @@ export function startDispatch(input: StartInput): Step {
     return { state, commands };
   }
   commands.push(input.config.answer === 'early' ? { type: 'AnswerCaller' } : { type: 'RingCaller' });
+  // The bridge is made while the legs ring, so that an answer costs only the join.
+  commands.push({ type: 'PrepareBridge', bridgeId: state.bridgeId });
+  state.bridgeCreated = true;
   startTimer(state, OVERALL, overallSec * 1000, commands);
   for (const leg of state.legs) {
     if (leg.delayMs > 0) startTimer(state, delayTimer(leg.id), leg.delayMs, commands);
@@ -301,7 +305,6 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
       cancelTimer(s, legTimer(leg.id), commands);
       if (s.config.answer === 'late') commands.push({ type: 'AnswerCaller' });
       commands.push({ type: 'BridgeCallerWith', legId: leg.id, bridgeId: s.bridgeId });
-      s.bridgeCreated = true;
       // The others keep ringing until the bridge holds: if the winner vanishes first, they may still answer.
       break;
     }

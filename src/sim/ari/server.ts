@@ -308,7 +308,7 @@ export class AriServer {
     if (r0 === 'endpoints' && method === 'GET') {
       if (r1 === undefined) return p.endpoints();
       if (r2 !== undefined) {
-        const e = p.endpoints().find((x) => x.technology === r1 && x.resource === r2);
+        const e = p.endpoint(`${r1}/${r2}`);
         if (!e) throw new PbxError(404, { message: 'Endpoint not found' });
         return e;
       }

@@ -101,6 +101,8 @@ interface Bridge {
 
 export interface PbxOptions {
   asteriskId?: string;
+  /** How many ended channels' records to keep (oldest dropped). Default 50,000. */
+  recordLimit?: number;
   endpoints?: Record<string, EndpointScript>;
 }
 
@@ -124,8 +126,15 @@ const AGENTS_CONTEXT: Readonly<Record<string, EndpointScript>> = {
   static: { kind: 'answer', afterMs: 0 },
 };
 
+let lastMs = -1;
+let lastText = '';
+/** Asterisk's event timestamp format, `2026-11-24T15:36:32.409+0000` (cached per millisecond). */
 export function timestamp(ms = Date.now()): string {
-  return new Date(ms).toISOString().replace('Z', '+0000');
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastText = new Date(ms).toISOString().replace('Z', '+0000');
+  }
+  return lastText;
 }
 
 export class PbxError extends Error {
@@ -155,13 +164,17 @@ export class Pbx extends EventEmitter {
   private readonly scripts = new Map<string, EndpointScript>();
   private readonly records = new Map<string, HangupRecord>();
   private readonly uniqueIds = new Map<string, string>();
+  /** `PJSIP/1001` → ids of its live channels. */
+  private readonly byEndpoint = new Map<string, Set<string>>();
   private seq = 0;
   private uniqueSeq = 0;
   /** Which apps a websocket holds now (set by the ARI server). */
   readonly heldApps = new Set<string>();
+  private readonly recordLimit: number;
 
   constructor(opts: PbxOptions = {}) {
     super();
+    this.recordLimit = opts.recordLimit ?? 50_000;
     this.setMaxListeners(0);
     this.asteriskId = opts.asteriskId ?? '02:fc:00:00:00:01';
     for (const [k, v] of Object.entries({ ...DEFAULT_ENDPOINTS, ...(opts.endpoints ?? {}) })) this.scripts.set(k, v);
@@ -199,13 +212,19 @@ export class Pbx extends EventEmitter {
     return s.kind === 'offline' ? 'offline' : 'online';
   }
   endpoints(): Array<{ technology: string; resource: string; state: string; channel_ids: string[] }> {
-    return [...this.scripts.entries()]
-      .filter(([k]) => k.startsWith('PJSIP/'))
-      .map(([k, s]) => {
-        const [technology, resource] = k.split('/') as [string, string];
-        const ids = [...this.channelsById.values()].filter((c) => c.tech === technology && c.resource === resource).map((c) => c.json.id);
-        return { technology, resource, state: s.kind === 'offline' ? 'offline' : 'online', channel_ids: ids };
-      });
+    const out: Array<{ technology: string; resource: string; state: string; channel_ids: string[] }> = [];
+    for (const k of this.scripts.keys()) {
+      const e = k.startsWith('PJSIP/') ? this.endpoint(k) : undefined;
+      if (e) out.push(e);
+    }
+    return out;
+  }
+  /** One endpoint (`PJSIP/1001`) as GET /endpoints/{tech}/{resource} shows it, or undefined. */
+  endpoint(key: string): { technology: string; resource: string; state: string; channel_ids: string[] } | undefined {
+    const s = this.scripts.get(key);
+    if (!s) return undefined;
+    const slash = key.indexOf('/');
+    return { technology: key.slice(0, slash), resource: key.slice(slash + 1), state: s.kind === 'offline' ? 'offline' : 'online', channel_ids: [...(this.byEndpoint.get(key) ?? [])] };
   }
   /** Channel ids subscribed to the app (GET /applications/{app}). */
   appChannelIds(app: string): string[] {
@@ -219,6 +238,7 @@ export class Pbx extends EventEmitter {
   reset(): void {
     for (const c of this.channelsById.values()) for (const t of c.timers) clearTimeout(t);
     this.channelsById.clear();
+    this.byEndpoint.clear();
     this.bridgesById.clear();
   }
 
@@ -291,6 +311,10 @@ export class Pbx extends EventEmitter {
       stays: false,
     };
     this.channelsById.set(chanId, c);
+    const ek = `${tech}/${resource}`;
+    let set = this.byEndpoint.get(ek);
+    if (!set) this.byEndpoint.set(ek, (set = new Set()));
+    set.add(chanId);
     this.uniqueIds.set(chanId, `${Math.floor(Date.now() / 1000)}.${this.uniqueSeq++}`);
     return c;
   }
@@ -619,6 +643,11 @@ export class Pbx extends EventEmitter {
     c.timers.clear();
     this.channelsById.delete(c.json.id);
     this.uniqueIds.delete(c.json.id);
+    const set = this.byEndpoint.get(`${c.tech}/${c.resource}`);
+    if (set) {
+      set.delete(c.json.id);
+      if (set.size === 0) this.byEndpoint.delete(`${c.tech}/${c.resource}`);
+    }
     const rec: HangupRecord = {
       id: c.json.id,
       name: c.json.name,
@@ -631,7 +660,7 @@ export class Pbx extends EventEmitter {
     if (o.reason !== undefined) rec.reason = o.reason;
     if (o.continuedTo) rec.continuedTo = o.continuedTo;
     this.records.set(c.json.id, rec);
-    if (this.records.size > 50_000) {
+    if (this.records.size > this.recordLimit) {
       const first = this.records.keys().next().value;
       if (first !== undefined) this.records.delete(first);
     }

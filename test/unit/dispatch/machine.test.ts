@@ -25,9 +25,9 @@ function run(state: DispatchState, events: DispatchEvent[], log: DispatchCommand
 const hangups = (log: DispatchCommand[]) => log.filter((c): c is Extract<DispatchCommand, { type: 'HangupLeg' }> => c.type === 'HangupLeg');
 
 describe('dispatch machine (table)', () => {
-  it('starts with ringback, creates the undelayed legs, delays the third, and starts the overall timer', () => {
+  it('starts with ringback, prepares the bridge, creates the undelayed legs, delays the third, and starts the overall timer', () => {
     const { log } = begin();
-    expect(log.map((c) => c.type)).toEqual(['RingCaller', 'StartTimer', 'CreateLeg', 'CreateLeg', 'StartTimer']);
+    expect(log.map((c) => c.type)).toEqual(['RingCaller', 'PrepareBridge', 'StartTimer', 'CreateLeg', 'CreateLeg', 'StartTimer']);
   });
 
   it('dials a leg only after its StasisStart (a /dial before it gets 409)', () => {

@@ -1,0 +1,197 @@
+/**
+ * Ring-all dispatch under load. The simulator runs in its own worker thread (bench/sim-worker.ts):
+ * it has a core of its own, its heap is not counted as agentgate's, and it times latencies on its
+ * own clock. agentgate runs in the main thread, talking to it over real ARI sockets.
+ * 1. 1,000 concurrent dispatches, 3 addresses each: all ring at once, then one leg of each answers
+ *    (spread over 5 s) while the two others ring on. agentgate's own latency from the winning leg's
+ *    Dial ANSWER leaving the simulator to its ChannelEnteredBridge, and to the last loser's
+ *    ChannelDestroyed; p50/p99. Goal: answer→bridged p99 <= 5 ms.
+ * 2. Dispatches in a row (50 at a time; answer at once, the caller hangs up once bridged): heap
+ *    after 10k and after BENCH_DISPATCH_TOTAL (default 100k), after gc. Goal: <= 5% growth.
+ * 3. Dispatches per second sustained with Redis as the Store (10 s, same pattern).
+ */
+import { Worker } from 'node:worker_threads';
+import { validateConfig } from '../src/config/load.js';
+import { createPolicyHolder } from '../src/app/policy-holder.js';
+import { startDispatchService, type DispatchService } from '../src/app/dispatch-service.js';
+import { createMemoryStore } from '../src/adapters/store/memory.js';
+import { createRedisStore } from '../src/adapters/store/redis.js';
+import { systemClock } from '../src/ports/clock.js';
+import { silentLogger } from '../src/log.js';
+import type { Store } from '../src/ports/store.js';
+import { nowMs, summary } from './support.js';
+
+const AGENTS = 1000;
+
+interface SimHandle {
+  worker: Worker;
+  ariUrl: string;
+  request(msg: Record<string, unknown>, ev: string): Promise<Record<string, unknown>>;
+  dial(agent: string): Promise<string>;
+  onBridged(f: (callId: string) => void): void;
+}
+
+async function startSimWorker(measure: boolean): Promise<SimHandle> {
+  // tsx's loader is registered per thread: the worker registers it before importing the TypeScript.
+  const entry = new URL('./sim-worker.ts', import.meta.url).href;
+  const worker = new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: { measure } });
+  let reqSeq = 0;
+  const pending = new Map<number, (m: Record<string, unknown>) => void>();
+  const once = new Map<string, (m: Record<string, unknown>) => void>();
+  let bridged: (callId: string) => void = () => undefined;
+  const ready = new Promise<string>((resolve) => {
+    worker.on('message', (m: Record<string, unknown>) => {
+      if (m.ev === 'ready') return resolve(String(m.ariUrl));
+      if (m.ev === 'bridged') return bridged(String(m.callId));
+      if (typeof m.reqId === 'number') {
+        const p = pending.get(m.reqId);
+        pending.delete(m.reqId);
+        return p?.(m);
+      }
+      const o = once.get(String(m.ev));
+      once.delete(String(m.ev));
+      o?.(m);
+    });
+  });
+  const ariUrl = await ready;
+  return {
+    worker,
+    ariUrl,
+    request: (msg, ev) =>
+      new Promise((resolve) => {
+        if ('reqId' in msg) pending.set(msg.reqId as number, resolve);
+        else once.set(ev, resolve);
+        worker.postMessage(msg);
+      }),
+    dial(agent) {
+      const reqId = ++reqSeq;
+      return new Promise((resolve) => {
+        pending.set(reqId, (m) => resolve(String(m.callId)));
+        worker.postMessage({ op: 'dial', reqId, agent });
+      });
+    },
+    onBridged(f) {
+      bridged = f;
+    },
+  };
+}
+
+async function startAgentgate(ariUrl: string, store: Store): Promise<DispatchService> {
+  const users = Array.from({ length: AGENTS }, (_, i) => ({
+    id: `a${i}`,
+    name: `Agent ${i}`,
+    role: 'agent',
+    scope: 'call_center_agent',
+    addresses: [`PJSIP/a${i}x1`, `PJSIP/a${i}x2`, `PJSIP/a${i}x3`],
+    flags: { inbound: true },
+  }));
+  const config = validateConfig({
+    instance: { id: 'bench' },
+    servers: [{ name: 'pbx1', ari: { url: ariUrl, username: 'agentgate', password: 'secret', restTimeoutMs: 10_000 } }],
+    dispatch: { ringTimeoutSec: 60 },
+    directory: { users },
+  });
+  return startDispatchService({ server: config.servers[0]!, dispatch: config.dispatch, store, policy: createPolicyHolder(config.directory), clock: systemClock(), logger: silentLogger(), instanceId: 'bench' });
+}
+
+async function concurrent(): Promise<Record<string, unknown>> {
+  const sim = await startSimWorker(true);
+  await sim.request({ op: 'script', agents: AGENTS, answerAfter: 'spread' }, 'scripted');
+  const svc = await startAgentgate(sim.ariUrl, createMemoryStore({ clock: systemClock() }));
+  const bridged = new Set<string>();
+  sim.onBridged((id) => bridged.add(id));
+  const calls = await Promise.all(Array.from({ length: AGENTS }, (_, i) => sim.dial(`a${i}`)));
+  const end = Date.now() + 60_000;
+  while (bridged.size < AGENTS && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 500)); // the last losers' hang-ups
+  const lat = (await sim.request({ op: 'latencies', reqId: -1 }, 'latencies')) as { toBridge: number[]; toLastLoser: number[] };
+  for (const c of calls) sim.worker.postMessage({ op: 'hangup', callId: c });
+  await new Promise((r) => setTimeout(r, 1000));
+  await svc.stop();
+  await sim.request({ op: 'stop' }, 'stopped');
+  await sim.worker.terminate();
+  return { concurrent: AGENTS, bridged: bridged.size, answerToBridgedMs: summary(lat.toBridge), answerToLastLoserHungUpMs: summary(lat.toLastLoser) };
+}
+
+async function inARow(store: Store, total: number, seconds?: number): Promise<{ done: number; perSec: number; heapAt10kMB?: number; heapAtEndMB?: number }> {
+  const sim = await startSimWorker(false);
+  await sim.request({ op: 'script', agents: AGENTS, answerAfter: 'now' }, 'scripted');
+  const svc = await startAgentgate(sim.ariUrl, store);
+  const bridgeWaiters = new Map<string, () => void>();
+  const early = new Set<string>();
+  sim.onBridged((id) => {
+    const w = bridgeWaiters.get(id);
+    if (w) {
+      bridgeWaiters.delete(id);
+      w();
+    } else early.add(id);
+  });
+  const finishWaiters = new Map<string, () => void>();
+  svc.on('finished', (f: { agentId: string }) => {
+    const w = finishWaiters.get(f.agentId);
+    if (w) {
+      finishWaiters.delete(f.agentId);
+      w();
+    }
+  });
+  const heap = (): number => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return process.memoryUsage().heapUsed / 2 ** 20;
+  };
+  let done = 0;
+  let heap10k: number | undefined;
+  let gate: Promise<void> | undefined;
+  const t0 = nowMs();
+  const end = seconds === undefined ? Infinity : t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: 50 }, async (_, w) => {
+      const agent = `a${w}`;
+      while (done < total && nowMs() < end) {
+        if (gate) await gate;
+        const callId = await sim.dial(agent);
+        if (!early.delete(callId)) await new Promise<void>((r) => bridgeWaiters.set(callId, r));
+        const fin = new Promise<void>((r) => finishWaiters.set(agent, r));
+        sim.worker.postMessage({ op: 'hangup', callId });
+        await fin;
+        done++;
+        if (done === 10_000 && heap10k === undefined && seconds === undefined) {
+          let open!: () => void;
+          gate = new Promise((r) => (open = r));
+          await new Promise((r) => setTimeout(r, 300));
+          heap10k = heap();
+          gate = undefined;
+          open();
+        }
+      }
+    }),
+  );
+  const secs = (nowMs() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 300));
+  const heapEnd = seconds === undefined ? heap() : undefined;
+  await svc.stop();
+  await sim.request({ op: 'stop' }, 'stopped');
+  await sim.worker.terminate();
+  return { done, perSec: Math.round(done / secs), heapAt10kMB: heap10k === undefined ? undefined : +heap10k.toFixed(1), heapAtEndMB: heapEnd === undefined ? undefined : +heapEnd.toFixed(1) };
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const c = await concurrent();
+  process.stdout.write(`dispatch: ${AGENTS} concurrent × 3 addresses — answer→bridged ${JSON.stringify(c.answerToBridgedMs)} ms, answer→last loser hung up ${JSON.stringify(c.answerToLastLoserHungUpMs)} ms\n`);
+  const total = Number(process.env.BENCH_DISPATCH_TOTAL ?? 100_000);
+  // The memory Store keeps the last 1,000 audit records here (production keeps the audit in Redis).
+  const mem = await inARow(createMemoryStore({ clock: systemClock(), auditMaxLength: 1000 }), total);
+  const growth = mem.heapAt10kMB && mem.heapAtEndMB ? ((mem.heapAtEndMB - mem.heapAt10kMB) / mem.heapAt10kMB) * 100 : NaN;
+  process.stdout.write(`dispatch: ${mem.done} in a row (memory Store) at ${mem.perSec}/s; heap ${mem.heapAt10kMB} MB after 10k, ${mem.heapAtEndMB} MB after ${mem.done} (${growth.toFixed(1)}% growth)\n`);
+  const prefix = `agbench-${process.pid}`;
+  const redis = await createRedisStore({ url: process.env.AGENTGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', prefix, clock: systemClock() });
+  const r = await inARow(redis, Infinity, 10);
+  await redis.close();
+  process.stdout.write(`dispatch: ${r.perSec} dispatches/s sustained with Redis as the Store\n`);
+  const p99 = (c.answerToBridgedMs as { p99: number }).p99;
+  return {
+    ...c,
+    inARow: { total: mem.done, perSec: mem.perSec, heapAfter10kMB: mem.heapAt10kMB, heapAtEndMB: mem.heapAtEndMB, heapGrowthPct: +growth.toFixed(1) },
+    redisDispatchesPerSec: r.perSec,
+    goals: { answerToBridgedP99: p99 <= 5 ? 'met' : 'MISSED', heapGrowth: growth <= 5 ? 'met' : 'MISSED' },
+  };
+}
