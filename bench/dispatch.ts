@@ -10,7 +10,6 @@
  *    after 10k and after BENCH_DISPATCH_TOTAL (default 100k), after gc. Goal: <= 5% growth.
  * 3. Dispatches per second sustained with Redis as the Store (10 s, same pattern).
  */
-import { Worker } from 'node:worker_threads';
 import { validateConfig } from '../src/config/load.js';
 import { createPolicyHolder } from '../src/app/policy-holder.js';
 import { startDispatchService, type DispatchService } from '../src/app/dispatch-service.js';
@@ -20,61 +19,9 @@ import { systemClock } from '../src/ports/clock.js';
 import { silentLogger } from '../src/log.js';
 import type { Store } from '../src/ports/store.js';
 import { nowMs, summary } from './support.js';
+import { startSimWorker } from './sim-thread.js';
 
 const AGENTS = 1000;
-
-interface SimHandle {
-  worker: Worker;
-  ariUrl: string;
-  request(msg: Record<string, unknown>, ev: string): Promise<Record<string, unknown>>;
-  dial(agent: string): Promise<string>;
-  onBridged(f: (callId: string) => void): void;
-}
-
-async function startSimWorker(measure: boolean): Promise<SimHandle> {
-  // tsx's loader is registered per thread: the worker registers it before importing the TypeScript.
-  const entry = new URL('./sim-worker.ts', import.meta.url).href;
-  const worker = new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: { measure } });
-  let reqSeq = 0;
-  const pending = new Map<number, (m: Record<string, unknown>) => void>();
-  const once = new Map<string, (m: Record<string, unknown>) => void>();
-  let bridged: (callId: string) => void = () => undefined;
-  const ready = new Promise<string>((resolve) => {
-    worker.on('message', (m: Record<string, unknown>) => {
-      if (m.ev === 'ready') return resolve(String(m.ariUrl));
-      if (m.ev === 'bridged') return bridged(String(m.callId));
-      if (typeof m.reqId === 'number') {
-        const p = pending.get(m.reqId);
-        pending.delete(m.reqId);
-        return p?.(m);
-      }
-      const o = once.get(String(m.ev));
-      once.delete(String(m.ev));
-      o?.(m);
-    });
-  });
-  const ariUrl = await ready;
-  return {
-    worker,
-    ariUrl,
-    request: (msg, ev) =>
-      new Promise((resolve) => {
-        if ('reqId' in msg) pending.set(msg.reqId as number, resolve);
-        else once.set(ev, resolve);
-        worker.postMessage(msg);
-      }),
-    dial(agent) {
-      const reqId = ++reqSeq;
-      return new Promise((resolve) => {
-        pending.set(reqId, (m) => resolve(String(m.callId)));
-        worker.postMessage({ op: 'dial', reqId, agent });
-      });
-    },
-    onBridged(f) {
-      bridged = f;
-    },
-  };
-}
 
 async function startAgentgate(ariUrl: string, store: Store): Promise<DispatchService> {
   const users = Array.from({ length: AGENTS }, (_, i) => ({

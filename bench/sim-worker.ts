@@ -79,4 +79,4 @@ port.on('message', async (m: Msg) => {
       break;
   }
 });
-port.postMessage({ ev: 'ready', ariUrl: sim.ariUrl });
+port.postMessage({ ev: 'ready', ariUrl: sim.ariUrl, amiPort: sim.amiPort });

@@ -242,9 +242,10 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
       throw amiError(String(action.action), message, ext.interface, req.queue);
     }
     const ami = alreadyDone ? { response: res.response ?? '', message, alreadyDone: true } : { response: res.response ?? '', message };
-    const auditId = await deps.store.appendAudit({ kind: 'queue-op', at: deps.clock.now(), ...base, result: 'ok', detail: { request: req, decision: plainDecision(decision), ami, server } });
+    const plain = plainDecision(decision); // rendered once: the audit and the caller get the same sentences
+    const auditId = await deps.store.appendAudit({ kind: 'queue-op', at: deps.clock.now(), ...base, result: 'ok', detail: { request: req, decision: plain, ami, server } });
     log.info({ actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, server, ami: message }, 'queue operation applied');
-    const out: QueueOpResult = { ok: true, action: req.action, extension: req.extension, interface: ext.interface, server, decision, ami, auditId };
+    const out: QueueOpResult = { ok: true, action: req.action, extension: req.extension, interface: ext.interface, server, decision: plain, ami, auditId };
     if (req.queue !== undefined) out.queue = req.queue;
     return out;
   }

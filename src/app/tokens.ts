@@ -16,7 +16,14 @@ export interface TokenService {
   seed(tokens: ReadonlyArray<{ user: string; sha256: string; label?: string }>): Promise<void>;
 }
 
-export function createTokenService(deps: { store: Store; clock: Clock }): TokenService {
+/**
+ * Verified tokens are remembered for `cacheMs` (default 1 s) so a busy client costs one Store read
+ * per second, not one per request. A revoke through this instance applies at once; through another
+ * instance, within cacheMs.
+ */
+export function createTokenService(deps: { store: Store; clock: Clock; cacheMs?: number }): TokenService {
+  const cacheMs = deps.cacheMs ?? 1000;
+  const cache = new Map<string, { rec: (TokenRecord & { tokenHash: string }) | null; until: number }>();
   return {
     async issue(userId, label) {
       const token = `agt_${randomBytes(24).toString('base64url')}`;
@@ -25,10 +32,21 @@ export function createTokenService(deps: { store: Store; clock: Clock }): TokenS
     },
     async verify(token) {
       const tokenHash = sha256(token);
+      const now = deps.clock.now();
+      const hit = cache.get(tokenHash);
+      if (hit && hit.until > now) return hit.rec;
       const rec = await deps.store.getToken(tokenHash);
-      return rec ? { ...rec, tokenHash } : null;
+      const out = rec ? { ...rec, tokenHash } : null;
+      if (out) {
+        if (cache.size > 10_000) cache.clear();
+        cache.set(tokenHash, { rec: out, until: now + cacheMs });
+      }
+      return out;
     },
-    revoke: (h) => deps.store.revokeToken(h),
+    revoke(h) {
+      cache.delete(h);
+      return deps.store.revokeToken(h);
+    },
     async seed(tokens) {
       for (const t of tokens) await deps.store.putToken(t.sha256.toLowerCase(), { userId: t.user, label: t.label ?? 'config', createdAt: deps.clock.now() });
     },

@@ -152,7 +152,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       async (req) => {
         const b = req.body;
         const r = await deps.queue.execute({ actor: req.user!.id, action, extension: b.extension, queue: b.queue, reason: b.reason, penalty: b.penalty, paused: b.paused, source: 'http', ip: req.ip });
-        return { ok: true, action: r.action, extension: r.extension, queue: r.queue, interface: r.interface, server: r.server, ami: r.ami, decision: plainDecision(r.decision), auditId: r.auditId };
+        return { ok: true, action: r.action, extension: r.extension, queue: r.queue, interface: r.interface, server: r.server, ami: r.ami, decision: r.decision, auditId: r.auditId };
       },
     );
   }

@@ -124,8 +124,7 @@ export class AmiServer {
   }
 
   private broadcast(fields: Fields): void {
-    const text = render(fields);
-    for (const s of this.sessions) if (s.loggedIn) s.socket.write(text);
+    for (const s of this.sessions) if (s.loggedIn) this.write(s, fields);
   }
 
   private accept(socket: Socket): void {
@@ -173,7 +172,14 @@ export class AmiServer {
   }
 
   private write(s: Session, fields: Fields): void {
-    if (!s.socket.destroyed) s.socket.write(render(fields));
+    if (s.socket.destroyed) return;
+    // One socket write per tick: a response and the events it raises leave together, as
+    // Asterisk's manager thread flushes them.
+    if (!s.socket.writableCorked) {
+      s.socket.cork();
+      process.nextTick(() => s.socket.uncork());
+    }
+    s.socket.write(render(fields));
   }
 
   private respond(s: Session, h: Record<string, string>, ok: boolean, message: string, extra: Fields = []): void {
