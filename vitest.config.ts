@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: 'forks',
     reporters: ['default'],
+    // Conformance diffs must be readable in full.
+    chaiConfig: { truncateThreshold: 0 },
   },
 });

@@ -91,12 +91,15 @@ interface Channel {
   answeredOnce: boolean;
   onEnd: Array<(r: HangupRecord) => void>;
   stays: boolean;
+  keepSubscribed?: boolean;
 }
 
 interface Bridge {
   json: BridgeJson;
   app: string;
   channels: Set<string>;
+  /** The app hears about the bridge (BridgeDestroyed) once one of its channels entered it. */
+  subscribed: boolean;
 }
 
 export interface PbxOptions {
@@ -342,8 +345,10 @@ export class Pbx extends EventEmitter {
   }
 
   /** POST /channels: originate. With app: StasisStart only when answered. */
-  originate(p: { endpoint?: string; app?: string; appArgs?: string; channelId?: string; timeout?: number; callerId?: string; variables?: Record<string, string> }): ChannelJson {
+  originate(p: { endpoint?: string; app?: string; appArgs?: string; channelId?: string; otherChannelId?: string; timeout?: number; callerId?: string; variables?: Record<string, string>; context?: string; extension?: string }): ChannelJson {
     if (!p.endpoint) throw new PbxError(400, { message: 'Endpoint must be specified' });
+    const incoming = /^Local\/([^@]+)@incoming$/.exec(p.endpoint);
+    if (incoming && !p.app) return this.originateCaller(p.endpoint, incoming[1]!, p);
     const c = this.newChannel(p.channelId, p.endpoint, parseCallerId(p.callerId));
     for (const [k, v] of Object.entries(p.variables ?? {})) c.variables.set(k, v);
     const json = { ...c.json };
@@ -356,6 +361,31 @@ export class Pbx extends EventEmitter {
     return json;
   }
 
+  /**
+   * A caller the recorded way: `Local/100@incoming` originated into [caller] wait; its `;2` half
+   * (id otherChannelId) runs [incoming] 100 → Stasis(agentgate,dispatch,alice). The `;1` half is not
+   * in any app. Hanging up either half ends both.
+   */
+  private originateCaller(endpoint: string, exten: string, p: { channelId?: string; otherChannelId?: string; callerId?: string }): ChannelJson {
+    if (p.channelId !== undefined && this.channelsById.has(p.channelId)) throw new PbxError(409, { message: 'Channel with given unique ID already exists' });
+    if (p.otherChannelId !== undefined && this.channelsById.has(p.otherChannelId)) throw new PbxError(409, { message: 'Channel with given unique ID already exists' });
+    const caller = parseCallerId(p.callerId) ?? { name: '', number: '' };
+    const one = this.newChannel(p.channelId, endpoint, caller);
+    one.script = undefined;
+    one.json.dialplan = { context: 'incoming', exten, priority: 1, app_name: 'AppDial2', app_data: '(Outgoing Line)' };
+    const name = one.json.name.replace(/;1$/, ';2');
+    const twoId = p.otherChannelId ?? `${one.json.id};2`;
+    const json = { ...one.json };
+    setImmediate(() => {
+      const r = this.dialIn({ app: 'agentgate', args: exten === '100' ? ['dispatch', 'alice'] : [], from: 'Local/x', callerNumber: caller.number, callerName: caller.name, context: 'incoming', exten, id: twoId, name });
+      if (r.failed) this.finish(one, 16, { how: 'hungup' });
+      else void this.whenEnded(twoId).then(() => {
+        if (this.channelsById.get(one.json.id) === one) this.finish(one, 16, { how: 'hungup' });
+      });
+    });
+    return json;
+  }
+
   /** POST /channels/create: in Stasis at once (StasisStart a moment after the response, as recorded). */
   create(p: { endpoint?: string; app?: string; appArgs?: string; channelId?: string; otherChannelId?: string; originator?: string }): ChannelJson {
     if (!p.endpoint) throw new PbxError(400, { message: 'Endpoint must be specified' });
@@ -364,7 +394,10 @@ export class Pbx extends EventEmitter {
     const json = { ...c.json };
     const app = p.app;
     c.subscribedApp = app;
-    setImmediate(() => {
+    // A PJSIP channel is in Stasis as the create returns; a Local one runs its dialplan first, a few
+    // ms later (a /dial in between gets 409: recordings/ari/websocket-reconnect.jsonl).
+    const enter = (fn: () => void): void => void (c.tech === 'Local' ? this.later(c, 5, fn) : setImmediate(fn));
+    enter(() => {
       if (this.channelsById.get(c.json.id) !== c) return;
       c.json.dialplan = { ...c.json.dialplan, app_name: 'Stasis', app_data: [app, p.appArgs ?? ''].filter(Boolean).join(',') };
       this.chEvent(c, 'ChannelDialplan', { dialplan_app: 'Stasis', dialplan_app_data: c.json.dialplan.app_data });
@@ -380,12 +413,14 @@ export class Pbx extends EventEmitter {
     if (!c.inStasis) throw new PbxError(409, { message: 'Channel not in Stasis application' });
     if (c.dialing || c.json.state === 'Up') throw new PbxError(409, { message: 'Channel is already dialing or answered' });
     if (p.caller !== undefined && !this.channelsById.has(p.caller)) throw new PbxError(404, { message: 'Caller channel not found' });
+    // The app stays subscribed to a channel it names as a dial's caller, to its end (recorded).
+    if (p.caller !== undefined) this.channelsById.get(p.caller)!.keepSubscribed = true;
     const timeoutMs = p.timeout === undefined || p.timeout <= 0 ? undefined : p.timeout * 1000;
     this.startDial(c, timeoutMs, false);
   }
 
   private dialEvent(c: Channel, dialstatus: string, dialstring: string): void {
-    this.emitEvent(c.subscribedApp, 'Dial', { dialstatus, dialstring, peer: { ...c.json } });
+    this.emitEvent(c.subscribedApp, 'Dial', { dialstatus, forward: '', dialstring, peer: { ...c.json } });
   }
 
   private startDial(c: Channel, timeoutMs: number | undefined, originated: boolean): void {
@@ -404,7 +439,8 @@ export class Pbx extends EventEmitter {
     };
     switch (s.kind) {
       case 'answer':
-        ringing();
+        // Answer() at once (the recorded `answer` extension) never rings.
+        if (s.afterMs > 0) ringing();
         this.later(c, s.afterMs, () => this.answerLeg(c, originated, ds));
         break;
       case 'answer-then-hangup':
@@ -419,13 +455,12 @@ export class Pbx extends EventEmitter {
         break;
       case 'noanswer':
         ringing();
-        this.later(c, s.afterMs, () => fail(19, undefined, 'NOANSWER'));
+        this.later(c, s.afterMs, () => fail(19, undefined, originated ? 'NOANSWER' : undefined));
         break;
       case 'busy':
         if (c.tech === 'Local' && !originated) {
           // A created+dialled busy Local leg reports BUSY and stays in Stasis until hung up.
           this.dialEvent(c, 'BUSY', '');
-          this.setState(c, 'Busy');
           c.stays = true;
         } else if (originated) fail(0, undefined, 'BUSY');
         else fail(17, 486);
@@ -438,17 +473,27 @@ export class Pbx extends EventEmitter {
         else fail(34, 503);
         break;
       case 'unavailable':
-        fail(20, originated ? undefined : 480, originated ? 'CHANUNAVAIL' : undefined);
+        fail(20, originated || c.tech !== 'PJSIP' ? undefined : 480, originated ? 'CHANUNAVAIL' : undefined);
         break;
       case 'offline':
         fail(20, undefined, 'CHANUNAVAIL');
         break;
     }
-    if (timeoutMs !== undefined && s.kind !== 'busy' && s.kind !== 'unavailable' && s.kind !== 'offline') {
+    if (timeoutMs !== undefined && s.kind !== 'unavailable' && s.kind !== 'offline' && !(s.kind === 'busy' && (originated || c.tech === 'PJSIP'))) {
       this.later(c, timeoutMs, () => {
         if (c.json.state === 'Up') return;
-        this.dialEvent(c, 'NOANSWER', originated ? ds : '');
-        this.hangupInternal(c, 0, { remote: true, originated });
+        if (originated) {
+          // Originate timeout: destroyed with cause 0 "Unknown" (22.7), no hang-up request, no NOANSWER.
+          this.hangupInternal(c, 0, { originated: true, remote: true });
+        } else if (c.stays) {
+          // A created leg left BUSY/CONGESTION in Stasis: the dial timeout clears it (recorded: cause 19).
+          this.chEvent(c, 'ChannelHangupRequest', { cause: 32, soft: true });
+          this.chEvent(c, 'ChannelHangupRequest', { cause: s.kind === 'congestion' ? 34 : 17 });
+          this.hangupInternal(c, 19, { originated: true, remote: true });
+        } else {
+          this.dialEvent(c, 'NOANSWER', '');
+          this.hangupInternal(c, 19, { remote: true });
+        }
       });
     }
   }
@@ -471,15 +516,15 @@ export class Pbx extends EventEmitter {
    * A caller runs `Stasis(app, args...)` from the dialplan. When no websocket holds the app,
    * Stasis() fails at once: STASISSTATUS=FAILED and the call goes on in the dialplan.
    */
-  dialIn(p: { app: string; args: string[]; from: string; callerNumber: string; callerName: string; context: string; exten: string }): { id: string; name: string; failed: boolean } {
+  dialIn(p: { app: string; args: string[]; from: string; callerNumber: string; callerName: string; context: string; exten: string; id?: string; name?: string }): { id: string; name: string; failed: boolean } {
     const slash = p.from.indexOf('/');
     const tech = p.from.slice(0, slash);
     const resource = p.from.slice(slash + 1);
-    const id = `${Math.floor(Date.now() / 1000)}.${this.uniqueSeq++}`;
+    const id = p.id ?? `${Math.floor(Date.now() / 1000)}.${this.uniqueSeq++}`;
     const c: Channel = {
       json: {
         id,
-        name: this.nextName(tech, resource),
+        name: p.name ?? this.nextName(tech, resource),
         state: 'Ring',
         protocol_id: tech === 'PJSIP' ? randomUUID() : '',
         caller: { name: p.callerName, number: p.callerNumber },
@@ -631,7 +676,10 @@ export class Pbx extends EventEmitter {
       this.chEvent(c, 'StasisEnd');
       if (!c.fromDialplan) this.chEvent(c, 'ChannelVarset', { variable: 'STASISSTATUS', value: 'SUCCESS' });
     }
-    if (c.fromDialplan) c.subscribedApp = undefined;
+    if (c.fromDialplan && c.keepSubscribed && o.byApp) {
+      // Back in the dialplan after StasisEnd, the hang-up completes: still reported to the app.
+      this.chEvent(c, 'ChannelHangupRequest', { cause: 16, soft: true });
+    } else if (c.fromDialplan && !c.keepSubscribed) c.subscribedApp = undefined;
     const extra: Record<string, unknown> = { cause, cause_txt: causeText(cause) };
     if (o.tech !== undefined) extra.tech_cause = o.tech;
     this.chEvent(c, 'ChannelDestroyed', extra);
@@ -697,6 +745,7 @@ export class Pbx extends EventEmitter {
       },
       app,
       channels: new Set(),
+      subscribed: false,
     };
     this.bridgesById.set(id, b);
     return this.bridgeJson(b);
@@ -722,6 +771,7 @@ export class Pbx extends EventEmitter {
       this.leaveBridge(c);
       c.bridge = b;
       b.channels.add(c.json.id);
+      b.subscribed = true;
       this.emitEvent(c.subscribedApp, 'ChannelEnteredBridge', { bridge: this.bridgeJson(b), channel: { ...c.json } });
     }
   }
@@ -753,7 +803,7 @@ export class Pbx extends EventEmitter {
       if (c) this.leaveBridge(c);
     }
     this.bridgesById.delete(id);
-    this.emitEvent(b.app, 'BridgeDestroyed', { bridge: this.bridgeJson(b) });
+    if (b.subscribed) this.emitEvent(b.app, 'BridgeDestroyed', { bridge: this.bridgeJson(b) });
   }
 }
 
