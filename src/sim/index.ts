@@ -41,12 +41,16 @@ export interface SimCall {
   ended(): Promise<HangupRecord>;
 }
 
-/** The recorded [features] context: feature codes raising `UserEvent(AgentGate, ...)`. */
-const FEATURES: Record<string, Record<string, string>> = {
-  '*41': { Action: 'login', Queue: 'support' },
-  '*42': { Action: 'logout', Queue: 'support' },
-  '*43': { Action: 'pause', Reason: 'break' },
-  '*44': { Action: 'unpause' },
+/**
+ * The [features] context: feature codes raising `UserEvent(AgentGate,Action: ...,Extension:
+ * ${CALLERID(num)},...)` as asterisk-conf/extensions.conf does (the recorded dialplan is *41 with
+ * Extension 1001; a call from a phone carries that phone's number).
+ */
+const FEATURES: Record<string, (ext: string) => Record<string, string>> = {
+  '*41': (ext) => ({ Action: 'login', Extension: ext, Queue: 'support' }),
+  '*42': (ext) => ({ Action: 'logout', Extension: ext, Queue: 'support' }),
+  '*43': (ext) => ({ Action: 'pause', Extension: ext, Reason: 'break' }),
+  '*44': (ext) => ({ Action: 'unpause', Extension: ext }),
 };
 
 export class Simulator {
@@ -71,7 +75,8 @@ export class Simulator {
           // Originate into a feature code: the channel runs the [features] dialplan.
           const m = /^Local\/([^@]+)@(\w+)/.exec(req.channel);
           if (m && m[2] === 'features') {
-            this.runFeature(`Local/${m[1]}@features`, m[1]!, m[1]!);
+            // As recorded (userevent-from-dialplan): the ;2 half runs the feature code, caller unknown.
+            this.runFeature(`Local/${m[1]}@features`, m[1]!, '<unknown>', '1001');
             return { ok: true, uniqueid: '', channel: req.channel };
           }
           return { ok: false, reason: 'unsupported originate target in the simulator' };
@@ -123,14 +128,16 @@ export class Simulator {
     throw new Error(`the simulator's dialplan has no context ${opts.context}`);
   }
 
-  private runFeature(from: string, exten: string, callerNum: string): void {
-    const headers = FEATURES[exten];
-    if (!headers) throw new Error(`the simulator's [features] context has no extension ${exten}`);
+  private runFeature(from: string, exten: string, callerNum: string, extension = callerNum): void {
+    const make = FEATURES[exten];
+    if (!make) throw new Error(`the simulator's [features] context has no extension ${exten}`);
+    const headers = make(extension);
     const ev = this.pbx.userEventFromPhone(from, 'features', exten, 'AgentGate', headers);
+    const local = from.startsWith('Local/');
     const ch: AmiChannelFields = {
-      channel: ev.channel.name,
-      channelState: '6',
-      channelStateDesc: 'Up',
+      channel: local ? ev.channel.name.replace(/;1$/, ';2') : ev.channel.name,
+      channelState: local ? '4' : '6',
+      channelStateDesc: local ? 'Ring' : 'Up',
       callerIdNum: callerNum,
       callerIdName: '<unknown>',
       connectedLineNum: '<unknown>',
@@ -143,7 +150,7 @@ export class Simulator {
       uniqueid: ev.uniqueid,
       linkedid: ev.linkedid,
     };
-    this.ami.emitUserEvent(ch, 'AgentGate', { ...headers, Extension: callerNum });
+    this.ami.emitUserEvent(ch, 'AgentGate', headers);
   }
 
   private callHandle(id: string, name: string, failed: boolean): SimCall {

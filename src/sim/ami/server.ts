@@ -254,13 +254,14 @@ export class AmiServer {
           const eq = v.indexOf('=');
           if (eq > 0) vars[v.slice(0, eq)] = v.slice(eq + 1);
         }
-        const run = this.opts.hooks.originate({ channel: h.channel, context: h.context, exten: h.exten, priority: h.priority, application: h.application, data: h.data, callerId: h.callerid, variables: vars });
+        const req = { channel: h.channel, context: h.context, exten: h.exten, priority: h.priority, application: h.application, data: h.data, callerId: h.callerid, variables: vars };
         if (async) {
+          // Queued: the response goes out first, then the channel runs (its events follow).
           this.respond(s, h, true, 'Originate successfully queued');
-          await run;
+          setImmediate(() => void this.opts.hooks!.originate(req).catch(() => undefined));
           return;
         }
-        const r = await run;
+        const r = await this.opts.hooks.originate(req);
         this.respond(s, h, r.ok, r.ok ? 'Originate successfully queued' : 'Originate failed');
         return;
       }

@@ -78,8 +78,21 @@ const deviceState = (device: string, state: string): Fields => [
 
 const truthy = (v: string | undefined): boolean => v !== undefined && /^(true|yes|1|on)$/i.test(v.trim());
 
+/**
+ * A member's Status from its state interface, as app_queue reads device state: a Local channel
+ * device is INVALID (4) and a Custom: device UNKNOWN (0) until set (both recorded); other devices
+ * report NOT_INUSE (1) here.
+ */
+export function deviceStatus(stateInterface: string): number {
+  if (stateInterface.startsWith('Local/')) return 4;
+  if (stateInterface.startsWith('Custom:')) return 0;
+  return 1;
+}
+
 export class AppQueue {
   private readonly queues = new Map<string, { config: QueueConfig; members: Map<string, Member> }>();
+  /** Device states app_queue publishes (`Queue:<q>_avail`, `Queue:<q>_pause_<iface>`): events only on change. */
+  private readonly devices = new Map<string, string>();
 
   constructor(private readonly config: QueueConfig[] = DEFAULT_QUEUES) {
     this.reset();
@@ -88,19 +101,36 @@ export class AppQueue {
   /** Back to configuration: dynamic members gone (a restart of Asterisk without persistence). */
   reset(): void {
     this.queues.clear();
+    this.devices.clear();
     for (const q of this.config) {
       const members = new Map<string, Member>();
       for (const s of q.members ?? []) members.set(s.interface, this.newMember(q.name, s.interface, s.memberName, s.stateInterface, s.penalty ?? 0, 'static', false, ''));
       this.queues.set(q.name, { config: q, members });
+      this.devices.set(`Queue:${q.name}_avail`, this.availState(q.name));
     }
   }
 
+  /** INUSE unless some member can take a call (not paused, device not invalid or unavailable). */
+  private availState(queue: string): string {
+    const q = this.queues.get(queue);
+    const ok = q !== undefined && [...q.members.values()].some((m) => !m.paused && m.status !== 4 && m.status !== 5);
+    return ok ? 'NOT_INUSE' : 'INUSE';
+  }
+
+  /** A DeviceStateChange event when the device's state changed, else nothing. */
+  private device(name: string, state: string, events: Fields[]): void {
+    if (this.devices.get(name) === state) return;
+    this.devices.set(name, state);
+    events.push(deviceState(name, state));
+  }
+
   private newMember(queue: string, iface: string, name: string | undefined, state: string | undefined, penalty: number, membership: 'dynamic' | 'static', paused: boolean, reason: string): Member {
+    const stateInterface = state || iface;
     return {
       queue,
       memberName: name || iface,
       interface: iface,
-      stateInterface: state || iface,
+      stateInterface,
       membership,
       penalty,
       callsTaken: 0,
@@ -108,7 +138,7 @@ export class AppQueue {
       lastPause: paused ? nowSec() : 0,
       loginTime: nowSec(),
       inCall: 0,
-      status: 0,
+      status: deviceStatus(stateInterface),
       paused,
       pausedReason: paused ? reason : '',
       ringinuse: 1,
@@ -138,7 +168,10 @@ export class AppQueue {
     const paused = truthy(h.paused);
     const m = this.newMember(q.config.name, iface, h.membername, h.stateinterface, penalty, 'dynamic', paused, h.reason ?? '');
     q.members.set(iface, m);
-    return { ok: true, message: 'Added interface to queue', events: [memberEventFields('QueueMemberAdded', m), deviceState(`Queue:${q.config.name}_avail`, paused ? 'INUSE' : 'NOT_INUSE')] };
+    const events: Fields[] = [memberEventFields('QueueMemberAdded', m)];
+    if (paused) this.device(`Queue:${q.config.name}_pause_${iface}`, 'INUSE', events);
+    this.device(`Queue:${q.config.name}_avail`, this.availState(q.config.name), events);
+    return { ok: true, message: 'Added interface to queue', events };
   }
 
   remove(h: Record<string, string>): QueueResult {
@@ -150,8 +183,10 @@ export class AppQueue {
     if (!m) return { ok: false, message: 'Unable to remove interface: Not there', events: [] };
     if (m.membership !== 'dynamic') return { ok: false, message: 'Member not dynamic', events: [] };
     q.members.delete(iface);
-    const anyAvail = [...q.members.values()].some((x) => !x.paused);
-    return { ok: true, message: 'Removed interface from queue', events: [memberEventFields('QueueMemberRemoved', m), deviceState(`Queue:${q.config.name}_avail`, anyAvail ? 'NOT_INUSE' : 'INUSE')] };
+    const events: Fields[] = [memberEventFields('QueueMemberRemoved', m)];
+    if (this.devices.has(`Queue:${q.config.name}_pause_${iface}`)) this.device(`Queue:${q.config.name}_pause_${iface}`, 'NOT_INUSE', events);
+    this.device(`Queue:${q.config.name}_avail`, this.availState(q.config.name), events);
+    return { ok: true, message: 'Removed interface from queue', events };
   }
 
   pause(h: Record<string, string>): QueueResult {
@@ -170,10 +205,8 @@ export class AppQueue {
       m.paused = paused;
       m.pausedReason = paused ? (h.reason ?? '') : '';
       if (paused) m.lastPause = nowSec();
-      const q = this.queues.get(m.queue)!;
-      const anyAvail = [...q.members.values()].some((x) => !x.paused);
-      events.push(deviceState(`Queue:${m.queue}_pause_${m.interface}`, paused ? 'INUSE' : 'NOT_INUSE'));
-      events.push(deviceState(`Queue:${m.queue}_avail`, anyAvail ? 'NOT_INUSE' : 'INUSE'));
+      this.device(`Queue:${m.queue}_pause_${m.interface}`, paused ? 'INUSE' : 'NOT_INUSE', events);
+      this.device(`Queue:${m.queue}_avail`, this.availState(m.queue), events);
       events.push(memberEventFields('QueueMemberPause', m));
     }
     return { ok: true, message: paused ? 'Interface paused successfully' : 'Interface unpaused successfully', events };
