@@ -106,6 +106,7 @@ async function inARow(store: Store, total: number, seconds?: number): Promise<{ 
           gate = new Promise((r) => (open = r));
           await new Promise((r) => setTimeout(r, 300));
           heap10k = heap();
+          if (process.env.BENCH_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}-10k.heapsnapshot`);
           gate = undefined;
           open();
         }
@@ -115,6 +116,7 @@ async function inARow(store: Store, total: number, seconds?: number): Promise<{ 
   const secs = (nowMs() - t0) / 1000;
   await new Promise((r) => setTimeout(r, 300));
   const heapEnd = seconds === undefined ? heap() : undefined;
+  if (process.env.BENCH_HEAP_SNAPSHOT && seconds === undefined) (await import('node:v8')).writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}-end.heapsnapshot`);
   await svc.stop();
   await sim.request({ op: 'stop' }, 'stopped');
   await sim.worker.terminate();
@@ -122,7 +124,7 @@ async function inARow(store: Store, total: number, seconds?: number): Promise<{ 
 }
 
 export async function run(): Promise<Record<string, unknown>> {
-  const c = await concurrent();
+  const c = process.env.BENCH_SKIP_CONCURRENT ? { answerToBridgedMs: { p99: NaN } } : await concurrent();
   process.stdout.write(`dispatch: ${AGENTS} concurrent × 3 addresses — answer→bridged ${JSON.stringify(c.answerToBridgedMs)} ms, answer→last loser hung up ${JSON.stringify(c.answerToLastLoserHungUpMs)} ms\n`);
   const total = Number(process.env.BENCH_DISPATCH_TOTAL ?? 100_000);
   // The memory Store keeps the last 1,000 audit records here (production keeps the audit in Redis).

@@ -90,6 +90,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
 
   const record = async (r: Running): Promise<void> => {
     const s = r.state;
+    if (running.get(s.id) !== r || s.phase === 'done') return; // finished: its record is already deleted
     await deps.store.putDispatch({
       id: s.id,
       owner: deps.instanceId,
@@ -160,7 +161,8 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           Promise.all([r.bridge, r.answering])
             .then(() => rest.addChannels(c.bridgeId, [s.callerId, legId]))
             .then(() => {
-              if (r.state.winner !== legId) return; // that winner vanished meanwhile; another may win
+              // The call may have ended while joining (caller hung up): then nothing more to record.
+              if (running.get(s.id) !== r || r.state.winner !== legId) return;
               timeline(s.id, 'bridged', `caller bridged with ${r.legEndpoint.get(legId) ?? legId}`);
               feed(s.id, { type: 'Bridged', at: deps.clock.now() });
               void record(r).catch(() => undefined);

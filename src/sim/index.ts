@@ -183,10 +183,11 @@ export class Simulator {
     });
   }
 
-  get faults(): { dropAriWebsockets(): void; delayRest(m: RegExp, ms: number): void; failRest(m: RegExp, status: number, body: unknown): void; clear(): void } {
+  get faults(): { dropAriWebsockets(): void; delayRest(m: RegExp, ms: number): void; delayResponse(m: RegExp, ms: number): void; failRest(m: RegExp, status: number, body: unknown): void; clear(): void } {
     return {
       dropAriWebsockets: () => this.ari.dropWebsockets(),
       delayRest: (m, ms) => this.ari.delayRest(m, ms),
+      delayResponse: (m, ms) => this.ari.delayResponse(m, ms),
       failRest: (m, status, body) => this.ari.failRest(m, status, body),
       clear: () => {
         this.ari.clearFaults();

@@ -34,6 +34,8 @@ export interface AriServerOptions {
 interface Fault {
   match: RegExp;
   delayMs?: number;
+  /** Delay the answer after the request took effect (the client learns late of what happened). */
+  afterMs?: number;
   fail?: { status: number; body: unknown };
 }
 
@@ -122,6 +124,9 @@ export class AriServer {
   delayRest(match: RegExp, ms: number): void {
     this.faults.push({ match, delayMs: ms });
   }
+  delayResponse(match: RegExp, ms: number): void {
+    this.faults.push({ match, afterMs: ms });
+  }
   failRest(match: RegExp, status: number, body: unknown): void {
     this.faults.push({ match, fail: { status, body } });
   }
@@ -192,8 +197,10 @@ export class AriServer {
       if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
       if (f.fail) return send(res, f.fail.status, f.fail.body);
     }
+    const after = this.faults.find((f) => f.afterMs !== undefined && f.match.test(key))?.afterMs;
     try {
       const out = this.route(req.method ?? 'GET', path, url.searchParams, body);
+      if (after) await new Promise((r) => setTimeout(r, after));
       if (out === NOT_ROUTED) return send(res, 404, { message: 'Not found' });
       if (out === undefined) {
         res.writeHead(204);

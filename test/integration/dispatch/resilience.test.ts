@@ -30,6 +30,22 @@ describe('dispatch resilience', () => {
     expect(sim.pbx.hangupRecords().find((r) => r.name.startsWith('PJSIP/2003-'))).toMatchObject({ cause: 26, reason: 'answered_elsewhere' });
   });
 
+  it('the caller hangs up while the bridge join is in flight: nothing left behind, not even a Store record', async () => {
+    const sim = await Simulator.start();
+    const { store, cleanup } = await makeStore('memory');
+    const svc = await startService(sim, store);
+    cleanups.push(cleanup, () => sim.stop(), () => svc.stop());
+    scripts(sim, { 'PJSIP/2001': { kind: 'answer', afterMs: 20 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
+    sim.faults.delayResponse(/addChannel/, 150); // joined at once, but agentgate hears of it late
+    const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
+    await sim.waitForEvent((e) => e.type === 'ChannelEnteredBridge' && (e.channel as { id: string }).id === call.id, 3000);
+    await call.hangup();
+    await until(() => sim.pbx.channels().length === 0, 3000, 'every leg hung up');
+    await new Promise((r) => setTimeout(r, 300)); // the delayed join answers meanwhile
+    expect(await store.listDispatches()).toEqual([]);
+    expect(await store.leaseHolder('agent:alice')).toBeNull();
+  });
+
   it('an agent on a call through another instance and another Asterisk (shared Redis) is not offered a second call', async () => {
     const prefix = uniquePrefix();
     const simA = await Simulator.start();
