@@ -1,0 +1,83 @@
+/**
+ * The ARI adapter's answers to ari-client's traps (REFERENCE.md), against the simulator:
+ * a listener that throws never stops event delivery; REST calls time out; a dropped websocket is
+ * reconnected and reported, and reconnecting continues when the server is away for long.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Simulator } from '../../../src/sim/index.js';
+import { AriEvents } from '../../../src/adapters/ari/events.js';
+import { AriRest } from '../../../src/adapters/ari/rest.js';
+import { silentLogger } from '../../../src/log.js';
+import { until } from '../../support/dispatch-harness.js';
+
+let sim: Simulator | undefined;
+let events: AriEvents | undefined;
+afterEach(async () => {
+  await events?.stop();
+  await sim?.stop();
+  events = undefined;
+  sim = undefined;
+});
+
+describe('ARI adapter', () => {
+  it('a listener that throws is logged and event delivery goes on', async () => {
+    sim = await Simulator.start();
+    const seen: string[] = [];
+    events = new AriEvents({
+      url: sim.ariUrl,
+      username: 'agentgate',
+      password: 'secret',
+      app: 'agentgate',
+      pingIntervalMs: 1000,
+      logger: silentLogger(),
+      onEvent: (e) => {
+        seen.push(String(e.type));
+        if (seen.length === 1) throw new Error('a bug in a handler');
+      },
+      onConnected: () => undefined,
+      onDisconnected: () => undefined,
+    });
+    await events.start();
+    const a = await sim.dialIn({ args: ['x'] });
+    const b = await sim.dialIn({ args: ['y'] });
+    await until(() => seen.filter((t) => t === 'StasisStart').length === 2, 3000, 'both StasisStarts delivered');
+    await a.hangup();
+    await b.hangup();
+  });
+
+  it('REST calls time out with AGENTGATE_ERR_ARI_TIMEOUT instead of hanging', async () => {
+    sim = await Simulator.start();
+    sim.faults.delayRest(/GET \/channels/, 1000);
+    const rest = new AriRest({ url: sim.ariUrl, username: 'agentgate', password: 'secret', timeoutMs: 150 });
+    const t0 = Date.now();
+    await expect(rest.listChannels()).rejects.toMatchObject({ code: 'AGENTGATE_ERR_ARI_TIMEOUT' });
+    expect(Date.now() - t0).toBeLessThan(900);
+    rest.close();
+  });
+
+  it('a dropped websocket is reported, reconnected, and onConnected runs again (to reconcile)', async () => {
+    sim = await Simulator.start();
+    let connects = 0;
+    let drops = 0;
+    events = new AriEvents({
+      url: sim.ariUrl,
+      username: 'agentgate',
+      password: 'secret',
+      app: 'agentgate',
+      pingIntervalMs: 500,
+      logger: silentLogger(),
+      onEvent: () => undefined,
+      onConnected: () => connects++,
+      onDisconnected: () => drops++,
+    });
+    await events.start();
+    expect(connects).toBe(1);
+    sim.faults.dropAriWebsockets();
+    await until(() => drops === 1, 3000, 'drop noticed');
+    await until(() => connects === 2 && events!.isConnected(), 5000, 'reconnected');
+    // While connected again, a call reaches Stasis (the app is held again).
+    const call = await sim.dialIn({ args: ['dispatch', 'nobody'] });
+    expect(call.failed).toBe(false);
+    await call.hangup();
+  });
+});
