@@ -259,19 +259,20 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
       break;
     }
     case 'LegCreateFailed': {
-      if (!leg || leg.status === 'ended') break;
+      if (!leg || leg.status === 'ended' || leg.status === 'waiting') break;
       leg.status = 'ended';
       leg.outcome = 'unavailable';
       checkAllFailed(s, event.at, commands);
       break;
     }
     case 'LegRinging': {
-      if (leg && (leg.status === 'created' || leg.status === 'creating')) leg.status = 'ringing';
-      if (leg) leg.dialStatus = 'RINGING';
+      if (!leg || leg.status === 'waiting') break;
+      if (leg.status === 'created' || leg.status === 'creating') leg.status = 'ringing';
+      leg.dialStatus = 'RINGING';
       break;
     }
     case 'LegDialStatus': {
-      if (!leg) break;
+      if (!leg || leg.status === 'waiting') break;
       leg.dialStatus = event.dialStatus;
       if ((event.dialStatus === 'BUSY' || event.dialStatus === 'CONGESTION') && leg.status !== 'ended' && leg.status !== 'answered' && leg.status !== 'bridged') {
         // Asterisk leaves a busy or congested created leg in Stasis: agentgate hangs it up itself.
@@ -284,7 +285,7 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
       break;
     }
     case 'LegAnswered': {
-      if (!leg || leg.status === 'ended') break;
+      if (!leg || leg.status === 'ended' || leg.status === 'waiting') break;
       if (s.phase !== 'ringing' || s.winner !== undefined) {
         // A second or late answer: the call is taken.
         if (leg.id !== s.winner && leg.status !== 'answered') {
@@ -324,7 +325,7 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
       break;
     }
     case 'LegEnded': {
-      if (!leg) break;
+      if (!leg || leg.status === 'waiting') break;
       const wasWinner = leg.id === s.winner;
       const before = leg.status;
       leg.status = 'ended';
