@@ -67,16 +67,28 @@ export class AriEvents {
   }
 
   private async connectOnce(): Promise<void> {
-    const client = await ari.connect(this.opts.url, this.opts.username, this.opts.password);
+    // ari-client's swagger loader prints a "deprecated version of Swagger" notice on stdout for
+    // Asterisk's (correct) api-docs; agentgate's stdout is pino JSON, so that one line is dropped.
+    const log = console.log;
+    console.log = (...args: unknown[]): void => {
+      if (args.some((a) => JSON.stringify(a)?.includes('deprecated version of Swagger'))) return;
+      log(...args);
+    };
+    let client: Awaited<ReturnType<typeof ari.connect>>;
+    try {
+      client = await ari.connect(this.opts.url, this.opts.username, this.opts.password);
+    } finally {
+      console.log = log;
+    }
     this.client = client;
-    const log = this.opts.logger;
+    const logger = this.opts.logger;
     for (const type of TYPES) {
       client.on(type as 'StasisStart', (event: unknown) => {
         try {
           const r = this.opts.onEvent(event as Record<string, unknown>);
-          if (r instanceof Promise) r.catch((err: unknown) => log.error({ err, type }, 'ARI event handler failed'));
+          if (r instanceof Promise) r.catch((err: unknown) => logger.error({ err, type }, 'ARI event handler failed'));
         } catch (err) {
-          log.error({ err, type }, 'ARI event handler threw');
+          logger.error({ err, type }, 'ARI event handler threw');
         }
       });
     }
