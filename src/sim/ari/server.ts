@@ -231,7 +231,7 @@ export class AriServer {
       if (r1 === undefined) {
         if (method === 'GET') return p.channels();
         if (method === 'POST')
-          return p.originate({ endpoint: str('endpoint'), app: str('app'), appArgs: str('appArgs'), channelId: str('channelId'), otherChannelId: str('otherChannelId'), timeout: num('timeout'), callerId: str('callerId'), variables: vars(), context: str('context'), extension: str('extension') });
+          return p.originate({ endpoint: str('endpoint'), app: str('app'), appArgs: str('appArgs'), channelId: str('channelId'), otherChannelId: str('otherChannelId'), originator: str('originator'), timeout: num('timeout'), callerId: str('callerId'), variables: vars(), context: str('context'), extension: str('extension') });
       }
       if (r1 === 'create' && r2 === undefined && method === 'POST')
         return p.create({ endpoint: str('endpoint'), app: str('app'), appArgs: str('appArgs'), channelId: str('channelId'), otherChannelId: str('otherChannelId'), originator: str('originator') });

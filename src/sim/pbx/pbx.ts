@@ -92,6 +92,8 @@ interface Channel {
   onEnd: Array<(r: HangupRecord) => void>;
   stays: boolean;
   keepSubscribed?: boolean;
+  /** The `;2` half of an originated Local leg: the app hears about it, never as a Stasis channel. */
+  half?: Channel;
 }
 
 interface Bridge {
@@ -345,7 +347,7 @@ export class Pbx extends EventEmitter {
   }
 
   /** POST /channels: originate. With app: StasisStart only when answered. */
-  originate(p: { endpoint?: string; app?: string; appArgs?: string; channelId?: string; otherChannelId?: string; timeout?: number; callerId?: string; variables?: Record<string, string>; context?: string; extension?: string }): ChannelJson {
+  originate(p: { endpoint?: string; app?: string; appArgs?: string; channelId?: string; otherChannelId?: string; originator?: string; timeout?: number; callerId?: string; variables?: Record<string, string>; context?: string; extension?: string }): ChannelJson {
     if (!p.endpoint) throw new PbxError(400, { message: 'Endpoint must be specified' });
     const incoming = /^Local\/([^@]+)@incoming$/.exec(p.endpoint);
     if (incoming && !p.app) return this.originateCaller(p.endpoint, incoming[1]!, p);
@@ -355,6 +357,14 @@ export class Pbx extends EventEmitter {
     if (p.app) {
       c.subscribedApp = p.app;
       c.stasisOnAnswer = { app: p.app, args: p.appArgs ? p.appArgs.split(',') : [] };
+      if (c.tech === 'Local') c.half = this.newHalf(c, p.app);
+    }
+    const half = c.half;
+    const originator = p.originator === undefined ? undefined : this.channelsById.get(p.originator);
+    if (half && originator) {
+      // The far half takes the originator's caller id (recorded: ChannelCallerId on `leg;2`).
+      half.json.caller = { ...originator.json.caller };
+      setImmediate(() => this.chEvent(half, 'ChannelCallerId', { caller_presentation: 0, caller_presentation_txt: 'Presentation Allowed, Not Screened' }));
     }
     const timeoutMs = (p.timeout ?? 30) < 0 ? undefined : (p.timeout ?? 30) * 1000;
     setImmediate(() => this.startDial(c, timeoutMs, true));
@@ -386,6 +396,45 @@ export class Pbx extends EventEmitter {
     return json;
   }
 
+  /** The `;2` half of an originated Local leg (recordings: `leg-a;2`), in the app's channel list. */
+  private newHalf(one: Channel, app: string): Channel {
+    const half: Channel = {
+      json: { ...one.json, id: `${one.json.id};2`, name: one.json.name.replace(/;1$/, ';2'), state: 'Ring', dialplan: { ...one.json.dialplan, context: one.resource.split('@')[1] ?? 'default', exten: one.resource.split('@')[0] ?? 's' } },
+      tech: 'Local',
+      resource: one.resource,
+      script: undefined,
+      subscribedApp: app,
+      inStasis: false,
+      stasisArgs: [],
+      stasisOnAnswer: undefined,
+      dialing: false,
+      dialstring: '',
+      bridge: undefined,
+      variables: new Map(),
+      timers: new Set(),
+      fromDialplan: false,
+      answeredOnce: false,
+      onEnd: [],
+      stays: false,
+    };
+    this.channelsById.set(half.json.id, half);
+    return half;
+  }
+
+  /** The `;2` half follows its `;1`: hang-up request with the cause, the soft request, destroyed. */
+  private endHalf(c: Channel, cause: number, busy: boolean): void {
+    const h = c.half;
+    if (!h || this.channelsById.get(h.json.id) !== h) return;
+    c.half = undefined;
+    if (busy) {
+      this.chEvent(h, 'ChannelHangupRequest', { cause: 0 });
+      this.setState(h, 'Busy');
+    } else this.chEvent(h, 'ChannelHangupRequest', { cause });
+    this.chEvent(h, 'ChannelHangupRequest', { cause: 16, soft: true });
+    this.chEvent(h, 'ChannelDestroyed', { cause: busy ? 17 : cause, cause_txt: causeText(busy ? 17 : cause) });
+    this.finish(h, busy ? 17 : cause, { how: 'hungup' });
+  }
+
   /** POST /channels/create: in Stasis at once (StasisStart a moment after the response, as recorded). */
   create(p: { endpoint?: string; app?: string; appArgs?: string; channelId?: string; otherChannelId?: string; originator?: string }): ChannelJson {
     if (!p.endpoint) throw new PbxError(400, { message: 'Endpoint must be specified' });
@@ -403,6 +452,12 @@ export class Pbx extends EventEmitter {
       this.chEvent(c, 'ChannelDialplan', { dialplan_app: 'Stasis', dialplan_app_data: c.json.dialplan.app_data });
       this.chEvent(c, 'ChannelVarset', { variable: 'STASISSTATUS', value: '' });
       this.enterStasis(c, app, p.appArgs ? p.appArgs.split(',') : []);
+      const originator = p.originator === undefined ? undefined : this.channelsById.get(p.originator);
+      if (originator) {
+        // The leg learns who it will be connected to (recorded: ChannelConnectedLine after StasisStart).
+        c.json.connected = { ...originator.json.caller };
+        this.chEvent(c, 'ChannelConnectedLine');
+      }
     });
     return json;
   }
@@ -501,6 +556,7 @@ export class Pbx extends EventEmitter {
   private answerLeg(c: Channel, originated: boolean, ds: string): void {
     c.dialing = false;
     c.answeredOnce = true;
+    if (c.half) this.setState(c.half, 'Up'); // the far half answers first
     this.setState(c, 'Up');
     this.dialEvent(c, 'ANSWER', originated ? ds : '');
     if (c.stasisOnAnswer) {
@@ -683,6 +739,7 @@ export class Pbx extends EventEmitter {
     const extra: Record<string, unknown> = { cause, cause_txt: causeText(cause) };
     if (o.tech !== undefined) extra.tech_cause = o.tech;
     this.chEvent(c, 'ChannelDestroyed', extra);
+    this.endHalf(c, cause, c.script?.kind === 'busy' && cause === 0);
     this.finish(c, cause, { how: 'hungup', reason: o.reason });
   }
 
