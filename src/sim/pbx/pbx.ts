@@ -285,8 +285,8 @@ export class Pbx extends EventEmitter {
     if (id !== undefined && this.channelsById.has(id)) throw new PbxError(409, { message: 'Channel with given unique ID already exists' });
     const { tech, resource, script } = this.resolveScript(endpoint);
     const chanId = id ?? `${Math.floor(Date.now() / 1000)}.${this.uniqueSeq++}`;
-    const c: Channel = {
-      json: {
+    const c = channelRecord(
+      {
         id: chanId,
         name: this.nextName(tech, resource),
         state: 'Down',
@@ -300,21 +300,8 @@ export class Pbx extends EventEmitter {
       },
       tech,
       resource,
-      script,
-      subscribedApp: undefined,
-      inStasis: false,
-      stasisArgs: [],
-      stasisOnAnswer: undefined,
-      dialing: false,
-      dialstring: tech === 'Local' ? resource : resource,
-      bridge: undefined,
-      variables: new Map(),
-      timers: new Set(),
-      fromDialplan: false,
-      answeredOnce: false,
-      onEnd: [],
-      stays: false,
-    };
+      { script, dialstring: resource },
+    );
     this.channelsById.set(chanId, c);
     const ek = `${tech}/${resource}`;
     let set = this.byEndpoint.get(ek);
@@ -398,25 +385,12 @@ export class Pbx extends EventEmitter {
 
   /** The `;2` half of an originated Local leg (recordings: `leg-a;2`), in the app's channel list. */
   private newHalf(one: Channel, app: string): Channel {
-    const half: Channel = {
-      json: { ...one.json, id: `${one.json.id};2`, name: one.json.name.replace(/;1$/, ';2'), state: 'Ring', dialplan: { ...one.json.dialplan, context: one.resource.split('@')[1] ?? 'default', exten: one.resource.split('@')[0] ?? 's' } },
-      tech: 'Local',
-      resource: one.resource,
-      script: undefined,
-      subscribedApp: app,
-      inStasis: false,
-      stasisArgs: [],
-      stasisOnAnswer: undefined,
-      dialing: false,
-      dialstring: '',
-      bridge: undefined,
-      variables: new Map(),
-      timers: new Set(),
-      fromDialplan: false,
-      answeredOnce: false,
-      onEnd: [],
-      stays: false,
-    };
+    const half = channelRecord(
+      { ...one.json, id: `${one.json.id};2`, name: one.json.name.replace(/;1$/, ';2'), state: 'Ring', dialplan: { ...one.json.dialplan, context: one.resource.split('@')[1] ?? 'default', exten: one.resource.split('@')[0] ?? 's' } },
+      'Local',
+      one.resource,
+      { subscribedApp: app },
+    );
     this.channelsById.set(half.json.id, half);
     return half;
   }
@@ -577,8 +551,8 @@ export class Pbx extends EventEmitter {
     const tech = p.from.slice(0, slash);
     const resource = p.from.slice(slash + 1);
     const id = p.id ?? `${Math.floor(Date.now() / 1000)}.${this.uniqueSeq++}`;
-    const c: Channel = {
-      json: {
+    const c = channelRecord(
+      {
         id,
         name: p.name ?? this.nextName(tech, resource),
         state: 'Ring',
@@ -592,21 +566,8 @@ export class Pbx extends EventEmitter {
       },
       tech,
       resource,
-      script: undefined,
-      subscribedApp: undefined,
-      inStasis: false,
-      stasisArgs: [],
-      stasisOnAnswer: undefined,
-      dialing: false,
-      dialstring: '',
-      bridge: undefined,
-      variables: new Map(),
-      timers: new Set(),
-      fromDialplan: true,
-      answeredOnce: false,
-      onEnd: [],
-      stays: false,
-    };
+      { fromDialplan: true },
+    );
     this.channelsById.set(id, c);
     if (!this.heldApps.has(p.app)) {
       c.variables.set('STASISSTATUS', 'FAILED');
@@ -862,6 +823,30 @@ export class Pbx extends EventEmitter {
     this.bridgesById.delete(id);
     if (b.subscribed) this.emitEvent(b.app, 'BridgeDestroyed', { bridge: this.bridgeJson(b) });
   }
+}
+
+/** A channel's internal record with everything at rest: callers override what differs. */
+function channelRecord(json: ChannelJson, tech: string, resource: string, over: Partial<Channel> = {}): Channel {
+  return {
+    json,
+    tech,
+    resource,
+    script: undefined,
+    subscribedApp: undefined,
+    inStasis: false,
+    stasisArgs: [],
+    stasisOnAnswer: undefined,
+    dialing: false,
+    dialstring: '',
+    bridge: undefined,
+    variables: new Map(),
+    timers: new Set(),
+    fromDialplan: false,
+    answeredOnce: false,
+    onEnd: [],
+    stays: false,
+    ...over,
+  };
 }
 
 function parseCallerId(s: string | undefined): { name: string; number: string } | undefined {
