@@ -75,6 +75,8 @@ export interface CompiledPolicy {
 export const ACTION_INDEX: Readonly<Record<QueueAction, number>> = { login: 0, logout: 1, pause: 2, unpause: 3, penalty: 4 };
 
 const NO_GRANTS: readonly number[] = Object.freeze([]);
+/** Shared by every user with no groups / supervision (most of a call centre): one object, not thousands. */
+const EMPTY: ReadonlySet<string> = new Set<string>();
 
 /** Indexes into doc.grants (document order) of the grants that give `action` to subject `subjectId`. */
 export function grantsFor(ix: PolicyIndex, subjectId: number, action: QueueAction): readonly number[] {
@@ -125,10 +127,14 @@ export function compilePolicy(doc: PolicyDoc, version = 0): CompiledPolicy {
 
   const users = new Map<string, UserIndex>();
   for (const u of doc.users) {
-    const groups = userGroups.get(u.id) ?? new Set<string>();
-    const sup = supervises.get(u.id) ?? new Set<string>();
-    const supervisees = new Set<string>();
-    for (const g of sup) for (const m of groupMembers.get(g) ?? []) supervisees.add(m);
+    const groups = userGroups.get(u.id) ?? EMPTY;
+    const sup = supervises.get(u.id) ?? EMPTY;
+    let supervisees: Set<string> | typeof EMPTY = EMPTY;
+    if (sup.size > 0) {
+      const set = new Set<string>();
+      for (const g of sup) for (const m of groupMembers.get(g) ?? []) set.add(m);
+      supervisees = set;
+    }
     const subjects = [`user:${u.id}`, ...[...groups].map((g) => `group:${g}`)];
     let pbx: Set<string> | null = null;
     if (u.server !== undefined) pbx = new Set([u.server]);

@@ -34,6 +34,7 @@ export const SERVER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 export const INTERFACE = /^[A-Za-z0-9_-]+\/[^\s,|;]+$/;
 
 const BOOL_FLAGS = ['inbound', 'outbound', 'blended', 'manual', 'international', 'hangup', 'hold', 'requeue', 'crossQueueRequeue', 'transfer'] as const;
+const FLAG_KEYS: readonly string[] = [...BOOL_FLAGS, 'directTransfer', 'ipAllow'];
 
 type Obj = Record<string, unknown>;
 
@@ -117,7 +118,8 @@ class Reader {
     const out: string[] = [];
     const seen = new Set<string>();
     this.arr(v, path).forEach((x, i) => {
-      const s = this.str(x, `${path}[${i}]`, pattern, what);
+      // Valid items (nearly all) take the fast path: their path text is built only for an error.
+      const s = typeof x === 'string' && pattern.test(x) && !CONTROL.test(x) ? x : this.str(x, `${path}[${i}]`, pattern, what);
       if (s === undefined) return;
       if (seen.has(s)) this.err(`${path}[${i}]`, `'${s}' is listed twice`);
       seen.add(s);
@@ -130,9 +132,12 @@ class Reader {
 function readFlags(r: Reader, v: unknown, path: string): CallFlags {
   const flags: CallFlags = { ...DEFAULT_FLAGS, ipAllow: [] };
   if (v === undefined) return flags;
-  const o = r.obj(v, path, [...BOOL_FLAGS, 'directTransfer', 'ipAllow']);
+  const o = r.obj(v, path, FLAG_KEYS);
   if (!o) return flags;
-  for (const k of BOOL_FLAGS) flags[k] = r.bool(o[k], `${path}.${k}`);
+  for (const k of BOOL_FLAGS) {
+    const b = o[k];
+    flags[k] = b === undefined ? false : typeof b === 'boolean' ? b : r.bool(b, `${path}.${k}`);
+  }
   flags.directTransfer = r.oneOf(o.directTransfer, `${path}.directTransfer`, DIRECT_TRANSFER, 'disabled') ?? 'disabled';
   r.arr(o.ipAllow, `${path}.ipAllow`).forEach((x, i) => {
     const s = r.str(x, `${path}.ipAllow[${i}]`);
@@ -233,7 +238,7 @@ function readGrant(r: Reader, v: unknown, path: string): Grant | undefined {
   const actionList = r.arr(o.actions, `${path}.actions`, false);
   if (Array.isArray(o.actions) && actionList.length === 0) r.err(`${path}.actions`, 'must list at least one action');
   actionList.forEach((a, i) => {
-    const act = r.oneOf(a, `${path}.actions[${i}]`, QUEUE_ACTIONS);
+    const act = typeof a === 'string' && (QUEUE_ACTIONS as readonly string[]).includes(a) ? (a as Grant['actions'][number]) : r.oneOf(a, `${path}.actions[${i}]`, QUEUE_ACTIONS);
     if (act === undefined) return;
     if (actions.includes(act)) r.err(`${path}.actions[${i}]`, `'${act}' is listed twice`);
     else actions.push(act);
@@ -292,38 +297,42 @@ function checkReferences(r: Reader, raw: Obj, doc: PolicyDoc): void {
   };
   const owner = new Map<string, string>();
   for (const u of doc.users) {
-    const p = `users[${rawIndex('users', u.id)}]`;
+    const p = (): string => `users[${rawIndex('users', u.id)}]`;
     u.groups.forEach((g, i) => {
-      if (!groups.has(g)) r.err(`${p}.groups[${i}]`, `unknown group '${g}'`);
+      if (!groups.has(g)) r.err(`${p()}.groups[${i}]`, `unknown group '${g}'`);
     });
     u.extensions.forEach((e, i) => {
-      if (!exts.has(e)) r.err(`${p}.extensions[${i}]`, `unknown extension '${e}'`);
+      if (!exts.has(e)) r.err(`${p()}.extensions[${i}]`, `unknown extension '${e}'`);
       const prev = owner.get(e);
-      if (prev !== undefined && prev !== u.id) r.err(`${p}.extensions[${i}]`, `extension '${e}' is already owned by user '${prev}'`);
+      if (prev !== undefined && prev !== u.id) r.err(`${p()}.extensions[${i}]`, `extension '${e}' is already owned by user '${prev}'`);
       else owner.set(e, u.id);
     });
   }
   for (const g of doc.groups) {
-    const p = `groups[${rawIndex('groups', g.id)}]`;
+    const p = (): string => `groups[${rawIndex('groups', g.id)}]`;
     g.members.forEach((m, i) => {
-      if (!users.has(m)) r.err(`${p}.members[${i}]`, `unknown user '${m}'`);
+      if (!users.has(m)) r.err(`${p()}.members[${i}]`, `unknown user '${m}'`);
     });
     g.supervisors.forEach((m, i) => {
-      if (!users.has(m)) r.err(`${p}.supervisors[${i}]`, `unknown user '${m}'`);
+      if (!users.has(m)) r.err(`${p()}.supervisors[${i}]`, `unknown user '${m}'`);
     });
   }
-  const known: Record<string, Set<string>> = { user: users, group: groups, extension: exts, queue: queues };
+  // Every valid reference as written (`user:alice`, `queue:support`...): one look-up per reference,
+  // and the reference is taken apart only to word an error.
+  const refs = new Set<string>();
+  for (const id of users) refs.add(`user:${id}`);
+  for (const id of groups) refs.add(`group:${id}`);
+  for (const id of exts) refs.add(`extension:${id}`);
+  for (const id of queues) refs.add(`queue:${id}`);
+  const unknown = (ref: string): string => {
+    const c = ref.indexOf(':');
+    return `unknown ${ref.slice(0, c)} '${ref.slice(c + 1)}'`;
+  };
   for (const g of doc.grants) {
     const p = (): string => `grants[${rawIndex('grants', g.id)}]`;
-    const sc = g.subject.indexOf(':');
-    const sk = g.subject.slice(0, sc);
-    const sid = g.subject.slice(sc + 1);
-    if (!known[sk]?.has(sid)) r.err(`${p()}.subject`, `unknown ${sk} '${sid}'`);
+    if (!refs.has(g.subject)) r.err(`${p()}.subject`, unknown(g.subject)); // the shape check admits only user:/group:
     g.targets.forEach((t, i) => {
-      const tc = t.indexOf(':');
-      const tk = t.slice(0, tc);
-      const tid = t.slice(tc + 1);
-      if (!known[tk]?.has(tid)) r.err(`${p()}.targets[${i}]`, `unknown ${tk} '${tid}'`);
+      if (!refs.has(t)) r.err(`${p()}.targets[${i}]`, unknown(t));
     });
   }
 }
