@@ -1,6 +1,6 @@
 /**
  * Dispatch when things go wrong: the winner vanishing before the bridge, the agent busy through
- * another instance on another Asterisk (one shared Redis), and a daemon dying mid-ring.
+ * another instance on another Asterisk (one shared Redis), and a service stopping mid-ring.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Simulator } from '../../../src/sim/index.js';
@@ -71,7 +71,7 @@ describe('dispatch resilience', () => {
     await third.hangup();
   });
 
-  it('the daemon dies mid-ring and starts again: it finds its dispatch in the Store, hangs up the legs and sends the caller on', async () => {
+  it('a dispatch service stopped mid-ring (no clean-up) and started again: it finds its dispatch in the Store, hangs up the legs and sends the caller on (process-kill.test.ts does the same with SIGKILL)', async () => {
     const prefix = uniquePrefix();
     const sim = await Simulator.start();
     const s1 = await makeStore('redis', { prefix });
