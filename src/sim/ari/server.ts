@@ -121,6 +121,13 @@ export class AriServer {
   dropWebsockets(): void {
     for (const ws of this.wss?.clients ?? []) ws.terminate();
   }
+  /** Sends one text frame as is to the websocket holding app (a malformed or unknown event, as a buggy or newer Asterisk could). */
+  sendRawFrame(app: string, text: string): boolean {
+    const ws = this.holders.get(app);
+    if (!ws || ws.readyState !== ws.OPEN) return false;
+    ws.send(text);
+    return true;
+  }
   delayRest(match: RegExp, ms: number): void {
     this.faults.push({ match, delayMs: ms });
   }

@@ -45,6 +45,36 @@ describe('ARI adapter', () => {
     await b.hangup();
   });
 
+  it('malformed JSON, an event type events.json does not declare and a frame without a type are logged, and delivery goes on', async () => {
+    sim = await Simulator.start();
+    const seen: string[] = [];
+    const warnings: string[] = [];
+    const logger = silentLogger();
+    logger.warn = ((obj: unknown, msg?: string) => void warnings.push(`${msg ?? ''} ${JSON.stringify(obj)}`)) as typeof logger.warn;
+    events = new AriEvents({
+      url: sim.ariUrl,
+      username: 'agentgate',
+      password: 'secret',
+      app: 'agentgate',
+      pingIntervalMs: 1000,
+      logger,
+      onEvent: (e) => void seen.push(String(e.type)),
+      onConnected: () => undefined,
+      onDisconnected: () => undefined,
+    });
+    await events.start();
+    // ari-client alone stops delivering after any of these (REFERENCE.md); agentgate reads the frames itself.
+    expect(sim.faults.sendRawAriFrame('{"type": "StasisStart", "channel": ')).toBe(true);
+    expect(sim.faults.sendRawAriFrame(JSON.stringify({ type: 'ChannelTelepathy', application: 'agentgate', channel: { id: 'x' } }))).toBe(true);
+    expect(sim.faults.sendRawAriFrame('[1,2,3]')).toBe(true);
+    const call = await sim.dialIn({ args: ['x'] });
+    await until(() => seen.includes('StasisStart'), 3000, 'the StasisStart after the bad frames');
+    expect(seen).not.toContain('ChannelTelepathy');
+    expect(warnings.some((w) => w.includes('not JSON'))).toBe(true);
+    expect(warnings.some((w) => w.includes('without a type'))).toBe(true);
+    await call.hangup();
+  });
+
   it('REST calls time out with AGENTGATE_ERR_ARI_TIMEOUT instead of hanging', async () => {
     sim = await Simulator.start();
     sim.faults.delayRest(/GET \/channels/, 1000);
@@ -59,6 +89,7 @@ describe('ARI adapter', () => {
     sim = await Simulator.start();
     let connects = 0;
     let drops = 0;
+    const starts: string[] = [];
     events = new AriEvents({
       url: sim.ariUrl,
       username: 'agentgate',
@@ -66,7 +97,9 @@ describe('ARI adapter', () => {
       app: 'agentgate',
       pingIntervalMs: 500,
       logger: silentLogger(),
-      onEvent: () => undefined,
+      onEvent: (e) => {
+        if (e.type === 'StasisStart') starts.push((e.channel as { id: string }).id);
+      },
       onConnected: () => connects++,
       onDisconnected: () => drops++,
     });
@@ -75,9 +108,11 @@ describe('ARI adapter', () => {
     sim.faults.dropAriWebsockets();
     await until(() => drops === 1, 3000, 'drop noticed');
     await until(() => connects === 2 && events!.isConnected(), 5000, 'reconnected');
-    // While connected again, a call reaches Stasis (the app is held again).
+    // While connected again, a call reaches Stasis (the app is held again) and its event arrives, once.
     const call = await sim.dialIn({ args: ['dispatch', 'nobody'] });
     expect(call.failed).toBe(false);
+    await until(() => starts.includes(call.id), 3000, 'StasisStart on the new socket');
+    expect(starts.filter((id) => id === call.id)).toHaveLength(1);
     await call.hangup();
   });
 });
