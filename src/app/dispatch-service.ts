@@ -372,16 +372,24 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
 
   /** After a (re)connect: finish what this instance owns but no longer drives; catch up on what changed while deaf. */
   const reconcile = async (): Promise<void> => {
-    let present: Set<string>;
+    let states: Map<string, string>;
     try {
-      present = new Set((await rest.listChannels()).map((c) => c.id));
+      states = new Map((await rest.listChannels()).map((c) => [c.id, c.state]));
     } catch (err) {
       log.warn({ err: { message: (err as Error).message } }, 'reconcile: GET /channels failed');
       return;
     }
+    const present = new Set(states.keys());
     for (const [id, r] of running) {
-      for (const l of r.state.legs) if ((l.status !== 'ended' && l.status !== 'waiting' && l.status !== 'creating') && !present.has(l.id)) feed(id, { type: 'LegEnded', legId: l.id, cause: 0, at: deps.clock.now() });
-      if (running.has(id) && !present.has(r.state.callerId)) feed(id, { type: 'CallerHungUp', at: deps.clock.now() });
+      // The caller first: gone, every leg is hung up whatever it did meanwhile.
+      if (!present.has(r.state.callerId)) feed(id, { type: 'CallerHungUp', at: deps.clock.now() });
+      for (const l of r.state.legs) {
+        if (l.status === 'ended' || l.status === 'waiting' || l.status === 'creating' || !running.has(id)) continue;
+        const state = states.get(l.id);
+        // Gone while deaf: ended. Up while deaf: it answered (its Dial ANSWER was lost with the socket).
+        if (state === undefined) feed(id, { type: 'LegEnded', legId: l.id, cause: 0, at: deps.clock.now() });
+        else if (state === 'Up' && (l.status === 'created' || l.status === 'ringing')) feed(id, { type: 'LegAnswered', legId: l.id, at: deps.clock.now() });
+      }
     }
     const owned = await deps.store.listDispatches({ owner: deps.instanceId, server: deps.server.name }).catch(() => []);
     for (const d of owned) {

@@ -183,9 +183,9 @@ export class Simulator {
     });
   }
 
-  get faults(): { dropAriWebsockets(): void; sendRawAriFrame(text: string, app?: string): boolean; delayRest(m: RegExp, ms: number): void; delayResponse(m: RegExp, ms: number): void; failRest(m: RegExp, status: number, body: unknown): void; clear(): void } {
+  get faults(): { dropAriWebsockets(refuseReconnectForMs?: number): void; sendRawAriFrame(text: string, app?: string): boolean; delayRest(m: RegExp, ms: number): void; delayResponse(m: RegExp, ms: number): void; failRest(m: RegExp, status: number, body: unknown): void; clear(): void } {
     return {
-      dropAriWebsockets: () => this.ari.dropWebsockets(),
+      dropAriWebsockets: (ms) => this.ari.dropWebsockets(ms),
       sendRawAriFrame: (text, app = 'agentgate') => this.ari.sendRawFrame(app, text),
       delayRest: (m, ms) => this.ari.delayRest(m, ms),
       delayResponse: (m, ms) => this.ari.delayResponse(m, ms),

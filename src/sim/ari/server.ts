@@ -46,6 +46,8 @@ export class AriServer {
   /** app → the websocket holding it (newest wins). */
   private readonly holders = new Map<string, WebSocket>();
   private faults: Fault[] = [];
+  /** Until then, websocket upgrades are refused with 503 (the network is still cut). */
+  private refuseUntil = 0;
   private readonly users: { username: string; password: string }[];
   url = '';
 
@@ -68,6 +70,11 @@ export class AriServer {
     this.wss = new WebSocketServer({ noServer: true });
     this.server.on('upgrade', (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://x');
+      if (Date.now() < this.refuseUntil) {
+        socket.write('HTTP/1.1 503 Service Unavailable\r\n\r\n');
+        socket.destroy();
+        return;
+      }
       if (url.pathname !== '/ari/events' || !this.authorized(req, url)) {
         socket.write('HTTP/1.1 401 Unauthorized\r\n\r\n');
         socket.destroy();
@@ -117,8 +124,12 @@ export class AriServer {
     if (ws && ws.readyState === ws.OPEN) ws.send(JSON.stringify(e));
   }
 
-  /** Closes every websocket (a network cut): events of that time are lost, never replayed. */
-  dropWebsockets(): void {
+  /**
+   * Closes every websocket (a network cut): events of that time are lost, never replayed. With
+   * refuseForMs, reconnects are refused that long, so the PBX moves on while the app is deaf.
+   */
+  dropWebsockets(refuseForMs = 0): void {
+    this.refuseUntil = Date.now() + refuseForMs;
     for (const ws of this.wss?.clients ?? []) ws.terminate();
   }
   /** Sends one text frame as is to the websocket holding app (a malformed or unknown event, as a buggy or newer Asterisk could). */
@@ -139,6 +150,7 @@ export class AriServer {
   }
   clearFaults(): void {
     this.faults = [];
+    this.refuseUntil = 0;
   }
   websocketCount(): number {
     return this.wss?.clients.size ?? 0;

@@ -30,6 +30,21 @@ describe('dispatch resilience', () => {
     expect(sim.pbx.hangupRecords().find((r) => r.name.startsWith('PJSIP/2003-'))).toMatchObject({ cause: 26, reason: 'answered_elsewhere' });
   });
 
+  it('configured onWinnerHangupBeforeBridge: fail: the winner vanishing before the bridge ends the call NOANSWER and the other legs are hung up', async () => {
+    const sim = await Simulator.start();
+    const { store, cleanup } = await makeStore('memory');
+    const svc = await startService(sim, store, { dispatch: { onWinnerHangupBeforeBridge: 'fail' } });
+    cleanups.push(cleanup, () => sim.stop(), () => svc.stop());
+    scripts(sim, { 'PJSIP/2001': { kind: 'answer-then-hangup', afterMs: 50, hangupAfterMs: 5 }, 'PJSIP/2002': { kind: 'answer', afterMs: 2000 }, 'PJSIP/2003': { kind: 'ring' } });
+    sim.faults.delayRest(/addChannel/, 100);
+    const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
+    const ended = await call.ended();
+    expect(ended).toMatchObject({ how: 'continued', variables: { AGENTGATE_RESULT: 'NOANSWER' } });
+    await until(() => sim.pbx.channels().length === 0, 3000, 'every leg hung up');
+    for (const r of ['2002', '2003']) expect(sim.pbx.hangupRecords().find((x) => x.name.startsWith(`PJSIP/${r}-`))).toMatchObject({ answered: false, cause: 16, reason: 'normal' });
+    await until(() => sim.pbx.bridges().length === 0, 3000, 'the prepared bridge destroyed');
+  });
+
   it('the caller hangs up while the bridge join is in flight: nothing left behind, not even a Store record', async () => {
     const sim = await Simulator.start();
     const { store, cleanup } = await makeStore('memory');

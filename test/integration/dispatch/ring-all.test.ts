@@ -5,6 +5,7 @@
  * what the caller was sent back to the dialplan with, and that nothing is left behind.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { Simulator, type HangupRecord } from '../../../src/sim/index.js';
 import type { DispatchService } from '../../../src/app/dispatch-service.js';
 import type { Store } from '../../../src/ports/store.js';
@@ -102,6 +103,59 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
       const legs = sim.pbx.hangupRecords().filter((r) => r.name.startsWith('PJSIP/200'));
       expect(legs).toHaveLength(15);
       expect(legs.filter((r) => r.reason === 'answered_elsewhere' && r.cause === 26)).toHaveLength(10);
+    });
+
+    it('property: three legs answering at random moments (many in the same millisecond): exactly one bridged with the caller, the others hung up as answered elsewhere, nothing left', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 })), async ([a, b, c]) => {
+          scripts(sim, { 'PJSIP/2001': { kind: 'answer', afterMs: a }, 'PJSIP/2002': { kind: 'answer', afterMs: b }, 'PJSIP/2003': { kind: 'answer', afterMs: c } });
+          const before = sim.pbx.hangupRecords().length;
+          const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
+          await until(() => sim.pbx.bridges().some((x) => x.channels.length === 2), 3000, 'bridged');
+          await until(() => sim.pbx.channels().length === 2, 3000, 'the two others hung up');
+          const [bridge, ...more] = sim.pbx.bridges();
+          expect(more).toEqual([]);
+          expect(bridge!.channels).toContain(call.id);
+          const losers = sim.pbx.hangupRecords().slice(before);
+          expect(losers).toHaveLength(2);
+          for (const r of losers) expect(r).toMatchObject({ cause: 26, reason: 'answered_elsewhere' });
+          await call.hangup();
+          await until(() => sim.pbx.channels().length === 0 && sim.pbx.bridges().length === 0, 3000, 'clean');
+          await until(async () => (await store.leaseHolder('agent:alice')) === null, 3000, 'alice free again');
+        }),
+        { numRuns: 12 },
+      );
+    });
+
+    it('a leg answering after its dispatch ended (its hang-up was lost) is hung up at once, never left up', async () => {
+      scripts(sim, { 'PJSIP/2001': { kind: 'answer', afterMs: 400 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
+      const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
+      await until(() => sim.pbx.channels().filter((c) => c.state === 'Ringing').length === 3, 3000, 'ringing');
+      const late = liveLeg(sim, '2001')!;
+      sim.faults.failRest(new RegExp(`DELETE /channels/${late}`), 500, { message: 'Internal Server Error' });
+      await call.hangup();
+      await until(() => legsOf(sim, '2002').length === 1 && legsOf(sim, '2003').length === 1, 3000, 'the other legs hung up');
+      expect(sim.pbx.channel(late)).toBeDefined(); // its hang-up failed: it rings on
+      sim.faults.clear();
+      await until(() => legsOf(sim, '2001').length === 1, 3000, 'the late answer hung up');
+      expect(legsOf(sim, '2001')[0]).toMatchObject({ answered: true, reason: 'answered_elsewhere', cause: 26 });
+      expect(sim.pbx.bridges()).toEqual([]);
+      expect(sim.pbx.channels()).toEqual([]);
+    });
+
+    it('ARI websocket dropped mid-ring and a leg answered while agentgate was deaf: after reconnect it is bridged, the others hung up as answered elsewhere', async () => {
+      scripts(sim, { 'PJSIP/2001': { kind: 'ring' }, 'PJSIP/2002': { kind: 'answer', afterMs: 300 }, 'PJSIP/2003': { kind: 'ring' } });
+      const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
+      await until(() => sim.pbx.channels().filter((c) => c.state === 'Ringing').length === 3, 3000, 'ringing');
+      sim.faults.dropAriWebsockets(600); // the Dial ANSWER of 2002 is lost: Asterisk replays nothing
+      await until(() => sim.pbx.channels().some((c) => c.name.startsWith('PJSIP/2002-') && c.state === 'Up'), 3000, '2002 answered');
+      expect(svc.connected()).toBe(false);
+      await until(() => sim.pbx.bridges().some((b) => b.channels.length === 2), 5000, 'bridged after reconnect');
+      expect(sim.pbx.bridges()[0]!.channels.sort()).toEqual([call.id, liveLeg(sim, '2002')!].sort());
+      await until(() => legsOf(sim, '2001').length === 1 && legsOf(sim, '2003').length === 1, 3000, 'the others hung up');
+      for (const r of [...legsOf(sim, '2001'), ...legsOf(sim, '2003')]) expect(r).toMatchObject({ cause: 26, reason: 'answered_elsewhere' });
+      await call.hangup();
+      await until(() => sim.pbx.channels().length === 0 && sim.pbx.bridges().length === 0, 3000, 'clean');
     });
 
     it('ARI websocket dropped mid-ring and the caller gone meanwhile: reconciliation hangs up every leg', async () => {
