@@ -237,7 +237,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
 
   async function startCall(ch: Chan, args: string[]): Promise<void> {
     const id = `${deps.instanceId}-${Date.now().toString(36)}-${(seq++).toString(36)}`;
-    const clog = log.child({ callId: id, caller: ch.id });
+    const clog = log.child({ callId: id, callerChannel: ch.id });
     const agentArg = args[1] ?? '';
     const timeoutArg = args[2];
     let timeoutSec: number | undefined;
@@ -277,16 +277,17 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           }),
         );
         addresses = agent.addresses.filter((a) => !offline.has(a.endpoint));
-        if (addresses.length === 0) noAgent = `every address of ${agent.user.id} is offline`;
+        if (offline.size > 0) clog.info({ offline: [...offline] }, addresses.length === 0 ? `every address of ${agent.user.id} is offline` : 'offline addresses skipped');
       }
     }
     if (noAgent) clog.info({ reason: noAgent }, 'no agent to ring');
-    const step = startDispatch({ id, agentId: agent?.user.id ?? agentArg, callerId: ch.id, now: deps.clock.now(), config: deps.dispatch, timeoutSec, addresses: noAgent ? [] : addresses, noAgentReason: noAgent, claimHeld });
+    const allOffline = !noAgent && addresses.length === 0;
+    const step = startDispatch({ id, agentId: agent?.user.id ?? agentArg, callerId: ch.id, now: deps.clock.now(), config: deps.dispatch, timeoutSec, addresses: noAgent ? [] : addresses, noAgentReason: noAgent, allOffline, claimHeld });
     const r: Running = { state: step.state, timers: new Map(), log: clog, callerName: ch.caller?.number ?? '', legEndpoint: new Map() };
     running.set(id, r);
     byCaller.set(ch.id, id);
-    timeline(id, 'start', noAgent ? `call for ${agentArg || '(nobody)'}: ${noAgent}` : `call from ${ch.caller?.number ?? '?'} for ${agent!.user.id}: ringing ${addresses.length} address(es) at once`);
-    if (!noAgent) await record(r).catch((err: unknown) => clog.error({ err }, 'could not record the dispatch'));
+    timeline(id, 'start', noAgent ? `call for ${agentArg || '(nobody)'}: ${noAgent}` : allOffline ? `call for ${agentArg}: every address is offline` : `call from ${ch.caller?.number ?? '?'} for ${agent!.user.id}: ringing ${addresses.length} address(es) at once`);
+    if (!noAgent && !allOffline) await record(r).catch((err: unknown) => clog.error({ err }, 'could not record the dispatch'));
     execute(r, step.commands);
   }
 

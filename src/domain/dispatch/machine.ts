@@ -102,6 +102,8 @@ export interface StartInput {
   addresses: Array<{ endpoint: string; delayMs: number; timeoutSec?: number }>;
   /** Why there is no one to ring (not found, inbound off, busy elsewhere): result NOAGENT. */
   noAgentReason?: string;
+  /** The agent is eligible but every address is offline (no registered contact): result UNAVAILABLE, as Dial's CHANUNAVAIL. */
+  allOffline?: boolean;
   /** The agent claim was acquired by the caller of startDispatch. */
   claimHeld: boolean;
 }
@@ -141,7 +143,7 @@ export function startDispatch(input: StartInput): Step {
   };
   const commands: DispatchCommand[] = [];
   if (state.legs.length === 0) {
-    finish(state, 'NOAGENT', input.now, commands);
+    finish(state, input.allOffline && !input.noAgentReason ? 'UNAVAILABLE' : 'NOAGENT', input.now, commands);
     return { state, commands };
   }
   commands.push(input.config.answer === 'early' ? { type: 'AnswerCaller' } : { type: 'RingCaller' });

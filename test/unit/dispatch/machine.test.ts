@@ -102,6 +102,13 @@ describe('dispatch machine (table)', () => {
     expect(s.commands).toContainEqual({ type: 'ReleaseAgent' });
   });
 
+  it('every address offline → UNAVAILABLE at once (not NOAGENT: the agent exists and may take calls), claim released, the caller continued', () => {
+    const s = startDispatch({ id: 'd', agentId: 'x', callerId: 'c', now: 0, config, addresses: [], allOffline: true, claimHeld: true });
+    expect(s.state.result).toBe('UNAVAILABLE');
+    expect(s.commands).toContainEqual({ type: 'ReleaseAgent' });
+    expect(s.commands).toContainEqual({ type: 'SetCallerVar', name: 'AGENTGATE_RESULT', value: 'UNAVAILABLE' });
+  });
+
   it('recover after a restart: every leg hung up, bridge destroyed, caller sent on or hung up', () => {
     expect(recover({ callerChannelId: 'c', legChannelIds: ['a', 'b'], bridgeId: 'br' }).map((c) => c.type)).toEqual(['HangupLeg', 'HangupLeg', 'DestroyBridge', 'SetCallerVar', 'ContinueCaller', 'ReleaseAgent']);
     expect(recover({ callerChannelId: 'c', legChannelIds: [], talking: true }).map((c) => c.type)).toEqual(['HangupCaller', 'ReleaseAgent']);
