@@ -183,9 +183,10 @@ export class Simulator {
     });
   }
 
-  get faults(): { dropAriWebsockets(refuseReconnectForMs?: number): void; sendRawAriFrame(text: string, app?: string): boolean; delayRest(m: RegExp, ms: number): void; delayResponse(m: RegExp, ms: number): void; failRest(m: RegExp, status: number, body: unknown): void; clear(): void } {
+  get faults(): { dropAriWebsockets(refuseReconnectForMs?: number): void; freezeAriWebsockets(): void; sendRawAriFrame(text: string, app?: string): boolean; delayRest(m: RegExp, ms: number): void; delayResponse(m: RegExp, ms: number): void; failRest(m: RegExp, status: number, body: unknown): void; clear(): void } {
     return {
       dropAriWebsockets: (ms) => this.ari.dropWebsockets(ms),
+      freezeAriWebsockets: () => this.ari.freezeWebsockets(),
       sendRawAriFrame: (text, app = 'agentgate') => this.ari.sendRawFrame(app, text),
       delayRest: (m, ms) => this.ari.delayRest(m, ms),
       delayResponse: (m, ms) => this.ari.delayResponse(m, ms),

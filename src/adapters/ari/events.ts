@@ -27,6 +27,8 @@ export interface AriEventsOptions {
   onEvent: AriEventHandler;
   onConnected: () => void;
   onDisconnected: () => void;
+  /** After ari-client gives up reconnecting (~43 s), start it again after this long (default 5 s). */
+  restartAfterGiveUpMs?: number;
 }
 
 const TYPES = new Set(['StasisStart', 'StasisEnd', 'Dial', 'ChannelDestroyed', 'ChannelHangupRequest', 'ChannelStateChange', 'ChannelEnteredBridge', 'ChannelLeftBridge', 'BridgeDestroyed', 'ApplicationReplaced', 'PlaybackFinished']);
@@ -98,7 +100,9 @@ export class AriEvents {
       this.markDisconnected();
       if (this.stopped) return;
       // ari-client gives up after ~43 s; agentgate never does.
-      this.retryTimer = setTimeout(() => void client.start(this.opts.app).catch(() => undefined), 5000);
+      const ms = this.opts.restartAfterGiveUpMs ?? 5000;
+      this.opts.logger.warn({ app: this.opts.app, restartInMs: ms }, 'ARI reconnect attempts exhausted; starting over');
+      this.retryTimer = setTimeout(() => void client.start(this.opts.app).catch(() => undefined), ms);
     });
     await client.start(this.opts.app);
     this.takeOverFrames();

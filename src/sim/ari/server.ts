@@ -46,6 +46,8 @@ export class AriServer {
   /** app → the websocket holding it (newest wins). */
   private readonly holders = new Map<string, WebSocket>();
   private faults: Fault[] = [];
+  /** Sockets behind a black hole: nothing read from them (no pong), nothing sent to them. */
+  private readonly frozen = new WeakSet<WebSocket>();
   /** Until then, websocket upgrades are refused with 503 (the network is still cut). */
   private refuseUntil = 0;
   private readonly users: { username: string; password: string }[];
@@ -121,7 +123,7 @@ export class AriServer {
 
   private deliver(e: AriEvent): void {
     const ws = this.holders.get(e.application);
-    if (ws && ws.readyState === ws.OPEN) ws.send(JSON.stringify(e));
+    if (ws && ws.readyState === ws.OPEN && !this.frozen.has(ws)) ws.send(JSON.stringify(e));
   }
 
   /**
@@ -131,6 +133,16 @@ export class AriServer {
   dropWebsockets(refuseForMs = 0): void {
     this.refuseUntil = Date.now() + refuseForMs;
     for (const ws of this.wss?.clients ?? []) ws.terminate();
+  }
+  /**
+   * A half-open connection (a NAT or firewall dropped the flow without a FIN): the sockets stay
+   * open, but no ping is answered and no event gets through. Only a client's own keepalive notices.
+   */
+  freezeWebsockets(): void {
+    for (const ws of this.wss?.clients ?? []) {
+      this.frozen.add(ws);
+      (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    }
   }
   /** Sends one text frame as is to the websocket holding app (a malformed or unknown event, as a buggy or newer Asterisk could). */
   sendRawFrame(app: string, text: string): boolean {

@@ -1,7 +1,8 @@
 /**
  * The ARI adapter's answers to ari-client's traps (REFERENCE.md), against the simulator:
  * a listener that throws never stops event delivery; REST calls time out; a dropped websocket is
- * reconnected and reported, and reconnecting continues when the server is away for long.
+ * reconnected and reported; a half-open socket is caught by the keepalive. (reconnect-forever.test.ts:
+ * reconnecting goes on after ari-client gives up.)
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Simulator } from '../../../src/sim/index.js';
@@ -113,6 +114,37 @@ describe('ARI adapter', () => {
     expect(call.failed).toBe(false);
     await until(() => starts.includes(call.id), 3000, 'StasisStart on the new socket');
     expect(starts.filter((id) => id === call.id)).toHaveLength(1);
+    await call.hangup();
+  });
+
+  it('a half-open socket (no pong, no events, no FIN) is noticed by the keepalive, dropped and reconnected; events flow again', async () => {
+    sim = await Simulator.start();
+    let connects = 0;
+    let drops = 0;
+    const starts: string[] = [];
+    events = new AriEvents({
+      url: sim.ariUrl,
+      username: 'agentgate',
+      password: 'secret',
+      app: 'agentgate',
+      pingIntervalMs: 500,
+      logger: silentLogger(),
+      onEvent: (e) => {
+        if (e.type === 'StasisStart') starts.push((e.channel as { id: string }).id);
+      },
+      onConnected: () => connects++,
+      onDisconnected: () => drops++,
+    });
+    await events.start();
+    sim.faults.freezeAriWebsockets();
+    const lost = await sim.dialIn({ args: ['x'] }); // its StasisStart goes into the black hole
+    expect(events.isConnected()).toBe(true); // nothing tells the client yet
+    await until(() => drops === 1, 4000, 'the keepalive to notice');
+    await until(() => connects === 2 && events!.isConnected(), 5000, 'reconnected');
+    expect(starts).not.toContain(lost.id);
+    const call = await sim.dialIn({ args: ['y'] });
+    await until(() => starts.includes(call.id), 3000, 'events on the new socket');
+    await lost.hangup();
     await call.hangup();
   });
 });
