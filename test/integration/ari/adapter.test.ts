@@ -6,10 +6,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Simulator } from '../../../src/sim/index.js';
-import { AriEvents } from '../../../src/adapters/ari/events.js';
+import type { AriEvents } from '../../../src/adapters/ari/events.js';
 import { AriRest } from '../../../src/adapters/ari/rest.js';
-import { silentLogger } from '../../../src/log.js';
 import { until } from '../../support/dispatch-harness.js';
+import { recordEvents } from '../../support/ari-events.js';
 
 let sim: Simulator | undefined;
 let events: AriEvents | undefined;
@@ -23,56 +23,33 @@ afterEach(async () => {
 describe('ARI adapter', () => {
   it('a listener that throws is logged and event delivery goes on', async () => {
     sim = await Simulator.start();
-    const seen: string[] = [];
-    events = new AriEvents({
-      url: sim.ariUrl,
-      username: 'agentgate',
-      password: 'secret',
-      app: 'agentgate',
-      pingIntervalMs: 1000,
-      logger: silentLogger(),
-      onEvent: (e) => {
-        seen.push(String(e.type));
-        if (seen.length === 1) throw new Error('a bug in a handler');
+    let calls = 0;
+    const rec = await recordEvents(sim, {
+      onEvent: () => {
+        if (++calls === 1) throw new Error('a bug in a handler');
       },
-      onConnected: () => undefined,
-      onDisconnected: () => undefined,
     });
-    await events.start();
+    events = rec.events;
     const a = await sim.dialIn({ args: ['x'] });
     const b = await sim.dialIn({ args: ['y'] });
-    await until(() => seen.filter((t) => t === 'StasisStart').length === 2, 3000, 'both StasisStarts delivered');
+    await until(() => rec.types.filter((t) => t === 'StasisStart').length === 2, 3000, 'both StasisStarts delivered');
     await a.hangup();
     await b.hangup();
   });
 
   it('malformed JSON, an event type events.json does not declare and a frame without a type are logged, and delivery goes on', async () => {
     sim = await Simulator.start();
-    const seen: string[] = [];
-    const warnings: string[] = [];
-    const logger = silentLogger();
-    logger.warn = ((obj: unknown, msg?: string) => void warnings.push(`${msg ?? ''} ${JSON.stringify(obj)}`)) as typeof logger.warn;
-    events = new AriEvents({
-      url: sim.ariUrl,
-      username: 'agentgate',
-      password: 'secret',
-      app: 'agentgate',
-      pingIntervalMs: 1000,
-      logger,
-      onEvent: (e) => void seen.push(String(e.type)),
-      onConnected: () => undefined,
-      onDisconnected: () => undefined,
-    });
-    await events.start();
+    const rec = await recordEvents(sim);
+    events = rec.events;
     // ari-client alone stops delivering after any of these (REFERENCE.md); agentgate reads the frames itself.
     expect(sim.faults.sendRawAriFrame('{"type": "StasisStart", "channel": ')).toBe(true);
     expect(sim.faults.sendRawAriFrame(JSON.stringify({ type: 'ChannelTelepathy', application: 'agentgate', channel: { id: 'x' } }))).toBe(true);
     expect(sim.faults.sendRawAriFrame('[1,2,3]')).toBe(true);
     const call = await sim.dialIn({ args: ['x'] });
-    await until(() => seen.includes('StasisStart'), 3000, 'the StasisStart after the bad frames');
-    expect(seen).not.toContain('ChannelTelepathy');
-    expect(warnings.some((w) => w.includes('not JSON'))).toBe(true);
-    expect(warnings.some((w) => w.includes('without a type'))).toBe(true);
+    await until(() => rec.types.includes('StasisStart'), 3000, 'the StasisStart after the bad frames');
+    expect(rec.types).not.toContain('ChannelTelepathy');
+    expect(rec.warnings.some((w) => w.includes('not JSON'))).toBe(true);
+    expect(rec.warnings.some((w) => w.includes('without a type'))).toBe(true);
     await call.hangup();
   });
 
@@ -88,62 +65,32 @@ describe('ARI adapter', () => {
 
   it('a dropped websocket is reported, reconnected, and onConnected runs again (to reconcile)', async () => {
     sim = await Simulator.start();
-    let connects = 0;
-    let drops = 0;
-    const starts: string[] = [];
-    events = new AriEvents({
-      url: sim.ariUrl,
-      username: 'agentgate',
-      password: 'secret',
-      app: 'agentgate',
-      pingIntervalMs: 500,
-      logger: silentLogger(),
-      onEvent: (e) => {
-        if (e.type === 'StasisStart') starts.push((e.channel as { id: string }).id);
-      },
-      onConnected: () => connects++,
-      onDisconnected: () => drops++,
-    });
-    await events.start();
-    expect(connects).toBe(1);
+    const rec = await recordEvents(sim, { pingIntervalMs: 500 });
+    events = rec.events;
+    expect(rec.connects).toBe(1);
     sim.faults.dropAriWebsockets();
-    await until(() => drops === 1, 3000, 'drop noticed');
-    await until(() => connects === 2 && events!.isConnected(), 5000, 'reconnected');
+    await until(() => rec.drops === 1, 3000, 'drop noticed');
+    await until(() => rec.connects === 2 && rec.events.isConnected(), 5000, 'reconnected');
     // While connected again, a call reaches Stasis (the app is held again) and its event arrives, once.
     const call = await sim.dialIn({ args: ['dispatch', 'nobody'] });
     expect(call.failed).toBe(false);
-    await until(() => starts.includes(call.id), 3000, 'StasisStart on the new socket');
-    expect(starts.filter((id) => id === call.id)).toHaveLength(1);
+    await until(() => rec.starts.includes(call.id), 3000, 'StasisStart on the new socket');
+    expect(rec.starts.filter((id) => id === call.id)).toHaveLength(1);
     await call.hangup();
   });
 
   it('a half-open socket (no pong, no events, no FIN) is noticed by the keepalive, dropped and reconnected; events flow again', async () => {
     sim = await Simulator.start();
-    let connects = 0;
-    let drops = 0;
-    const starts: string[] = [];
-    events = new AriEvents({
-      url: sim.ariUrl,
-      username: 'agentgate',
-      password: 'secret',
-      app: 'agentgate',
-      pingIntervalMs: 500,
-      logger: silentLogger(),
-      onEvent: (e) => {
-        if (e.type === 'StasisStart') starts.push((e.channel as { id: string }).id);
-      },
-      onConnected: () => connects++,
-      onDisconnected: () => drops++,
-    });
-    await events.start();
+    const rec = await recordEvents(sim, { pingIntervalMs: 500 });
+    events = rec.events;
     sim.faults.freezeAriWebsockets();
     const lost = await sim.dialIn({ args: ['x'] }); // its StasisStart goes into the black hole
-    expect(events.isConnected()).toBe(true); // nothing tells the client yet
-    await until(() => drops === 1, 4000, 'the keepalive to notice');
-    await until(() => connects === 2 && events!.isConnected(), 5000, 'reconnected');
-    expect(starts).not.toContain(lost.id);
+    expect(rec.events.isConnected()).toBe(true); // nothing tells the client yet
+    await until(() => rec.drops === 1, 4000, 'the keepalive to notice');
+    await until(() => rec.connects === 2 && rec.events.isConnected(), 5000, 'reconnected');
+    expect(rec.starts).not.toContain(lost.id);
     const call = await sim.dialIn({ args: ['y'] });
-    await until(() => starts.includes(call.id), 3000, 'events on the new socket');
+    await until(() => rec.starts.includes(call.id), 3000, 'events on the new socket');
     await lost.hangup();
     await call.hangup();
   });
