@@ -52,10 +52,11 @@ describe('dispatch options', () => {
 
   it('answer: early answers the caller before any leg answers; late (default) only when the agent answers, with AGENTGATE_ANSWERED_BY set', async () => {
     const early = await setup({ dispatch: { answer: 'early' } });
-    scripts(early, { 'PJSIP/2001': { kind: 'answer', afterMs: 300 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
+    scripts(early, { 'PJSIP/2001': { kind: 'ring' }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
     const a = await early.dialIn({ args: ['dispatch', 'alice'] });
+    await until(() => early.pbx.channels().filter((c) => c.state === 'Ringing').length === 3, 3000, 'legs ringing');
     await until(() => early.pbx.channel(a.id)?.state === 'Up', 3000, 'caller answered early');
-    expect(early.pbx.channels().filter((c) => c.state === 'Ringing')).toHaveLength(3);
+    expect(early.pbx.bridges().filter((x) => x.channels.length > 0)).toEqual([]); // answered, yet nobody to talk to
 
     const late = await setup();
     scripts(late, { 'PJSIP/2001': { kind: 'answer', afterMs: 300 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
