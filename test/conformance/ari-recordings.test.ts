@@ -161,6 +161,15 @@ function identityCounts(events: Record<string, unknown>[], own: Set<string>, cre
   return out;
 }
 
+/** The channels a REST call names: /channels/{id}/... and ?channel=a,b (bridges' addChannel/removeChannel). */
+function targets(path: string): string[] {
+  const [p, q] = path.split('?');
+  const out = (new URLSearchParams(q ?? '').get('channel') ?? '').split(',').filter(Boolean);
+  const m = /^\/channels\/([^/]+)\/./.exec(p ?? '');
+  if (m) out.push(decodeURIComponent(m[1]!));
+  return out;
+}
+
 function createdIds(lines: Line[]): Set<string> {
   const ids = new Set<string>();
   for (const l of lines) {
@@ -214,6 +223,14 @@ describe('ARI conformance with the recordings of Asterisk 22.7', () => {
           }
         }
         if (l.kind !== 'rest') continue;
+        // The client in the recording acted after it had seen the events of the channels it names:
+        // wait until as many of them have arrived here (timing alone loses the race on a loaded machine).
+        for (const id of targets(l.path ?? '')) {
+          const seen = (evs: Record<string, unknown>[]): number => evs.filter((e) => COMPARED.has(String(e.type)) && channelOf(e) === id).length;
+          const need = seen(lines.filter((e) => e.kind === 'event' && e.t <= l.t).map((e) => e.event!));
+          const until = Date.now() + 3000;
+          while (seen(got) < need && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+        }
         const res = await fetch(`${base}/ari${l.path}`, { method: l.method, headers: { Authorization: auth, ...(l.body ? { 'Content-Type': 'application/json' } : {}) }, body: l.body ? JSON.stringify(l.body) : undefined });
         const text = await res.text();
         const body = text ? (JSON.parse(text) as unknown) : null;

@@ -417,9 +417,11 @@ export class Pbx extends EventEmitter {
     const json = { ...c.json };
     const app = p.app;
     c.subscribedApp = app;
-    // A PJSIP channel is in Stasis as the create returns; a Local one runs its dialplan first, a few
-    // ms later (a /dial in between gets 409: recordings/ari/websocket-reconnect.jsonl).
-    const enter = (fn: () => void): void => void (c.tech === 'Local' ? this.later(c, 5, fn) : setImmediate(fn));
+    // A PJSIP channel is in Stasis as the create returns; a Local one runs its dialplan first, some
+    // ms later (3 ms on the recording's idle server; a /dial in between gets 409:
+    // recordings/ari/websocket-reconnect.jsonl). 15 ms here, so that a client on a loaded machine
+    // sending /dial at once still meets the 409 the recording shows.
+    const enter = (fn: () => void): void => void (c.tech === 'Local' ? this.later(c, 15, fn) : setImmediate(fn));
     enter(() => {
       if (this.channelsById.get(c.json.id) !== c) return;
       c.json.dialplan = { ...c.json.dialplan, app_name: 'Stasis', app_data: [app, p.appArgs ?? ''].filter(Boolean).join(',') };
