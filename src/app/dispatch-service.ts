@@ -380,10 +380,9 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
       log.warn({ err: { message: (err as Error).message } }, 'reconcile: GET /channels failed');
       return;
     }
-    const present = new Set(states.keys());
     for (const [id, r] of running) {
       // The caller first: gone, every leg is hung up whatever it did meanwhile.
-      if (!present.has(r.state.callerId)) feed(id, { type: 'CallerHungUp', at: deps.clock.now() });
+      if (!states.has(r.state.callerId)) feed(id, { type: 'CallerHungUp', at: deps.clock.now() });
       for (const l of r.state.legs) {
         if (l.status === 'ended' || l.status === 'waiting' || l.status === 'creating' || !running.has(id)) continue;
         const state = states.get(l.id);
@@ -399,11 +398,11 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
       log.info({ dispatch: d.id, agent: d.agentId }, 'reconcile: cleaning up a dispatch left from before');
       for (const c of cmds) {
         try {
-          if (c.type === 'HangupLeg' && present.has(c.legId)) await rest.hangup(c.legId, c.reason);
+          if (c.type === 'HangupLeg' && states.has(c.legId)) await rest.hangup(c.legId, c.reason);
           else if (c.type === 'DestroyBridge') await rest.destroyBridge(c.bridgeId).catch(() => undefined);
-          else if (c.type === 'HangupCaller' && present.has(d.callerChannelId)) await rest.hangup(d.callerChannelId, 'normal');
-          else if (c.type === 'SetCallerVar' && present.has(d.callerChannelId)) await rest.setVar(d.callerChannelId, c.name, c.value);
-          else if (c.type === 'ContinueCaller' && present.has(d.callerChannelId)) await rest.continueInDialplan(d.callerChannelId, c.fallback);
+          else if (c.type === 'HangupCaller' && states.has(d.callerChannelId)) await rest.hangup(d.callerChannelId, 'normal');
+          else if (c.type === 'SetCallerVar' && states.has(d.callerChannelId)) await rest.setVar(d.callerChannelId, c.name, c.value);
+          else if (c.type === 'ContinueCaller' && states.has(d.callerChannelId)) await rest.continueInDialplan(d.callerChannelId, c.fallback);
           else if (c.type === 'ReleaseAgent') await deps.store.releaseLease(`agent:${d.agentId}`, d.id);
         } catch (err) {
           if (!isGone(err)) log.warn({ err: { message: (err as Error).message }, command: c.type }, 'reconcile command failed');

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Simulator } from '../../src/sim/index.js';
+import { until } from '../support/dispatch-harness.js';
 
 const ROOT = new URL('../../../shared/asterisk/recordings/', import.meta.url).pathname;
 
@@ -228,8 +229,7 @@ describe('ARI conformance with the recordings of Asterisk 22.7', () => {
         for (const id of targets(l.path ?? '')) {
           const seen = (evs: Record<string, unknown>[]): number => evs.filter((e) => COMPARED.has(String(e.type)) && channelOf(e) === id).length;
           const need = seen(lines.filter((e) => e.kind === 'event' && e.t <= l.t).map((e) => e.event!));
-          const until = Date.now() + 3000;
-          while (seen(got) < need && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+          await until(() => seen(got) >= need, 3000).catch(() => undefined);
         }
         const res = await fetch(`${base}/ari${l.path}`, { method: l.method, headers: { Authorization: auth, ...(l.body ? { 'Content-Type': 'application/json' } : {}) }, body: l.body ? JSON.stringify(l.body) : undefined });
         const text = await res.text();

@@ -9,11 +9,14 @@ import { startDispatchService, type DispatchService } from '../../src/app/dispat
 import { createMemoryStore } from '../../src/adapters/store/memory.js';
 import { createRedisStore } from '../../src/adapters/store/redis.js';
 import { systemClock } from '../../src/ports/clock.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import type { Store } from '../../src/ports/store.js';
 import { deletePrefix, REDIS_URL, uniquePrefix } from './redis.js';
 
 export type StoreKind = 'memory' | 'redis';
+
+/** The agent most tests ring: three addresses, inbound calls on. */
+export const ALICE = { id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', extensions: ['1001'], addresses: ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003'], flags: { inbound: true } };
 
 export function dispatchConfig(sim: Simulator, over: { instance?: string; dispatch?: Record<string, unknown>; users?: unknown[] } = {}): Config {
   return validateConfig({
@@ -22,7 +25,7 @@ export function dispatchConfig(sim: Simulator, over: { instance?: string; dispat
     dispatch: { answer: 'late', ringTimeoutSec: 5, ...(over.dispatch ?? {}) },
     directory: {
       users: over.users ?? [
-        { id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', extensions: ['1001'], addresses: ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003'], flags: { inbound: true } },
+        ALICE,
         { id: 'bob', name: 'Bob', role: 'agent', scope: 'call_center_agent', addresses: ['PJSIP/2004'], flags: { inbound: false } },
       ],
       extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
@@ -46,7 +49,7 @@ export async function makeStore(kind: StoreKind, shared?: { prefix: string }): P
   };
 }
 
-export async function startService(sim: Simulator, store: Store, over: Parameters<typeof dispatchConfig>[1] = {}): Promise<DispatchService> {
+export async function startService(sim: Simulator, store: Store, over: Parameters<typeof dispatchConfig>[1] & { logger?: Logger } = {}): Promise<DispatchService> {
   const config = dispatchConfig(sim, over);
   return startDispatchService({
     server: config.servers[0]!,
@@ -54,7 +57,7 @@ export async function startService(sim: Simulator, store: Store, over: Parameter
     store,
     policy: createPolicyHolder(config.directory),
     clock: systemClock(),
-    logger: silentLogger(),
+    logger: over.logger ?? silentLogger(),
     instanceId: config.instance.id,
   });
 }

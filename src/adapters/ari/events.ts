@@ -105,7 +105,6 @@ export class AriEvents {
       this.retryTimer = setTimeout(() => void client.start(this.opts.app).catch(() => undefined), ms);
     });
     await client.start(this.opts.app);
-    this.takeOverFrames();
     this.markConnected();
     this.pingTimer = setInterval(() => this.keepalive(), this.opts.pingIntervalMs);
     this.pingTimer.unref();

@@ -6,11 +6,8 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Simulator } from '../../../src/sim/index.js';
-import { createPolicyHolder } from '../../../src/app/policy-holder.js';
-import { startDispatchService } from '../../../src/app/dispatch-service.js';
-import { systemClock } from '../../../src/ports/clock.js';
 import { createLogger } from '../../../src/log.js';
-import { dispatchConfig, makeStore, scripts, startService, until } from '../../support/dispatch-harness.js';
+import { makeStore, scripts, startService, until } from '../../support/dispatch-harness.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -88,8 +85,7 @@ describe('dispatch options', () => {
         done();
       },
     });
-    const config = dispatchConfig(sim, { users: [carol] });
-    const svc = await startDispatchService({ server: config.servers[0]!, dispatch: config.dispatch, store, policy: createPolicyHolder(config.directory), clock: systemClock(), logger: createLogger({ level: 'debug' }, sink), instanceId: 'log-test' });
+    const svc = await startService(sim, store, { users: [carol], instance: 'log-test', logger: createLogger({ level: 'debug' }, sink) });
     cleanups.push(cleanup, () => sim.stop(), () => svc.stop());
     scripts(sim, { 'PJSIP/2001': { kind: 'answer', afterMs: 50 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2009': { kind: 'offline' } });
     sim.faults.failRest(/POST \/channels\/[^/]+-leg2\/dial/, 500, { message: 'Internal Server Error' });

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { Simulator } from '../../../src/sim/index.js';
-import { makeStore, scripts, until } from '../../support/dispatch-harness.js';
+import { ALICE, makeStore, scripts, until } from '../../support/dispatch-harness.js';
 import { deletePrefix, REDIS_URL, uniquePrefix } from '../../support/redis.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -34,7 +34,8 @@ function writeConfig(sim: Simulator, prefix: string): string {
       http: { enabled: false },
       dispatch: { answer: 'late', ringTimeoutSec: 60 },
       directory: {
-        users: [{ id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', addresses: ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003'], flags: { inbound: true } }],
+        users: [ALICE],
+        extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
       },
     }),
   );
