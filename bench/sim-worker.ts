@@ -39,7 +39,7 @@ sim.pbx.on('ari-event', (e: AriEvent) => {
 });
 void bridgedCallers;
 
-port.on('message', async (m: Msg) => {
+async function onMessage(m: Msg): Promise<void> {
   switch (m.op) {
     case 'script':
       for (let i = 0; i < m.agents; i++) {
@@ -78,5 +78,11 @@ port.on('message', async (m: Msg) => {
       port.postMessage({ ev: 'stopped' });
       break;
   }
+}
+port.on('message', (m: Msg) => {
+  onMessage(m).catch((err: unknown) => {
+    console.error('sim worker:', err);
+    process.exit(1);
+  });
 });
 port.postMessage({ ev: 'ready', ariUrl: sim.ariUrl, amiPort: sim.amiPort });

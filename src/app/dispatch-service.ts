@@ -112,7 +112,13 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     execute(r, step.commands);
   };
 
-  const safe = (r: Running, what: string, p: Promise<unknown>): Promise<unknown> =>
+  /** Runs an ARI command whose failure only needs a log line (404 = already gone = done). */
+  const fire = (r: Running, what: string, p: Promise<unknown>): void => {
+    p.catch((err: unknown) => {
+      if (!isGone(err)) r.log.warn({ err: { message: (err as Error).message }, what }, 'ARI command failed');
+    });
+  };
+  const handled = (r: Running, what: string, p: Promise<unknown>): Promise<unknown> =>
     p.catch((err: unknown) => {
       if (!isGone(err)) r.log.warn({ err: { message: (err as Error).message }, what }, 'ARI command failed');
     });
@@ -122,11 +128,11 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     for (const c of commands) {
       switch (c.type) {
         case 'RingCaller':
-          void safe(r, 'ring', rest.ring(s.callerId));
+          fire(r, 'ring', rest.ring(s.callerId));
           break;
         case 'AnswerCaller':
           // The join waits for this answer (a caller is bridged once answered, as billing expects).
-          r.answering = safe(r, 'answer', rest.answer(s.callerId));
+          r.answering = handled(r, 'answer', rest.answer(s.callerId));
           break;
         case 'CreateLeg': {
           byLeg.set(c.legId, s.id);
@@ -143,12 +149,12 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           rest.dial(c.legId, { caller: s.callerId, timeout: c.timeoutSec }).catch((err: unknown) => {
             if (isGone(err)) return;
             r.log.warn({ leg: c.legId, err: { message: (err as Error).message } }, 'dial failed');
-            void safe(r, 'hangup', rest.hangup(c.legId, 'normal'));
+            fire(r, 'hangup', rest.hangup(c.legId, 'normal'));
           });
           break;
         case 'HangupLeg':
           timeline(s.id, 'leg-hangup', `${r.legEndpoint.get(c.legId) ?? c.legId} hung up (${c.reason === 'answered_elsewhere' ? 'answered elsewhere' : 'normal clearing'})`);
-          void safe(r, 'hangup leg', rest.hangup(c.legId, c.reason));
+          fire(r, 'hangup leg', rest.hangup(c.legId, c.reason));
           break;
         case 'PrepareBridge':
           r.bridge = rest.createBridge(c.bridgeId, `dispatch-${s.id}`);
@@ -175,18 +181,18 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           break;
         }
         case 'DestroyBridge':
-          void safe(r, 'destroy bridge', rest.destroyBridge(c.bridgeId));
+          fire(r, 'destroy bridge', rest.destroyBridge(c.bridgeId));
           break;
         case 'HangupCaller':
           timeline(s.id, 'caller-hangup', 'caller hung up by agentgate (agent left)');
-          void safe(r, 'hangup caller', rest.hangup(s.callerId, 'normal'));
+          fire(r, 'hangup caller', rest.hangup(s.callerId, 'normal'));
           break;
         case 'SetCallerVar':
-          void safe(r, 'set var', rest.setVar(s.callerId, c.name, c.value));
+          fire(r, 'set var', rest.setVar(s.callerId, c.name, c.value));
           break;
         case 'ContinueCaller':
           // After SetCallerVar (same connection, in order): back to the dialplan.
-          void safe(r, 'continue', rest.continueInDialplan(s.callerId, c.fallback));
+          fire(r, 'continue', rest.continueInDialplan(s.callerId, c.fallback));
           break;
         case 'StartTimer': {
           const name = c.name;
@@ -421,7 +427,9 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     pingIntervalMs: ari.pingIntervalMs,
     logger: log,
     onEvent,
-    onConnected: () => void reconcile(),
+    onConnected: () => {
+      reconcile().catch((err: unknown) => log.error({ err }, 'reconcile failed'));
+    },
     onDisconnected: () => undefined,
   });
   await events.start();

@@ -152,7 +152,7 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
     } else if (ev === 'queuememberremoved') {
       queuesOf(server).get(e.queue ?? '')?.delete(e.interface ?? '');
     } else if (ev === 'userevent' && (e.userevent ?? '').toLowerCase() === 'agentgate') {
-      void onFeatureEvent(server, e);
+      onFeatureEvent(server, e).catch((err: unknown) => log.error({ server, err }, 'feature code could not be handled'));
     }
   };
 

@@ -1,5 +1,5 @@
 /**
- * AMI conformance: every recording in ../shared/asterisk/recordings/ami is replayed against the
+ * AMI conformance: every recording in test/fixtures/asterisk-22.7/recordings/ami is replayed against the
  * simulator over TCP — the same bytes the client sent — and every message that came back is
  * compared with what Asterisk 22.7 answered: header names in order and their values, except values
  * that change from run to run (timestamps, uptimes, login/pause times, unique ids, channel sequence
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Simulator } from '../../src/sim/index.js';
 
-const ROOT = new URL('../../../shared/asterisk/recordings/ami/', import.meta.url).pathname;
+const ROOT = new URL('../fixtures/asterisk-22.7/recordings/ami/', import.meta.url).pathname;
 const NOT_MODELLED = new Set(['Newchannel', 'LocalBridge', 'Newexten', 'VarSet', 'HangupRequest', 'SoftHangupRequest', 'Hangup', 'Newstate', 'NewCallerid', 'NewConnectedLine', 'DialBegin', 'DialEnd', 'DialState', 'OriginateResponse']);
 const VOLATILE = new Set(['timestamp', 'uptime', 'lastreload', 'logintime', 'lastpause', 'uniqueid', 'linkedid']);
 

@@ -1,5 +1,5 @@
 /**
- * ARI conformance: every recording in ../shared/asterisk/recordings/ari and /ari-pjsip is replayed
+ * ARI conformance: every recording in test/fixtures/asterisk-22.7/recordings/ari and /ari-pjsip is replayed
  * against the simulator — the same REST requests at the same moments, a websocket for the app as
  * the recording had — and what comes back is compared with what Asterisk 22.7 sent:
  * - each REST exchange: status code; error bodies exactly; success bodies by their field names;
@@ -18,7 +18,7 @@ import WebSocket from 'ws';
 import { Simulator } from '../../src/sim/index.js';
 import { until } from '../support/dispatch-harness.js';
 
-const ROOT = new URL('../../../shared/asterisk/recordings/', import.meta.url).pathname;
+const ROOT = new URL('../fixtures/asterisk-22.7/recordings/', import.meta.url).pathname;
 
 interface Line {
   t: number;

@@ -52,7 +52,7 @@ describe('ari-client 2.2.0 against the simulator', () => {
     expect(sim.pbx.channels()).toEqual([]);
     expect(sim.pbx.bridges()).toEqual([]);
     expect(sim.pbx.hangupRecord('leg-1')).toMatchObject({ cause: 16, reason: 'normal', answered: true });
-    await client.stop();
+    client.stop();
   });
 
   it('rejects with the recorded error bodies', async () => {

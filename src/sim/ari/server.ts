@@ -1,11 +1,11 @@
 /**
  * The simulator's ARI: REST + WebSocket on node:http and `ws`, serving the api-docs exactly as
  * Asterisk 22.7 does (basePath rewritten to this server) so that unmodified ari-client connects.
- * Status codes and error bodies follow ../shared/asterisk/recordings (e.g. 500 {"error":"Allocation
+ * Status codes and error bodies follow test/fixtures/asterisk-22.7/recordings (e.g. 500 {"error":"Allocation
  * failed"}, 404 {"message":"Channel not found"}).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
@@ -13,14 +13,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { HANGUP_REASONS } from '../pbx/causes.js';
 import { Pbx, PbxError, timestamp, type AriEvent } from '../pbx/pbx.js';
 
-/** Where the recorded api-docs live: env AGENTGATE_ARI_API_DOCS, else ../shared/asterisk/ari-api-docs beside the repo. */
+/**
+ * Where the recorded api-docs live: env AGENTGATE_ARI_API_DOCS, else the copy shipped beside this
+ * file (Asterisk 22.7.0's, byte for byte the same as test/fixtures/asterisk-22.7/ari-api-docs).
+ */
 export function apiDocsDir(): string {
   if (process.env.AGENTGATE_ARI_API_DOCS) return process.env.AGENTGATE_ARI_API_DOCS;
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [resolve(here, '../../../../shared/asterisk/ari-api-docs'), resolve(here, '../../../shared/asterisk/ari-api-docs'), resolve(process.cwd(), '../shared/asterisk/ari-api-docs')];
-  for (const c of candidates) if (existsSync(join(c, 'resources.json'))) return c;
-  // Fall back to the copy shipped in the repo (kept identical by test/conformance).
-  return resolve(here, 'api-docs');
+  return resolve(dirname(fileURLToPath(import.meta.url)), 'api-docs');
 }
 
 export interface AriServerOptions {

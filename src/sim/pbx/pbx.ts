@@ -1,6 +1,6 @@
 /**
  * The simulated PBX: channels, bridges, endpoints and the few dialplan behaviours agentgate meets,
- * with the event order, fields and causes that ../shared/asterisk/recordings show for Asterisk 22.7.
+ * with the event order, fields and causes that test/fixtures/asterisk-22.7/recordings show for Asterisk 22.7.
  *
  * Scope (what is and is not modelled):
  * - PJSIP endpoints behave as the recorded SIP phones: no `;2` half, a Call-ID as protocol_id,
@@ -376,9 +376,13 @@ export class Pbx extends EventEmitter {
     setImmediate(() => {
       const r = this.dialIn({ app: 'agentgate', args: exten === '100' ? ['dispatch', 'alice'] : [], from: 'Local/x', callerNumber: caller.number, callerName: caller.name, context: 'incoming', exten, id: twoId, name });
       if (r.failed) this.finish(one, 16, { how: 'hungup' });
-      else void this.whenEnded(twoId).then(() => {
-        if (this.channelsById.get(one.json.id) === one) this.finish(one, 16, { how: 'hungup' });
-      });
+      else {
+        this.whenEnded(twoId)
+          .then(() => {
+            if (this.channelsById.get(one.json.id) === one) this.finish(one, 16, { how: 'hungup' });
+          })
+          .catch(() => undefined);
+      }
     });
     return json;
   }
