@@ -126,6 +126,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, code: 'AGENTGATE_ERR_RATE_LIMITED', message: `Too many requests; retry in ${ctx.after}` }),
   });
 
+  // JSON only: a text/plain body would otherwise reach the schemas as a string.
+  app.removeContentTypeParser('text/plain');
   app.addSchema(ErrorBody);
   app.addHook('preValidation', async (req) => coerceQuery(req));
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { applyChange, authorizeChange, changePolicy, type PolicyChange } from '../../../src/domain/policy/index.js';
+import { applyChange, authorizeChange, changePolicy, parsePolicyChange, type PolicyChange } from '../../../src/domain/policy/index.js';
 import { loadPolicy } from './fixture.js';
 
 const policy = loadPolicy();
@@ -35,8 +35,8 @@ describe('policy changes from untrusted data', () => {
   }
 
   it('a well-formed put-user gets the document defaults (flags, lists)', () => {
-    const r = (0 as never as (x: unknown) => { ok: boolean; value: { op: string; user: { groups: unknown } } })({ op: 'put-user', user: { id: 'zed', role: 'agent', scope: 'basic_user' } });
-    expect(r.ok && r.value.op === 'put-user' && r.value.user.groups).toEqual([]);
+    const r = parsePolicyChange({ op: 'put-user', user: { id: 'zed', role: 'agent', scope: 'basic_user' } });
+    expect(r.ok && r.value.op === 'put-user' && r.value.user).toMatchObject({ groups: [], extensions: [], addresses: [], flags: { inbound: false, ipAllow: [] } });
   });
 
   it('fuzz: authorizeChange and changePolicy never throw, whatever the change holds', () => {
