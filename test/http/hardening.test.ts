@@ -2,7 +2,7 @@
  * Issue 12, the HTTP parts: each describe is one defect, driven the way a client would — over a real
  * socket (query strings as URL text, headers as sent) unless only the route's logic is in question.
  */
-import { createServer } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { Simulator } from '../../src/sim/index.js';
@@ -464,6 +464,69 @@ describe('#11 config tokens survive Redis restarting empty', () => {
     const oscar = await daemon.tokens.issue('oscar', 'x');
     const r = await call(daemon, 'DELETE', `/v1/tokens/${sha256(configToken)}`, { token: oscar });
     expect(r).toMatchObject({ status: 409, body: { code: 'AGENTGATE_ERR_CONFLICT', field: 'params.hash' } });
+    expect((await call(daemon, 'GET', '/v1/me/capabilities', { token: configToken })).status).toBe(200);
+  });
+});
+
+/** A TCP proxy to Redis that can be cut (Redis unreachable) and restored on the same port. */
+async function redisProxy(): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
+  const target = new URL(REDIS_URL);
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const listen = async (): Promise<void> => {
+    const s = createServer((client) => {
+      const upstream = connect(Number(target.port || 6379), target.hostname);
+      for (const x of [client, upstream]) {
+        sockets.add(x);
+        x.on('close', () => sockets.delete(x));
+        x.on('error', () => x.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => s.listen(port, '127.0.0.1', r));
+    port = (s.address() as { port: number }).port;
+    server = s;
+  };
+  const cut = async (): Promise<void> => {
+    const s = server;
+    server = undefined;
+    for (const x of sockets) x.destroy();
+    if (s) await new Promise<void>((r) => s.close(() => r()));
+  };
+  await listen();
+  return { url: `redis://127.0.0.1:${port}`, cut, restore: listen, close: cut };
+}
+
+describe('#7/#11 with a real Redis that goes away and comes back empty', () => {
+  let sim: Simulator;
+  let daemon: Daemon;
+  let proxy: Awaited<ReturnType<typeof redisProxy>>;
+  const prefix = uniquePrefix();
+  const configToken = 'agt_config-token-for-sam-2';
+  beforeAll(async () => {
+    sim = await Simulator.start();
+    proxy = await redisProxy();
+    daemon = await startDaemon(config(sim, { store: { redis: { url: proxy.url, prefix } }, tokens: [{ user: 'sam', sha256: sha256(configToken) }] }), { logger: silentLogger(), readyTimeoutMs: 500 });
+  });
+  afterAll(async () => {
+    await daemon.stop();
+    await proxy.close();
+    await sim.stop();
+    await deletePrefix(prefix);
+  });
+
+  it('/readyz is 503 naming the store while Redis is unreachable; after it returns empty, 200 and the config token works', async () => {
+    const ready = async () => {
+      const r = await call(daemon, 'GET', '/readyz');
+      return { status: r.status, failing: (r.body.failing as Array<{ component: string }>).map((f) => f.component) };
+    };
+    expect(await ready()).toEqual({ status: 200, failing: [] });
+    await proxy.cut();
+    expect(await ready()).toEqual({ status: 503, failing: ['store'] });
+    await deletePrefix(prefix); // Redis comes back with nothing in it
+    await proxy.restore();
+    await vi.waitFor(async () => expect(await ready()).toEqual({ status: 200, failing: [] }), { timeout: 10_000, interval: 100 });
     expect((await call(daemon, 'GET', '/v1/me/capabilities', { token: configToken })).status).toBe(200);
   });
 });
