@@ -15,7 +15,7 @@ import { parsePolicyDoc } from './domain/policy/index.js';
 import { startQueueService, type QueueService } from './app/queue-service.js';
 import { startDispatchService, type DispatchService } from './app/dispatch-service.js';
 import { createTokenService, type TokenService } from './app/tokens.js';
-import { buildHttpServer } from './adapters/http/server.js';
+import { buildHttpServer, type Readiness } from './adapters/http/server.js';
 
 export interface DaemonOptions {
   logger?: Logger;
@@ -24,6 +24,8 @@ export interface DaemonOptions {
   store?: Store;
   /** How often to look for a newer policy version written by another instance. */
   policyPollMs?: number;
+  /** How long readiness waits for the Store to answer (default 1000 ms). */
+  readyTimeoutMs?: number;
 }
 
 export interface Daemon {
@@ -37,7 +39,8 @@ export interface Daemon {
   readonly http: FastifyInstance | undefined;
   /** `http://host:port` once listening, else undefined. */
   readonly httpUrl: string | undefined;
-  health(): { ok: boolean; components: Record<string, unknown> };
+  /** What /readyz answers: every component up, else which one fails and why. */
+  health(): Promise<Readiness>;
   stop(): Promise<void>;
 }
 
@@ -61,6 +64,34 @@ async function loadPolicy(config: Config, store: Store, logger: Logger): Promise
   }
   logger.info({ version: stored.version }, 'policy loaded from the Store');
   return createPolicyHolder(parsed.value, stored.version);
+}
+
+/**
+ * Ready = the Store answers within timeoutMs, every AMI connection is up (the AMI client drops a
+ * peer that stops answering its keepalive) and every ARI websocket is up (the ARI adapter drops one
+ * that stops answering its ping). Config API tokens live in memory, so a Redis that restarted empty
+ * does not lock anyone out once it answers again.
+ */
+async function readiness(deps: { store: Store; queue: QueueService; dispatch: ReadonlyMap<string, DispatchService>; policy: PolicyHolder; timeoutMs: number }): Promise<Readiness> {
+  const failing: Readiness['failing'] = [];
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const storeState = await Promise.race([
+    deps.store.leaseHolder('readyz').then(
+      () => ({ ok: true as const, ms: Date.now() - started }),
+      (err: unknown) => ({ ok: false as const, error: err instanceof Error ? err.message : String(err) }),
+    ),
+    new Promise<{ ok: false; error: string }>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, error: `no answer within ${deps.timeoutMs} ms` }), deps.timeoutMs);
+      timer.unref();
+    }),
+  ]).finally(() => clearTimeout(timer));
+  if (!storeState.ok) failing.push({ component: 'store', reason: `the Store (Redis) does not answer: ${storeState.error}` });
+  const ami = deps.queue.connections();
+  for (const c of ami) if (!c.connected) failing.push({ component: `ami:${c.server}`, reason: `AMI connection to ${c.server} is down` });
+  const ari = [...deps.dispatch].map(([server, svc]) => ({ server, connected: svc.connected(), active: svc.active() }));
+  for (const c of ari) if (!c.connected) failing.push({ component: `ari:${c.server}`, reason: `ARI websocket to ${c.server} is down` });
+  return { ok: failing.length === 0, failing, components: { store: storeState, ami, ari, policyVersion: deps.policy.current().version } };
 }
 
 export async function startDaemon(config: Config, opts: DaemonOptions = {}): Promise<Daemon> {
@@ -114,12 +145,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     const tokens = createTokenService({ store, clock });
     await tokens.seed(config.tokens);
 
-    const health = (): { ok: boolean; components: Record<string, unknown> } => {
-      const ami = queue.connections();
-      const ari = [...dispatch].map(([server, svc]) => ({ server, connected: svc.connected(), active: svc.active() }));
-      const ok = ami.every((c) => c.connected) && ari.every((c) => c.connected);
-      return { ok, components: { ami, ari, policyVersion: policy.current().version } };
-    };
+    const health = (): Promise<Readiness> => readiness({ store, queue, dispatch, policy, timeoutMs: opts.readyTimeoutMs ?? 1000 });
 
     let http: FastifyInstance | undefined;
     let httpUrl: string | undefined;

@@ -94,8 +94,20 @@ export function parseConfigText(text: string, source = 'config'): Config {
       doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '(yaml)', message: e.message.split('\n')[0] ?? e.message })),
     );
   }
-  return validateConfig(doc.toJS(), source);
+  let raw: unknown;
+  try {
+    // yaml refuses to expand more than maxAliasCount aliases (a "billion laughs" document would
+    // otherwise take all memory); that and any other conversion error is a config error, not a crash.
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ConfigError(source, [{ path: '(yaml)', message: /alias/i.test(message) ? `too many YAML aliases (more than ${MAX_ALIAS_COUNT} expansions): ${message}` : message }]);
+  }
+  return validateConfig(raw, source);
 }
+
+/** Aliases a config may expand; a real config uses a handful (anchors for shared flags). */
+const MAX_ALIAS_COUNT = 100;
 
 export function loadConfigFile(file: string): Config {
   let text: string;

@@ -77,6 +77,11 @@ export const ConfigSchema = Type.Object(
           { max: Type.Integer({ default: 50, minimum: 1 }), timeWindowMs: Type.Integer({ default: 1000, minimum: 100 }) },
           { additionalProperties: false, default: {} },
         ),
+        // Failed authentications per source address (IPv6: per /64) before it gets 429 for the window.
+        authFailures: Type.Object(
+          { max: Type.Integer({ default: 10, minimum: 1 }), timeWindowMs: Type.Integer({ default: 60000, minimum: 100 }) },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

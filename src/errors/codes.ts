@@ -9,8 +9,9 @@ export const ERROR_CODES = {
   // --- input and configuration
   AGENTGATE_ERR_VALIDATION: { status: 400, message: 'Invalid value for {field}: {detail}' },
   AGENTGATE_ERR_CONFIG: { status: 500, message: 'Invalid configuration at {field}: {detail}' },
-  AGENTGATE_ERR_CRLF: { status: 400, message: '{field} must not contain CR or LF' },
+  AGENTGATE_ERR_CRLF: { status: 400, message: '{field} must not contain control characters (CR, LF or any other C0 character, or DEL)' },
   AGENTGATE_ERR_BODY_TOO_LARGE: { status: 413, message: 'Request body is larger than {limit} bytes' },
+  AGENTGATE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Content-Type {contentType}; send application/json' },
   AGENTGATE_ERR_NOT_FOUND: { status: 404, message: '{what} not found' },
   AGENTGATE_ERR_UNKNOWN_USER: { status: 404, message: 'Unknown user {id}' },
   AGENTGATE_ERR_UNKNOWN_EXTENSION: { status: 404, message: 'Unknown extension {id}' },

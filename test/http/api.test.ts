@@ -77,20 +77,21 @@ describe('HTTP API', () => {
     expect(r.json()).toMatchObject({ code: 'AGENTGATE_ERR_IP_NOT_ALLOWED' });
   });
 
-  const bad: Array<[string, unknown, number, string, string]> = [
-    ['missing extension', { queue: 'support' }, 400, 'AGENTGATE_ERR_VALIDATION', 'body.extension'],
-    ['wrong type', { extension: 1001 }, 400, 'AGENTGATE_ERR_VALIDATION', 'body.extension'],
-    ['negative penalty', { extension: '1001', queue: 'support', penalty: -1 }, 400, 'AGENTGATE_ERR_VALIDATION', 'body.penalty'],
-    ['CR/LF in reason', { extension: '1001', reason: 'lunch\r\nQueue: sales' }, 400, 'AGENTGATE_ERR_CRLF', 'body.reason'],
-    ['unknown field', { extension: '1001', queeu: 'support' }, 400, 'AGENTGATE_ERR_VALIDATION', 'body.queeu'],
-    ['unknown queue', { extension: '1001', queue: 'nosuch', penalty: 1 }, 404, 'AGENTGATE_ERR_UNKNOWN_QUEUE', 'queue'],
-    ['unknown extension', { extension: '4242', queue: 'support', penalty: 1 }, 404, 'AGENTGATE_ERR_UNKNOWN_EXTENSION', 'extension'],
-    ['oversized body', { extension: '1001', reason: 'x'.repeat(2000) }, 413, 'AGENTGATE_ERR_BODY_TOO_LARGE', ''],
+  const bad: Array<[string, string, unknown, number, string, string]> = [
+    ['missing extension', 'penalty', { queue: 'support', penalty: 1 }, 400, 'AGENTGATE_ERR_VALIDATION', 'body.extension'],
+    ['wrong type', 'penalty', { extension: 1001, penalty: 1 }, 400, 'AGENTGATE_ERR_VALIDATION', 'body.extension'],
+    ['negative penalty', 'penalty', { extension: '1001', queue: 'support', penalty: -1 }, 400, 'AGENTGATE_ERR_VALIDATION', 'body.penalty'],
+    ['penalty missing on /penalty', 'penalty', { extension: '1001', queue: 'support' }, 400, 'AGENTGATE_ERR_VALIDATION', 'body.penalty'],
+    ['CR/LF in reason', 'pause', { extension: '1001', reason: 'lunch\r\nQueue: sales' }, 400, 'AGENTGATE_ERR_CRLF', 'body.reason'],
+    ['unknown field', 'penalty', { extension: '1001', queeu: 'support', penalty: 1 }, 400, 'AGENTGATE_ERR_VALIDATION', 'body.queeu'],
+    ['unknown queue', 'penalty', { extension: '1001', queue: 'nosuch', penalty: 1 }, 404, 'AGENTGATE_ERR_UNKNOWN_QUEUE', 'body.queue'],
+    ['unknown extension', 'penalty', { extension: '4242', queue: 'support', penalty: 1 }, 404, 'AGENTGATE_ERR_UNKNOWN_EXTENSION', 'body.extension'],
+    ['oversized body', 'pause', { extension: '1001', reason: 'x'.repeat(2000) }, 413, 'AGENTGATE_ERR_BODY_TOO_LARGE', ''],
   ];
-  for (const [name, body, status, code, field] of bad) {
+  for (const [name, action, body, status, code, field] of bad) {
     it(`${name}: ${status} ${code}${field ? ` naming ${field}` : ''}, nothing sent to Asterisk`, async () => {
       const before = sim.ami.received.length;
-      const r = await post('/v1/queue/penalty', sam, body);
+      const r = await post(`/v1/queue/${action}`, sam, body);
       expect(r.statusCode).toBe(status);
       const j = r.json() as { code: string; field?: string };
       expect(j.code).toBe(code);

@@ -1,17 +1,23 @@
 /**
  * The HTTP API (fastify, under /v1). Routes only parse and call use cases. Schemas are declared on
- * the routes (TypeBox), so validation errors name the field and @fastify/swagger serves the OpenAPI
- * document at /docs (UI) and /docs/json. Errors are `{ code, message, field? }` with the stable codes
- * of src/errors/codes.ts (docs/errors.md). Rate limit per token (@fastify/rate-limit).
+ * the routes (TypeBox, src/adapters/http/schemas.ts), so validation errors name the field and
+ * @fastify/swagger serves the OpenAPI document at /docs (UI) and /docs/json. Errors are
+ * `{ code, message, field? }` with the stable codes of src/errors/codes.ts (docs/errors.md); `field`
+ * always says where the bad input was: `body.<path>`, `query.<name>` or `params.<name>`.
+ *
+ * Request order on an authenticated route: authenticate (onRequest, before the body is even read,
+ * so an unauthenticated caller learns nothing about the schemas) → rate limit keyed on the
+ * authenticated token → parse → validate → handler. Failed authentications are limited per source
+ * address (http.authFailures), so guessing tokens is slow whatever each guess looks like.
  *
  * Authentication: `Authorization: Bearer <token>`; the token maps to a user; the request's source
  * address (X-Forwarded-For only from http.trustedProxies) must be in that user's IP allow-list.
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import client from 'prom-client';
 import type { Config } from '../../config/load.js';
@@ -19,9 +25,21 @@ import type { Clock } from '../../ports/clock.js';
 import type { Store } from '../../ports/store.js';
 import type { PolicyHolder } from '../../app/policy-holder.js';
 import type { QueueService } from '../../app/queue-service.js';
-import { sha256, type TokenService } from '../../app/tokens.js';
+import type { TokenService } from '../../app/tokens.js';
+import { createTokenAdmin } from '../../app/token-admin.js';
+import { applyPolicyChange } from '../../app/policy-admin.js';
+import { policyView } from '../../app/policy-view.js';
 import { AgentgateError, ERROR_CODES } from '../../errors/codes.js';
-import { capabilities, changePolicy, checkIp, decide, explain, plainDecision, userById, QUEUE_ACTIONS, type PolicyChange, type QueueAction } from '../../domain/policy/index.js';
+import { capabilities, checkIp, decide, explain, plainDecision, roleRank, userById, QUEUE_ACTIONS } from '../../domain/policy/index.js';
+import { createAuthFailureLimiter } from './auth-failures.js';
+import { AuditQuery, ChangeBody, ErrorBody, ExplainQuery, MembersQuery, NO_CONTROL, QUEUE_BODIES, TokenBody, TokenParams, type ChangeBodyT, type QueueBodyT } from './schemas.js';
+
+/** What /readyz answers: ok only when every component is; `failing` says which and why. */
+export interface Readiness {
+  ok: boolean;
+  failing: Array<{ component: string; reason: string }>;
+  components: Record<string, unknown>;
+}
 
 export interface HttpDeps {
   config: Config;
@@ -31,25 +49,8 @@ export interface HttpDeps {
   tokens: TokenService;
   clock: Clock;
   logger: Logger;
-  health: () => { ok: boolean; components: Record<string, unknown> };
+  health: () => Promise<Readiness>;
 }
-
-const ErrorBody = Type.Object(
-  { code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()), decision: Type.Optional(Type.Unknown({ description: 'the policy decision with every check, on a 403' })) },
-  { $id: 'Error' },
-);
-const NoCrLf = { pattern: '^[^\\r\\n]*$' };
-const QueueBody = Type.Object(
-  {
-    extension: Type.String({ minLength: 1, maxLength: 64, ...NoCrLf }),
-    queue: Type.Optional(Type.String({ minLength: 1, maxLength: 128, ...NoCrLf })),
-    reason: Type.Optional(Type.String({ maxLength: 128, ...NoCrLf })),
-    penalty: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
-    paused: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
-type QueueBodyT = Static<typeof QueueBody>;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -59,6 +60,40 @@ declare module 'fastify' {
 
 const httpRequests = new client.Counter({ name: 'agentgate_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'] });
 
+/** fastify's validation contexts → the prefix of `field`. */
+const LOCATION: Record<string, string> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
+
+/**
+ * A use case names fields as the request did (`penalty`, `change.user.role`, `hash`); say where that
+ * was: the path parameter, the query string or (by default) the body.
+ */
+function locateField(req: FastifyRequest, field: string): string {
+  if (/^(body|query|params|headers)(\.|$)/.test(field)) return field;
+  const top = field.split(/[.[]/)[0] ?? field;
+  const has = (o: unknown): boolean => o !== null && typeof o === 'object' && Object.hasOwn(o, top);
+  if (has(req.params)) return `params.${field}`;
+  if (has(req.query) && !has(req.body)) return `query.${field}`;
+  return `body.${field}`;
+}
+
+/**
+ * Query strings are text: turn `limit=5` into 5 where the route's schema wants an integer, number
+ * or boolean, before validation. Only the query string: bodies are JSON and keep their types (a
+ * body `"penalty": "5"` stays a 400). A value that is not a plain number stays text and fails
+ * validation naming the parameter; a repeated parameter (an array) is never coerced.
+ */
+function coerceQuery(req: FastifyRequest): void {
+  const props = (req.routeOptions.schema?.querystring as { properties?: Record<string, { type?: string }> } | undefined)?.properties;
+  const q = req.query as Record<string, unknown> | undefined;
+  if (!props || !q) return;
+  for (const [k, v] of Object.entries(q)) {
+    if (typeof v !== 'string') continue;
+    const t = props[k]?.type;
+    if ((t === 'integer' || t === 'number') && /^-?\d{1,15}(\.\d+)?$/.test(v)) q[k] = Number(v);
+    else if (t === 'boolean' && (v === 'true' || v === 'false')) q[k] = v === 'true';
+  }
+}
+
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const trusted = config.http.trustedProxies;
@@ -66,8 +101,13 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     logger: false,
     bodyLimit: config.http.bodyLimit,
     trustProxy: trusted.length > 0 ? trusted : false,
-    ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: false } },
+    // No coercion (bodies keep their JSON types; query strings: coerceQuery); discriminator: the
+    // policy-change union reports the field of the branch its `op` selects.
+    ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true, discriminator: true } },
   });
+  const log = deps.logger.child({ component: 'http' });
+  const tokenAdmin = createTokenAdmin({ tokens: deps.tokens, policy: deps.policy, store: deps.store, clock: deps.clock, logger: deps.logger });
+  const authFailures = createAuthFailureLimiter({ max: config.http.authFailures.max, windowMs: config.http.authFailures.timeWindowMs, now: () => deps.clock.now() });
 
   await app.register(swagger, {
     openapi: {
@@ -80,20 +120,25 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   await app.register(rateLimit, {
     max: config.http.rateLimit.max,
     timeWindow: config.http.rateLimit.timeWindowMs,
-    keyGenerator: (req) => {
-      const h = req.headers.authorization;
-      return h?.startsWith('Bearer ') ? sha256(h.slice(7)) : req.ip;
-    },
+    // Runs after the route's own onRequest (authentication): an authenticated request counts against
+    // its token however the header was spelt; anything else against its source address.
+    keyGenerator: (req) => (req.user ? `token:${req.user.tokenHash}` : `ip:${req.ip}`),
     errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, code: 'AGENTGATE_ERR_RATE_LIMITED', message: `Too many requests; retry in ${ctx.after}` }),
   });
 
+  // JSON only: a text/plain body would otherwise reach the schemas as a string.
+  app.removeContentTypeParser('text/plain');
   app.addSchema(ErrorBody);
+  app.addHook('preValidation', async (req) => coerceQuery(req));
 
   app.setErrorHandler((err: unknown, req, reply) => {
     if (err instanceof AgentgateError) {
-      const body = err.toJSON() as Record<string, unknown>;
+      const body: Record<string, unknown> = { code: err.code, message: err.message };
+      if (err.field !== undefined) body.field = locateField(req, err.field);
       const decision = (err.details as { decision?: unknown }).decision;
       if (decision) body.decision = decision;
+      const retryAfterSec = (err.details as { retryAfterSec?: unknown }).retryAfterSec;
+      if (typeof retryAfterSec === 'number') return reply.status(err.status).header('retry-after', String(retryAfterSec)).send(body);
       return reply.status(err.status).send(body);
     }
     const e = err as { validation?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown>; keyword: string }>; validationContext?: string; statusCode?: number; code?: string; message?: string };
@@ -102,20 +147,27 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       let path = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
       if (v.keyword === 'required') path = [path, String(v.params?.missingProperty ?? '')].filter(Boolean).join('.');
       if (v.keyword === 'additionalProperties') path = [path, String(v.params?.additionalProperty ?? '')].filter(Boolean).join('.');
-      const field = `${e.validationContext ?? 'body'}${path ? `.${path}` : ''}`;
-      if (v.keyword === 'pattern' && v.params?.pattern === NoCrLf.pattern) {
-        return reply.status(400).send({ code: 'AGENTGATE_ERR_CRLF', message: `${field} must not contain CR or LF`, field });
+      if (v.keyword === 'discriminator') path = [path, String(v.params?.tag ?? 'op')].filter(Boolean).join('.');
+      const where = LOCATION[e.validationContext ?? 'body'] ?? 'body';
+      const field = `${where}${path ? `.${path}` : ''}`;
+      if (v.keyword === 'pattern' && v.params?.pattern === NO_CONTROL) {
+        return reply.status(400).send({ code: 'AGENTGATE_ERR_CRLF', message: new AgentgateError('AGENTGATE_ERR_CRLF', { field }).message, field });
       }
-      return reply.status(400).send({ code: 'AGENTGATE_ERR_VALIDATION', message: `Invalid value for ${field}: ${v.message ?? 'invalid'}`, field });
+      const detail = v.keyword === 'additionalProperties' ? 'not accepted here' : (v.message ?? 'invalid');
+      return reply.status(400).send({ code: 'AGENTGATE_ERR_VALIDATION', message: `Invalid value for ${field}: ${detail}`, field });
     }
     if (e.statusCode === 413 || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.status(413).send({ code: 'AGENTGATE_ERR_BODY_TOO_LARGE', message: `Request body is larger than ${config.http.bodyLimit} bytes` });
+    }
+    if (e.statusCode === 415 || e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      const contentType = String(req.headers['content-type'] ?? '(none)').slice(0, 100);
+      return reply.status(415).send({ code: 'AGENTGATE_ERR_UNSUPPORTED_MEDIA_TYPE', message: new AgentgateError('AGENTGATE_ERR_UNSUPPORTED_MEDIA_TYPE', { contentType: JSON.stringify(contentType) }).message, field: 'headers.content-type' });
     }
     if (e.statusCode === 429) return reply.status(429).send({ code: 'AGENTGATE_ERR_RATE_LIMITED', message: e.message ?? 'Too many requests' });
     if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
       return reply.status(e.statusCode).send({ code: 'AGENTGATE_ERR_VALIDATION', message: e.message ?? 'Bad request', field: 'body' });
     }
-    deps.logger.error({ err, url: req.url }, 'unhandled HTTP error');
+    log.error({ err, url: req.url }, 'unhandled HTTP error');
     return reply.status(500).send({ code: 'AGENTGATE_ERR_INTERNAL', message: 'Internal error' });
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'AGENTGATE_ERR_NOT_FOUND', message: `${req.method} ${req.url.split('?')[0]} not found` }));
@@ -123,24 +175,35 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     httpRequests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
   });
 
-  /** Bearer token → user; source address in the user's allow-list. */
+  /**
+   * Bearer token → user; source address in the user's allow-list. An address with too many failed
+   * authentications gets 429 without its token being looked at (else a guess could still tell a
+   * valid token from an invalid one).
+   */
   const authenticate = async (req: FastifyRequest): Promise<void> => {
+    const wait = authFailures.blockedFor(req.ip);
+    if (wait > 0) {
+      const secs = Math.ceil(wait / 1000);
+      throw new AgentgateError('AGENTGATE_ERR_RATE_LIMITED', { retryAfter: `${secs} s (too many failed authentications from ${req.ip})`, retryAfterSec: secs });
+    }
     const h = req.headers.authorization;
-    if (!h?.startsWith('Bearer ')) throw new AgentgateError('AGENTGATE_ERR_UNAUTHENTICATED');
-    const rec = await deps.tokens.verify(h.slice(7).trim());
-    if (!rec) throw new AgentgateError('AGENTGATE_ERR_UNAUTHENTICATED');
-    const user = userById(deps.policy.current(), rec.userId);
-    if (!user) throw new AgentgateError('AGENTGATE_ERR_UNAUTHENTICATED');
+    const m = h === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(h);
+    const rec = m ? await deps.tokens.verify(m[1]!) : null;
+    const user = rec ? userById(deps.policy.current(), rec.userId) : undefined;
+    if (!rec || !user) {
+      authFailures.failed(req.ip);
+      throw new AgentgateError('AGENTGATE_ERR_UNAUTHENTICATED');
+    }
     if (user.scope === 'no_portal') throw new AgentgateError('AGENTGATE_ERR_FORBIDDEN', { detail: `${user.id} has scope no_portal` });
     if (!checkIp(user.flags.ipAllow, req.ip)) throw new AgentgateError('AGENTGATE_ERR_IP_NOT_ALLOWED', { ip: req.ip, user: user.id });
     req.user = { id: user.id, tokenHash: rec.tokenHash };
   };
-  const auth = { preHandler: authenticate };
-  const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' } };
+  const auth = { onRequest: authenticate };
+  const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 429: { $ref: 'Error#' } };
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
-    const h = deps.health();
+    const h = await deps.health();
     return reply.status(h.ok ? 200 : 503).send(h);
   });
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain').send(await client.register.metrics()));
@@ -148,114 +211,93 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   for (const action of QUEUE_ACTIONS) {
     app.post<{ Body: QueueBodyT }>(
       `/v1/queue/${action}`,
-      { ...auth, schema: { summary: `Queue ${action} (policy-gated, then AMI)`, body: QueueBody, response: errors } },
+      { ...auth, schema: { summary: `Queue ${action} (policy-gated, then AMI)`, body: QUEUE_BODIES[action], response: errors } },
       async (req) => {
         const b = req.body;
+        if (action === 'login' && b.reason !== undefined && b.paused !== true) {
+          throw new AgentgateError('AGENTGATE_ERR_VALIDATION', { field: 'body.reason', detail: 'a reason is taken only with paused: true' }, { field: 'body.reason' });
+        }
         const r = await deps.queue.execute({ actor: req.user!.id, action, extension: b.extension, queue: b.queue, reason: b.reason, penalty: b.penalty, paused: b.paused, source: 'http', ip: req.ip });
         return { ok: true, action: r.action, extension: r.extension, queue: r.queue, interface: r.interface, server: r.server, ami: r.ami, decision: r.decision, auditId: r.auditId };
       },
     );
   }
 
-  app.get<{ Querystring: { queue?: string; extension?: string } }>(
+  app.get<{ Querystring: Static<typeof MembersQuery> }>(
     '/v1/queue/members',
-    { ...auth, schema: { summary: 'Live queue members (from AMI events and QueueStatus)', querystring: Type.Object({ queue: Type.Optional(Type.String()), extension: Type.Optional(Type.String()) }, { additionalProperties: false }) } },
+    { ...auth, schema: { summary: 'Live queue members (from AMI events and QueueStatus)', querystring: MembersQuery, response: errors } },
     async (req) => ({ members: deps.queue.members({ queue: req.query.queue, extension: req.query.extension }) }),
   );
 
-  app.get('/v1/me/capabilities', { ...auth, schema: { summary: 'What the caller may do: which UI buttons to show' } }, async (req) => capabilities(deps.policy.current(), req.user!.id, req.ip));
+  app.get('/v1/me/capabilities', { ...auth, schema: { summary: 'What the caller may do: which UI buttons to show', response: errors } }, async (req) => capabilities(deps.policy.current(), req.user!.id, req.ip));
 
-  const ExplainQuery = Type.Object(
-    {
-      user: Type.Optional(Type.String({ minLength: 1 })),
-      action: Type.Union(QUEUE_ACTIONS.map((a) => Type.Literal(a))),
-      extension: Type.String({ minLength: 1 }),
-      queue: Type.Optional(Type.String({ minLength: 1 })),
+  app.get<{ Querystring: Static<typeof ExplainQuery> }>(
+    '/v1/explain',
+    { ...auth, schema: { summary: 'May <user> do <action> on <extension> [queue], and why (others than yourself: managers and above)', querystring: ExplainQuery, response: errors } },
+    async (req) => {
+      const q = req.query;
+      const target = q.user ?? req.user!.id;
+      const self = userById(deps.policy.current(), req.user!.id)!;
+      if (target !== req.user!.id && roleRank(self.role) < roleRank('manager')) {
+        throw new AgentgateError('AGENTGATE_ERR_FORBIDDEN', { detail: 'only managers and above explain decisions for other users' }, { field: 'query.user' });
+      }
+      const request = { actor: target, action: q.action, extension: q.extension, queue: q.queue, source: 'http' as const, ip: req.ip };
+      const d = decide(deps.policy.current(), request);
+      return { ...plainDecision(d), text: explain(d, request) };
     },
-    { additionalProperties: false },
   );
-  app.get<{ Querystring: Static<typeof ExplainQuery> }>('/v1/explain', { ...auth, schema: { summary: 'May <user> do <action> on <extension> [queue], and why', querystring: ExplainQuery } }, async (req) => {
-    const q = req.query;
-    const target = q.user ?? req.user!.id;
-    const self = userById(deps.policy.current(), req.user!.id)!;
-    if (target !== req.user!.id && self.role !== 'administrator' && self.role !== 'owner' && self.role !== 'manager') {
-      throw new AgentgateError('AGENTGATE_ERR_FORBIDDEN', { detail: 'only managers and above explain decisions for other users' });
-    }
-    const request = { actor: target, action: q.action as QueueAction, extension: q.extension, queue: q.queue, source: 'http' as const, ip: req.ip };
-    const d = decide(deps.policy.current(), request);
-    return { ...plainDecision(d), text: explain(d, request) };
-  });
 
-  const AuditQuery = Type.Object(
-    {
-      kind: Type.Optional(Type.Union([Type.Literal('dispatch'), Type.Literal('queue-op'), Type.Literal('policy-change'), Type.Literal('token')])),
-      actor: Type.Optional(Type.String()),
-      action: Type.Optional(Type.String()),
-      extension: Type.Optional(Type.String()),
-      queue: Type.Optional(Type.String()),
-      result: Type.Optional(Type.String()),
-      since: Type.Optional(Type.Integer({ minimum: 0 })),
-      until: Type.Optional(Type.Integer({ minimum: 0 })),
-      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  app.get<{ Querystring: Static<typeof AuditQuery> }>(
+    '/v1/audit',
+    { ...auth, schema: { summary: 'Audit records, newest first (agents: their own only)', querystring: AuditQuery, response: errors } },
+    async (req) => {
+      const self = userById(deps.policy.current(), req.user!.id)!;
+      const filter = { ...req.query };
+      // Agents see their own records; supervisors and above see everyone's.
+      if (self.role === 'agent') filter.actor = self.id;
+      return { entries: await deps.store.queryAudit(filter) };
     },
-    { additionalProperties: false },
   );
-  app.get<{ Querystring: Static<typeof AuditQuery> }>('/v1/audit', { ...auth, schema: { summary: 'Audit records, newest first', querystring: AuditQuery } }, async (req) => {
-    const self = userById(deps.policy.current(), req.user!.id)!;
-    const filter = { ...req.query };
-    // Agents see their own records; supervisors and above see everyone's.
-    if (self.role === 'agent') filter.actor = self.id;
-    return { entries: await deps.store.queryAudit(filter) };
-  });
 
-  app.get('/v1/policy', { ...auth, schema: { summary: 'The policy in force and its version' } }, async () => {
-    const p = deps.policy.current();
-    return { version: p.version, doc: p.doc };
-  });
+  app.get(
+    '/v1/policy',
+    {
+      ...auth,
+      schema: {
+        summary: 'The policy in force and its version, as far as the caller may see it',
+        description:
+          'Administrators and owners get the whole document (view: full). Everyone else (view: restricted) sees themselves in full plus the users they may act on: ' +
+          'a supervisor the members of the groups it supervises, a manager every user of a lower role; those others without addresses and without flags.ipAllow. ' +
+          'An agent sees only itself. Extensions: those of the visible users; groups: those of visible users or supervised by the caller, listing visible members only; ' +
+          'grants: those whose subject is visible; queues: all.',
+        response: errors,
+      },
+    },
+    async (req) => policyView(deps.policy.current(), req.user!.id),
+  );
 
-  const ChangeBody = Type.Object({ expectedVersion: Type.Integer({ minimum: 0 }), change: Type.Object({ op: Type.String() }, { additionalProperties: true }) }, { additionalProperties: false });
-  app.post<{ Body: Static<typeof ChangeBody> }>(
+  app.post<{ Body: ChangeBodyT }>(
     '/v1/policy/changes',
-    { ...auth, schema: { summary: 'Change users, groups, extensions, queues or grants (administration rules apply; versioned)', body: ChangeBody } },
-    async (req, reply) => {
-      const current = deps.policy.current();
-      if (req.body.expectedVersion !== current.version) throw new AgentgateError('AGENTGATE_ERR_POLICY_VERSION', { expected: req.body.expectedVersion, actual: current.version });
-      const change = req.body.change as unknown as PolicyChange;
-      const r = changePolicy(current, req.user!.id, change);
-      if (!r.ok && r.errors.length > 0) {
-        const e = r.errors[0]!;
-        throw new AgentgateError('AGENTGATE_ERR_VALIDATION', { field: `body.change.${e.path}`, detail: e.message }, { field: `body.change.${e.path}` });
-      }
-      if (!r.ok) {
-        const failed = r.decision.reasons.filter((x) => !x.passed).map((x) => `${x.name}: ${x.detail}`);
-        throw new AgentgateError('AGENTGATE_ERR_POLICY_ADMIN', { detail: failed.join('; '), decision: plainDecision(r.decision) });
-      }
-      const put = await deps.store.putPolicy(current.version, r.policy.doc);
-      if (!put.ok) throw new AgentgateError('AGENTGATE_ERR_POLICY_VERSION', { expected: current.version, actual: put.version });
-      deps.policy.replace(r.policy.doc, put.version);
-      await deps.store.appendAudit({ kind: 'policy-change', at: deps.clock.now(), actor: req.user!.id, action: change.op, result: 'ok', detail: { change, version: put.version, decision: plainDecision(r.decision) } });
-      return reply.status(200).send({ ok: true, version: put.version });
+    { ...auth, schema: { summary: 'Change users, groups, extensions, queues or grants (administration rules apply; versioned)', body: ChangeBody, response: errors } },
+    async (req) => {
+      const r = await applyPolicyChange({ policy: deps.policy, store: deps.store, clock: deps.clock, logger: log }, req.user!.id, req.body.expectedVersion, req.body.change);
+      return { ok: true, version: r.version };
     },
   );
 
-  const TokenBody = Type.Object({ user: Type.Optional(Type.String({ minLength: 1 })), label: Type.String({ minLength: 1, maxLength: 64, ...NoCrLf }) }, { additionalProperties: false });
-  app.post<{ Body: Static<typeof TokenBody> }>('/v1/tokens', { ...auth, schema: { summary: 'Issue an API token (for yourself; administrators for anyone)', body: TokenBody } }, async (req) => {
-    const self = userById(deps.policy.current(), req.user!.id)!;
-    const target = req.body.user ?? self.id;
-    if (target !== self.id && self.role !== 'administrator' && self.role !== 'owner') throw new AgentgateError('AGENTGATE_ERR_FORBIDDEN', { detail: 'only administrators issue tokens for others' });
-    if (!userById(deps.policy.current(), target)) throw new AgentgateError('AGENTGATE_ERR_UNKNOWN_USER', { id: target }, { field: 'body.user' });
-    const token = await deps.tokens.issue(target, req.body.label);
-    await deps.store.appendAudit({ kind: 'token', at: deps.clock.now(), actor: self.id, action: 'issue', result: 'ok', detail: { user: target, label: req.body.label } });
-    return { token, user: target, tokenHash: sha256(token) };
-  });
-  app.delete<{ Params: { hash: string } }>('/v1/tokens/:hash', { ...auth, schema: { summary: 'Revoke a token by its sha-256', params: Type.Object({ hash: Type.String({ pattern: '^[0-9a-f]{64}$' }) }) } }, async (req) => {
-    const self = userById(deps.policy.current(), req.user!.id)!;
-    const mine = (await deps.store.listTokens(self.id)).some((t) => t.tokenHash === req.params.hash);
-    if (!mine && self.role !== 'administrator' && self.role !== 'owner') throw new AgentgateError('AGENTGATE_ERR_FORBIDDEN', { detail: 'not your token' });
-    const ok = await deps.tokens.revoke(req.params.hash);
-    if (!ok) throw new AgentgateError('AGENTGATE_ERR_NOT_FOUND', { what: 'Token' });
-    return { ok: true };
-  });
+  app.post<{ Body: Static<typeof TokenBody> }>(
+    '/v1/tokens',
+    { ...auth, schema: { summary: 'Issue an API token: for yourself, or (administrators and owners) for a user of a lower role; audited', body: TokenBody, response: errors } },
+    async (req) => tokenAdmin.issue(req.user!.id, req.body),
+  );
+  app.delete<{ Params: Static<typeof TokenParams> }>(
+    '/v1/tokens/:hash',
+    { ...auth, schema: { summary: 'Revoke a token by its sha-256: your own, or (administrators and owners) one of a user of a lower role; audited', params: TokenParams, response: errors } },
+    async (req) => {
+      await tokenAdmin.revoke(req.user!.id, req.params.hash);
+      return { ok: true };
+    },
+  );
 
   // Every code the API can answer with is documented (docs/errors.md); expose the list too.
   app.get('/v1/errors', { schema: { summary: 'Every error code with its HTTP status' } }, async () => Object.entries(ERROR_CODES).map(([code, e]) => ({ code, status: e.status })));

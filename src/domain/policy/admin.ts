@@ -20,7 +20,7 @@
  */
 import { compilePolicy, grantsFor, type CompiledPolicy, type UserIndex } from './compile.js';
 import type { Check, Decision } from './decide.js';
-import { parsePolicyDoc } from './parse.js';
+import { parsePolicyChange, parsePolicyDoc } from './parse.js';
 import { roleRank, type Extension, type Grant, type Group, type PolicyDoc, type PolicyIssue, type Queue, type QueueAction, type User } from './types.js';
 
 export type PolicyChange =
@@ -133,8 +133,17 @@ function grantsOfGroups(doc: PolicyDoc, groups: Iterable<string>): Grant[] {
   return doc.grants.filter((g) => subjects.has(g.subject));
 }
 
-/** May `actor` make `change`? A Decision with every check, like queue operations. Total: never throws. */
-export function authorizeChange(policy: CompiledPolicy, actor: string, change: PolicyChange): Decision {
+/**
+ * May `actor` make `change`? A Decision with every check, like queue operations. Total: never throws,
+ * whatever `change` holds at run time (it often comes from an API body): a change that is not
+ * well-formed is denied by a failed `change` check naming the field (`user.role: must be one of ...`).
+ */
+export function authorizeChange(policy: CompiledPolicy, actor: string, raw: PolicyChange): Decision {
+  const parsed = parsePolicyChange(raw);
+  if (!parsed.ok) {
+    return finish(parsed.errors.slice(0, 5).map((e) => ({ name: 'change', passed: false, detail: `${e.path}: ${e.message}` })));
+  }
+  const change = parsed.value;
   const ix = policy.index;
   const u = ix.users.get(actor);
   if (!u) return finish([{ name: 'actor', passed: false, detail: `unknown user '${actor}'` }]);
@@ -247,7 +256,10 @@ function itemPath(list: readonly { id: string }[], id: string, key: string): str
  * Errors about the changed item are reported under `grant`, `user`, `group`, `extension` or `queue`
  * (e.g. `user.flags.blended`), others with their document path.
  */
-export function applyChange(doc: PolicyDoc, change: PolicyChange): { ok: true; doc: PolicyDoc } | { ok: false; errors: PolicyIssue[] } {
+export function applyChange(doc: PolicyDoc, raw: PolicyChange): { ok: true; doc: PolicyDoc } | { ok: false; errors: PolicyIssue[] } {
+  const shape = parsePolicyChange(raw);
+  if (!shape.ok) return shape;
+  const change = shape.value;
   let next: PolicyDoc;
   let rename: { from: string; to: string } | undefined;
   const missing = (kind: string, id: string) => ({ ok: false as const, errors: [{ path: 'id', message: `no ${kind} '${id}'` }] });
@@ -321,12 +333,18 @@ export function applyChange(doc: PolicyDoc, change: PolicyChange): { ok: true; d
   return { ok: true, doc: parsed.value };
 }
 
-/** Convenience for use cases: authorize, apply, compile the next version. */
+/**
+ * Convenience for use cases: validate the change's shape (errors name its fields), authorize, apply,
+ * compile the next version. Total: a malformed change is `{ ok: false, errors }`, never a throw.
+ */
 export function changePolicy(
   policy: CompiledPolicy,
   actor: string,
-  change: PolicyChange,
+  raw: PolicyChange,
 ): { ok: true; decision: Decision; policy: CompiledPolicy } | { ok: false; decision: Decision; errors: PolicyIssue[] } {
+  const parsed = parsePolicyChange(raw);
+  if (!parsed.ok) return { ok: false, decision: authorizeChange(policy, actor, raw), errors: parsed.errors };
+  const change = parsed.value;
   const decision = authorizeChange(policy, actor, change);
   if (!decision.allowed) return { ok: false, decision, errors: [] };
   const applied = applyChange(policy.doc, change);

@@ -56,7 +56,8 @@ export type CheckName =
   // used by authorizeChange (administration of the policy itself)
   | 'admin-role'
   | 'owner'
-  | 'no-escalation';
+  | 'no-escalation'
+  | 'change';
 
 export interface Check {
   readonly name: CheckName;

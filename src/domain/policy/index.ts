@@ -1,6 +1,6 @@
 /** The policy engine: directory model, grants, decisions, capabilities, policy administration. */
 export * from './types.js';
-export { parsePolicyDoc } from './parse.js';
+export { parsePolicyChange, parsePolicyDoc } from './parse.js';
 export { checkIp, isValidIp, isValidIpPattern } from './ip.js';
 export { compilePolicy, type CompiledPolicy, type PolicyIndex, type UserIndex, type ExtensionIndex } from './compile.js';
 export { decide, plainDecision, type Check, type CheckName, type Decision, type DecisionRequest } from './decide.js';

@@ -23,6 +23,7 @@ import {
   type Queue,
   type User,
 } from './types.js';
+import type { PolicyChange } from './admin.js';
 
 export const USER_ID = /^[a-z0-9._-]{1,64}$/;
 export const GROUP_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -357,4 +358,47 @@ export function parsePolicyDoc(raw: unknown): PolicyResult<PolicyDoc> {
   checkReferences(r, o, doc);
   const errors = r.errors.map((e) => ({ ...e, path: e.path.replace(/^\(root\)\./, '') }));
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: doc };
+}
+
+const CHANGE_ITEMS = { 'add-grant': 'grant', 'put-user': 'user', 'put-group': 'group', 'put-extension': 'extension', 'put-queue': 'queue' } as const;
+const CHANGE_REMOVALS = ['remove-grant', 'remove-user', 'remove-group', 'remove-extension', 'remove-queue'] as const;
+const CHANGE_OPS: readonly string[] = [...Object.keys(CHANGE_ITEMS), ...CHANGE_REMOVALS];
+
+/**
+ * Validate and normalise one policy change from plain data (an API body): the shape its `op` needs,
+ * with the same rules and defaults as the document (a `put-user` without `flags` gets the default
+ * flags). Paths name the change's own fields (`op`, `id`, `user.flags.blended`, `grant.actions[0]`).
+ * References to other items (groups, extensions) are checked later, against the whole document.
+ */
+export function parsePolicyChange(raw: unknown): PolicyResult<PolicyChange> {
+  const r = new Reader();
+  const fail = (): PolicyResult<PolicyChange> => ({ ok: false, errors: r.errors });
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    r.err('(root)', 'must be a mapping with op');
+    return fail();
+  }
+  const op = (raw as Obj).op;
+  if (typeof op !== 'string' || !CHANGE_OPS.includes(op)) {
+    r.err('op', `must be one of ${CHANGE_OPS.join(' | ')}`);
+    return fail();
+  }
+  const done = (value: () => PolicyChange): PolicyResult<PolicyChange> => {
+    const errors = r.errors.map((e) => ({ ...e, path: e.path.replace(/^\(root\)\./, '') }));
+    return errors.length > 0 ? { ok: false, errors } : { ok: true, value: value() };
+  };
+  if ((CHANGE_REMOVALS as readonly string[]).includes(op)) {
+    const o = r.obj(raw, '(root)', ['op', 'id'])!;
+    let id: string | undefined;
+    if (o.id === undefined) r.err('id', 'is required');
+    else id = r.str(o.id, 'id', /^.{1,128}$/s, 'an id of 1 to 128 characters');
+    return done(() => ({ op: op as (typeof CHANGE_REMOVALS)[number], id: id! }));
+  }
+  const key = CHANGE_ITEMS[op as keyof typeof CHANGE_ITEMS];
+  const o = r.obj(raw, '(root)', ['op', key])!;
+  const read = { grant: readGrant, user: readUser, group: readGroup, extension: readExtension, queue: readQueue }[key] as (r: Reader, v: unknown, path: string) => unknown;
+  let item: unknown;
+  if (o[key] === undefined) r.err(key, 'is required');
+  else item = read(r, o[key], key);
+  if (item === undefined && r.errors.length === 0) r.err(key, 'is invalid');
+  return done(() => ({ op, [key]: item }) as unknown as PolicyChange);
 }

@@ -59,4 +59,23 @@ describe('config', () => {
     expect(pointerToPath('/servers/0/ari/url')).toBe('servers[0].ari.url');
     expect(pointerToPath('')).toBe('(root)');
   });
+
+  it('a YAML alias bomb (billion laughs) is a config error naming the problem, not a crash', () => {
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 9; i++) {
+      const p = String.fromCharCode(97 + i - 1);
+      const n = String.fromCharCode(97 + i);
+      levels.push(`${n}: &${n} [*${p},*${p},*${p},*${p},*${p},*${p},*${p},*${p},*${p}]`);
+    }
+    let caught: unknown;
+    try {
+      parseConfigText(levels.join('\n'), 'bomb.yaml');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const issues = (caught as ConfigError).issues;
+    expect(issues[0]).toMatchObject({ path: '(yaml)' });
+    expect(issues[0]!.message).toMatch(/alias/i);
+  });
 });
