@@ -42,3 +42,9 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   const code = await p.exited;
   return { code, output: p.output() };
 }
+
+/** A config with `line` pasted under `tokens:`, as `agentgate token create` tells the admin to do. */
+export function pasteToken(configText: string, line: string): string {
+  if (!/^tokens:\n/m.test(configText)) throw new Error('the config has no `tokens:` line to paste under');
+  return configText.replace(/^tokens:\n/m, `tokens:\n${line}\n`);
+}
