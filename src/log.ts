@@ -1,16 +1,13 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
 
-/** Paths never written to logs (ARI/AMI secrets, API tokens). */
-export const REDACT_PATHS = [
-  'password',
-  'secret',
-  'token',
-  '*.password',
-  '*.secret',
-  '*.token',
-  'req.headers.authorization',
-  'headers.authorization',
-];
+const SECRET_KEYS = ['password', 'secret', 'token', 'authorization'];
+
+/**
+ * Paths never written to logs: ARI/AMI secrets, API tokens, Authorization headers, at any depth up
+ * to four (a server's config is `servers[i].ari.password`, a request's `req.headers.authorization`).
+ * pino redacts by path, not by key, so each depth is listed.
+ */
+export const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
 
 /**
  * The one root logger. Components take a child: `rootLogger().child({ component: 'dispatch', callId })`.

@@ -15,6 +15,9 @@ export const sha256 = (s: string): string => createHash('sha256').update(s).dige
 
 export type VerifiedToken = TokenRecord & { tokenHash: string; source: 'config' | 'store' };
 
+/** A new random API token (`agt_` + 192 random bits), as issued by the API and `agentgate token create`. */
+export const newToken = (): string => `agt_${randomBytes(24).toString('base64url')}`;
+
 export interface TokenService {
   /** A new token for userId; the plaintext is returned once and never stored. */
   issue(userId: string, label: string): Promise<string>;
@@ -46,7 +49,7 @@ export function createTokenService(deps: { store: Store; clock: Clock; cacheMs?:
   };
   return {
     async issue(userId, label) {
-      const token = `agt_${randomBytes(24).toString('base64url')}`;
+      const token = newToken();
       await deps.store.putToken(sha256(token), { userId, label, createdAt: deps.clock.now() });
       return token;
     },

@@ -1,48 +1,65 @@
 /**
  * agentgate command line: `agentgate <command> [args]`.
- * Each command lives in src/cli/commands/<name>.ts and exports `run(argv): Promise<number>` (exit code).
+ * Each command lives in src/cli/commands/<name>.ts and exports `USAGE` and `run(argv): Promise<number>`
+ * (the exit code). The executable is src/cli/bin.ts; this module only dispatches, so tests call main().
  */
-import { fileURLToPath } from 'node:url';
+import { UsageError } from './args.js';
 
-const COMMANDS: Record<string, string> = {
-  run: 'Run the daemon against the PBX in the config file (agentgate run -c agentgate.yaml)',
-  demo: 'Start the simulator and the daemon and walk through calls and queue operations',
-  sim: 'Run the Asterisk simulator standalone (ARI on 8088, AMI on 5038)',
-  'check-config': 'Validate a config file and print every error with its path',
-  explain: 'May <user> do <action> on <extension> [queue], and why (exit 0 allowed, 1 denied)',
-  'sim-call': 'Place a call into Stasis on a running simulator (agentgate sim-call <agent>)',
-};
-
-function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, text]) => `  ${name.padEnd(13)} ${text}`);
-  return `usage: agentgate <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+interface Command {
+  USAGE: string;
+  run(args: string[]): Promise<number>;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** Each command is loaded only when used (the simulator is not loaded to run the daemon). */
+const COMMANDS: Record<string, { text: string; load: () => Promise<Command> }> = {
+  run: { text: 'Run the daemon against the PBX in the config file (agentgate run -c agentgate.yaml)', load: () => import('./commands/run.js') },
+  'check-config': { text: 'Validate a config file and print every error with its path', load: () => import('./commands/check-config.js') },
+  token: { text: 'Create an API token for a user: the token once, and the line for `tokens:` in the config', load: () => import('./commands/token.js') },
+  explain: { text: 'May <user> do <action> on <extension> [queue], and why (exit 0 allowed, 1 denied)', load: () => import('./commands/explain.js') },
+  demo: { text: 'Start the simulator and the daemon and walk through calls and queue operations', load: () => import('./commands/demo.js') },
+  sim: { text: 'Run the Asterisk simulator standalone (ARI on 8088, AMI on 5038)', load: () => import('./commands/sim.js') },
+  'sim-call': { text: 'Place a call into Stasis on a running simulator (agentgate sim-call <agent>)', load: () => import('./commands/sim-call.js') },
+};
+
+export function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(13)} ${c.text}`);
+  return [
+    'usage: agentgate <command> [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    "'agentgate <command> --help' shows a command's options.",
+    'environment: AGENTGATE_CONFIG (config file when -c is not given, default ./agentgate.yaml),',
+    '             AGENTGATE_LOG_LEVEL (overrides log.level: trace, debug, info, warn, error)',
+    '',
+  ].join('\n');
+}
+
+/** Runs one command line; resolves to the process exit code (2 = usage error). */
+export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '-h' || name === '--help' || name === 'help') {
-    process.stdout.write(usage());
-    return name ? 0 : 2;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    // `agentgate` alone is a mistake (exit 2); asking for help is not (exit 0).
+    (name === undefined ? process.stderr : process.stdout).write(usage());
+    return name === undefined ? 2 : 0;
   }
-  if (!(name in COMMANDS)) {
+  if (!Object.hasOwn(COMMANDS, name)) {
     process.stderr.write(`agentgate: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  const mod = (await import(`./commands/${name}.js`)) as { run: (args: string[]) => Promise<number> };
-  return mod.run(rest);
-}
-
-const invokedDirectly =
-  process.argv[1] !== undefined &&
-  (fileURLToPath(import.meta.url) === process.argv[1] || process.argv[1].endsWith('bin/agentgate.js'));
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`agentgate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  const cmd = await COMMANDS[name]!.load();
+  const end = rest.indexOf('--');
+  const flags = end === -1 ? rest : rest.slice(0, end);
+  if (flags.includes('-h') || flags.includes('--help')) {
+    process.stdout.write(cmd.USAGE);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`agentgate ${name}: ${err.message}\n\n${cmd.USAGE}`);
+    return 2;
+  }
 }

@@ -4,10 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { parseDocument } from 'yaml';
 import { ConfigSchema, type ConfigShape } from './schema.js';
 import { parsePolicyDoc, type PolicyDoc } from '../domain/policy/index.js';
+import { resolveConfigValues, type Env } from './resolve.js';
 
 export interface ConfigIssue {
   path: string;
@@ -85,8 +87,8 @@ export function validateConfig(raw: unknown, source = 'config'): Config {
   return deepFreeze({ ...withDefaults, instance: { id: instanceId }, directory }) as Config;
 }
 
-/** Parse YAML text; YAML syntax errors are reported with line and column. */
-export function parseConfigText(text: string, source = 'config'): Config {
+/** Parse YAML text (YAML syntax errors are reported with line and column) into a plain value. */
+function parseYaml(text: string, source: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -94,29 +96,57 @@ export function parseConfigText(text: string, source = 'config'): Config {
       doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '(yaml)', message: e.message.split('\n')[0] ?? e.message })),
     );
   }
-  let raw: unknown;
   try {
     // yaml refuses to expand more than maxAliasCount aliases (a "billion laughs" document would
     // otherwise take all memory); that and any other conversion error is a config error, not a crash.
-    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new ConfigError(source, [{ path: '(yaml)', message: /alias/i.test(message) ? `too many YAML aliases (more than ${MAX_ALIAS_COUNT} expansions): ${message}` : message }]);
   }
-  return validateConfig(raw, source);
 }
 
 /** Aliases a config may expand; a real config uses a handful (anchors for shared flags). */
 const MAX_ALIAS_COUNT = 100;
 
-export function loadConfigFile(file: string): Config {
-  let text: string;
+export interface ParseOptions {
+  /** For `${VAR}` and AGENTGATE_LOG_LEVEL; default process.env. */
+  env?: Env;
+  /** Where relative `*_file` paths start; default the current directory. */
+  baseDir?: string;
+}
+
+/** Parse YAML text, resolve `${VAR}` / `*_file` secrets (src/config/resolve.ts), then validate. */
+export function parseConfigText(text: string, source = 'config', opts: ParseOptions = {}): Config {
+  const raw = parseYaml(text, source);
+  const resolved = resolveConfigValues(raw, { env: opts.env ?? process.env, baseDir: opts.baseDir ?? process.cwd() });
+  if (resolved.issues.length > 0) throw new ConfigError(source, resolved.issues);
+  return validateConfig(resolved.value, source);
+}
+
+function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(file, [{ path: '(file)', message: (err as Error).message }]);
   }
-  return parseConfigText(text, file);
+}
+
+export function loadConfigFile(file: string, env: Env = process.env): Config {
+  return parseConfigText(readConfigText(file), file, { env, baseDir: dirname(file) });
+}
+
+/**
+ * Only the `directory` of a config file, validated (for commands that need the users but not the
+ * servers' secrets, e.g. `agentgate token create`): other keys are neither read nor resolved.
+ */
+export function loadDirectoryFile(file: string): PolicyDoc {
+  const root = parseYaml(readConfigText(file), file);
+  const directory = root !== null && typeof root === 'object' && !Array.isArray(root) ? (root as Record<string, unknown>).directory : undefined;
+  if (directory === undefined) throw new ConfigError(file, [{ path: 'directory', message: 'is required (users, groups, extensions, queues, grants)' }]);
+  const parsed = parsePolicyDoc(directory);
+  if (!parsed.ok) throw new ConfigError(file, parsed.errors.map((e) => ({ path: `directory.${e.path}`.replace(/\.\[/g, '['), message: e.message })));
+  return parsed.value;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -13,7 +13,7 @@
  * Flags: --no-wait (exit after the walk-through; used by the tests), --port N (HTTP API, default 8080;
  * 0 = any free port).
  */
-import { flag } from '../args.js';
+import { parse, portFlag, UsageError } from '../args.js';
 import { Simulator } from '../../sim/index.js';
 import { validateConfig } from '../../config/load.js';
 import { startDaemon, type Daemon } from '../../daemon.js';
@@ -107,9 +107,16 @@ async function queueStep(daemon: Daemon, t0: number, title: string, req: Decisio
   }
 }
 
+export const USAGE = `usage: agentgate demo [--port 8080] [--no-wait]
+  The simulator and the daemon, a readable timeline of calls and queue operations, then the HTTP API
+  with a token and a curl line until Ctrl-C. --port 0 = any free port; --no-wait exits after the walk-through.
+`;
+
 export async function run(args: string[]): Promise<number> {
-  const wait = !args.includes('--no-wait');
-  const httpPort = Number(flag(args, '--port') ?? (wait ? 8080 : 0));
+  const { values, positionals } = parse(args, { port: { type: 'string' }, 'no-wait': { type: 'boolean' } });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const wait = values['no-wait'] !== true;
+  const httpPort = portFlag('port', values.port, wait ? 8080 : 0);
   const t0 = Date.now();
   process.stdout.write(`${bold('agentgate demo')} — the daemon against the built-in Asterisk simulator (real ARI + AMI sockets)\n`);
 

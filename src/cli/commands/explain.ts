@@ -9,9 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { compilePolicy, decide, explain, isValidIp, parsePolicyDoc, QUEUE_ACTIONS, type DecisionRequest, type QueueAction } from '../../domain/policy/index.js';
-import { configPathFrom, flag, positionals } from '../args.js';
+import { CONFIG_OPTION, configPath, parse, UsageError } from '../args.js';
 
-const USAGE = `usage: agentgate explain <user> <action> <extension> [queue] [-c file.yaml] [--ip addr] [--json]
+export const USAGE = `usage: agentgate explain <user> <action> <extension> [queue] [-c file.yaml] [--ip addr] [--json]
   action: ${QUEUE_ACTIONS.join(' | ')}
   exit code: 0 allowed, 1 denied, 2 usage or config error
 `;
@@ -22,21 +22,28 @@ function fail(message: string): number {
 }
 
 export async function run(args: string[]): Promise<number> {
-  if (args.includes('-h') || args.includes('--help')) {
+  let cli;
+  try {
+    cli = parse(args, { ...CONFIG_OPTION, ip: { type: 'string' }, json: { type: 'boolean' } });
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`agentgate explain: ${err.message}\n${USAGE}`);
+    return 2;
+  }
+  if (cli.help) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const [actor, action, extension, queue, ...extra] = positionals(args, ['-c', '--config', '--ip']);
+  const [actor, action, extension, queue, ...extra] = cli.positionals;
   if (actor === undefined || action === undefined || extension === undefined || extra.length > 0) {
     process.stderr.write(USAGE);
     return 2;
   }
   if (!(QUEUE_ACTIONS as readonly string[]).includes(action)) return fail(`unknown action '${action}' (expected ${QUEUE_ACTIONS.join(', ')})`);
-  const ip = flag(args, '--ip');
-  if (args.includes('--ip') && ip === undefined) return fail('--ip needs an address');
+  const ip = cli.values.ip;
   if (ip !== undefined && !isValidIp(ip)) return fail(`--ip: '${ip}' is not an IPv4 or IPv6 address`);
 
-  const file = configPathFrom(args);
+  const file = configPath(cli.values);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -65,7 +72,7 @@ export async function run(args: string[]): Promise<number> {
     req.source = 'http';
   }
   const decision = decide(compilePolicy(parsed.value), req);
-  if (args.includes('--json')) process.stdout.write(`${JSON.stringify({ request: req, ...decision })}\n`);
+  if (cli.values.json === true) process.stdout.write(`${JSON.stringify({ request: req, ...decision })}\n`);
   else process.stdout.write(`${explain(decision, req)}\n`);
   return decision.allowed ? 0 : 1;
 }

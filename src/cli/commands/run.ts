@@ -5,10 +5,19 @@
  */
 import { ConfigError, loadConfigFile } from '../../config/load.js';
 import { startDaemon } from '../../daemon.js';
-import { configPathFrom } from '../args.js';
+import { CONFIG_OPTION, configPath, parse, UsageError } from '../args.js';
+
+export const USAGE = `usage: agentgate run [-c file.yaml]
+  Runs the daemon; logs are pino JSON on stdout (for people: | npx pino-pretty).
+  -c, --config FILE   default: env AGENTGATE_CONFIG, else ./agentgate.yaml
+  environment: AGENTGATE_LOG_LEVEL overrides log.level
+  exit code: 0 after a clean stop (SIGINT, SIGTERM), 1 invalid config or failed start, 2 usage error
+`;
 
 export async function run(args: string[]): Promise<number> {
-  const file = configPathFrom(args);
+  const { values, positionals } = parse(args, CONFIG_OPTION);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const file = configPath(values);
   let config;
   try {
     config = loadConfigFile(file);

@@ -2,15 +2,17 @@
  * `agentgate sim-call <agent> [timeout] [--ari http://127.0.0.1:8088]`: a caller dials in on a running
  * simulator and enters Stasis(agentgate,dispatch,<agent>[,<timeout>]) (POST /sim/dial-in).
  */
-import { flag, positionals } from '../args.js';
+import { parse, UsageError } from '../args.js';
+
+export const USAGE = 'usage: agentgate sim-call <agent> [timeout seconds] [--ari http://127.0.0.1:8088]\n';
 
 export async function run(args: string[]): Promise<number> {
-  const [agent, timeout] = positionals(args, ['--ari']);
-  if (!agent) {
-    process.stderr.write('usage: agentgate sim-call <agent> [timeout seconds] [--ari http://127.0.0.1:8088]\n');
-    return 2;
-  }
-  const base = flag(args, '--ari') ?? 'http://127.0.0.1:8088';
+  const { values, positionals } = parse(args, { ari: { type: 'string' } });
+  const [agent, timeout, ...extra] = positionals;
+  if (!agent) throw new UsageError('which agent? (agentgate sim-call alice)');
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  if (timeout !== undefined && !/^\d+$/.test(timeout)) throw new UsageError(`timeout: '${timeout}' is not a number of seconds`);
+  const base = values.ari ?? 'http://127.0.0.1:8088';
   const res = await fetch(`${base}/sim/dial-in`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },

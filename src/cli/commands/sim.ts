@@ -2,13 +2,21 @@
  * `agentgate sim [--ari-port 8088] [--ami-port 5038]`: the Asterisk simulator on its own, so any ARI
  * or AMI client (ari-client, asterisk-manager, curl, telnet) can be pointed at it. Ctrl-C stops it.
  */
-import { flag } from '../args.js';
+import { parse, portFlag, UsageError } from '../args.js';
 import { Simulator } from '../../sim/index.js';
 
+export const USAGE = `usage: agentgate sim [--ari-port 8088] [--ami-port 5038] [--host 127.0.0.1]
+  The Asterisk simulator alone (ARI REST + websocket, AMI TCP); port 0 = any free port. Ctrl-C stops it.
+`;
+
+const OPTIONS = { 'ari-port': { type: 'string' }, 'ami-port': { type: 'string' }, host: { type: 'string' } } as const;
+
 export async function run(args: string[]): Promise<number> {
-  const ariPort = Number(flag(args, '--ari-port') ?? 8088);
-  const amiPort = Number(flag(args, '--ami-port') ?? 5038);
-  const sim = await Simulator.start({ ariPort, amiPort, host: flag(args, '--host') ?? '127.0.0.1' });
+  const { values, positionals } = parse(args, OPTIONS);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const ariPort = portFlag('ari-port', values['ari-port'], 8088);
+  const amiPort = portFlag('ami-port', values['ami-port'], 5038);
+  const sim = await Simulator.start({ ariPort, amiPort, host: values.host ?? '127.0.0.1' });
   process.stdout.write(
     [
       `Asterisk simulator running`,

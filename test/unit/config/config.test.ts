@@ -23,6 +23,12 @@ describe('config', () => {
     expect(Object.isFrozen(cfg.servers)).toBe(true);
   });
 
+  it('accepts the docker config (secrets from the environment, with defaults)', () => {
+    const cfg = loadConfigFile(new URL('../../../docker/agentgate.docker.yaml', import.meta.url).pathname, { AMI_SECRET: 'from-env' });
+    expect(cfg.servers[0]?.ari?.password).toBe('change-me');
+    expect(cfg.servers[0]?.ami?.secret).toBe('from-env');
+  });
+
   it('names the path of a bad field', () => {
     const issues = issuesOf(example.replace('port: 5038', 'port: seventy'));
     expect(issues.map((i) => i.path)).toContain('servers[0].ami.port');
