@@ -13,7 +13,8 @@
  *   means a live twin → refused.
  * At run time a renewal that finds the lease held by another process is a conflict ('conflict' event:
  * the daemon stops); a lease that vanished (Redis restarted empty, or unreachable longer than the TTL)
- * is taken again ('retaken'); a Store error is reported ('renewal-failed') and retried soon.
+ * is taken again ('retaken'); a Store error is reported ('renewal-failed') and retried soon. Every
+ * successful renewal emits 'beat'.
  */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
@@ -126,13 +127,19 @@ export async function startInstanceHeartbeat(deps: InstanceHeartbeatDeps): Promi
   let released = false;
   let failing = false;
   const schedule = (ms: number): void => {
-    if (!stopped) timer = clock.setTimer(ms, () => tick().catch((err: unknown) => log.error({ err }, 'heartbeat tick failed')));
+    if (stopped) return;
+    timer = clock.setTimer(ms, () => {
+      tick().catch((err: unknown) => log.error({ err }, 'heartbeat tick failed'));
+    });
   };
   const ok = (): void => {
     lastOk = clock.now();
     if (failing) log.info('heartbeat renewed again');
     failing = false;
     schedule(Math.floor(ttlMs / 2));
+    // After each renewal, not on a timer of their own: work leases (agent claims, dispatch records)
+    // are renewed only while this instance's heartbeat holds, so none outlives a lost heartbeat.
+    emitter.emit('beat');
   };
   async function tick(): Promise<void> {
     if (stopped) return;
