@@ -112,6 +112,8 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
   const watched = new Map<string, Watched>();
   const byWatched = new Map<string, string>();
   let stopped = false;
+  /** Finished dispatches whose claim release or record delete failed (Store away): retried at each beat. */
+  const leftovers = new Map<string, { agentId: string; release: boolean }>();
 
   const timeline = (callId: string, kind: string, text: string): void => {
     emitter.emit('timeline', { callId, at: deps.clock.now(), kind, text } satisfies TimelineEvent);
@@ -236,7 +238,10 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           break;
         }
         case 'ReleaseAgent':
-          deps.store.releaseLease(claimKey(s.agentId), s.id).catch((err: unknown) => r.log.warn({ err: { message: (err as Error).message } }, 'agent claim release failed; it lapses on its own'));
+          deps.store.releaseLease(claimKey(s.agentId), s.id).catch((err: unknown) => {
+            r.log.warn({ err: { message: (err as Error).message } }, 'agent claim release failed; retried at the next beat');
+            leftovers.set(s.id, { agentId: s.agentId, release: true });
+          });
           break;
         case 'Finished':
           finished(r, c.result);
@@ -267,7 +272,9 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     r.log.info({ result, ...detail }, 'dispatch finished');
     emitter.emit('finished', { callId: s.id, agentId: s.agentId, result });
     void deps.store.appendAudit({ kind: 'dispatch', at: now, actor: s.agentId, action: 'dispatch', result, detail }).catch((err: unknown) => r.log.error({ err }, 'audit write failed'));
-    void deps.store.deleteDispatch(s.id).catch(() => undefined);
+    deps.store.deleteDispatch(s.id).catch(() => {
+      leftovers.set(s.id, { agentId: s.agentId, release: leftovers.get(s.id)?.release ?? false });
+    });
   }
 
   async function startCall(ch: Chan, args: string[]): Promise<void> {
@@ -550,6 +557,15 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
         }
       }
       for (const [id, w] of [...watched]) await holdWatched(id, w).catch(() => failed++);
+      for (const [id, l] of [...leftovers]) {
+        try {
+          if (l.release) await deps.store.releaseLease(claimKey(l.agentId), id);
+          await deps.store.deleteDispatch(id);
+          leftovers.delete(id);
+        } catch {
+          failed++;
+        }
+      }
     } finally {
       renewing = false;
     }
