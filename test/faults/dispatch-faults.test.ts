@@ -102,6 +102,24 @@ describe('faults: dispatch', () => {
     await cleanStop(second);
   }, 60_000);
 
+  it('a second daemon on the same host with the default instance id is refused with a clear error telling the admin to set instance.id; the first goes on', async () => {
+    const { sim, redis } = await setup();
+    const first = daemon(sim, redis);
+    await connected(sim, first);
+    const second = daemon(sim, redis);
+    await second.exited();
+    expect(second.child.exitCode).toBe(1);
+    expect(second.output()).toContain('AGENTGATE_ERR_INSTANCE_ID_IN_USE');
+    expect(second.output()).toContain(`pid ${first.child.pid}`);
+    expect(second.output()).toContain('give each daemon its own instance.id');
+    expect(second.output()).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    scripts(sim, { 'PJSIP/2001': { kind: 'answer', afterMs: 20 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
+    const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
+    await until(() => talkingWith(sim, 'PJSIP/2001'), 5000, 'the first daemon still dispatches');
+    await call.hangup();
+    await cleanStop(first);
+  }, 60_000);
+
   it('two instances share Redis, one is SIGKILLed with a ringing and a talking call: the other adopts within 15 s — the ringing call ends NOANSWER, the conversation goes on and is cleaned up when it ends', async () => {
     const { sim, redis, store } = await setup();
     scripts(sim, { 'PJSIP/2001': { kind: 'ring' }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' }, 'PJSIP/2004': { kind: 'answer', afterMs: 20 } });
