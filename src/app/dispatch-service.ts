@@ -301,9 +301,10 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
       // caller on (NOAGENT) at once rather than leaving it in Stasis.
       const claim = await deps.store.acquireLease(claimKey(agent.user.id), id, claimTtlMs).catch((err: unknown) => {
         clog.error({ err: { message: (err as Error).message } }, 'cannot claim the agent: Store unavailable');
-        return { ok: false as const, holder: '', expiresAt: 0, storeDown: true };
+        return 'store-down' as const;
       });
-      if (!claim.ok) noAgent = 'storeDown' in claim ? `agent ${agent.user.id} cannot be claimed (Store unavailable)` : `agent ${agent.user.id} is already on a call (${claim.holder})`;
+      if (claim === 'store-down') noAgent = `agent ${agent.user.id} cannot be claimed (Store unavailable)`;
+      else if (!claim.ok) noAgent = `agent ${agent.user.id} is already on a call (${claim.holder})`;
       else {
         claimHeld = true;
         // Only the agent's own endpoints are asked about (one small GET each, in parallel): an
@@ -512,7 +513,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     const hungUpBy = gone === d.callerChannelId ? 'caller' : 'agent';
     timeline(id, 'finished', `call ended (${hungUpBy} hung up) after its owner process had gone`);
     emitter.emit('finished', { callId: id, agentId: d.agentId, result: 'ANSWERED' });
-    await deps.store.appendAudit({ kind: 'dispatch', at: deps.clock.now(), actor: d.agentId, action: 'dispatch', result: 'ANSWERED', detail: { server: deps.server.name, caller: { channel: d.callerChannelId }, winnerChannel: w.winner, legs: d.legChannelIds, hungUpBy, ringMs: undefined, adopted: true } }).catch((err: unknown) => log.error({ err }, 'audit write failed'));
+    await deps.store.appendAudit({ kind: 'dispatch', at: deps.clock.now(), actor: d.agentId, action: 'dispatch', result: 'ANSWERED', detail: { server: deps.server.name, caller: { channel: d.callerChannelId }, winnerChannel: w.winner, legs: d.legChannelIds, hungUpBy, adopted: true } }).catch((err: unknown) => log.error({ err }, 'audit write failed'));
     await deps.store.deleteDispatch(id).catch(() => undefined);
   }
 
