@@ -14,6 +14,7 @@ import { createPolicyHolder, type PolicyHolder } from './app/policy-holder.js';
 import { parsePolicyDoc } from './domain/policy/index.js';
 import { startQueueService, type QueueService } from './app/queue-service.js';
 import { startDispatchService, type DispatchService } from './app/dispatch-service.js';
+import { startInstanceHeartbeat, type InstanceHeartbeat } from './app/instance-heartbeat.js';
 import { createTokenService, type TokenService } from './app/tokens.js';
 import { buildHttpServer, type Readiness } from './adapters/http/server.js';
 
@@ -26,6 +27,11 @@ export interface DaemonOptions {
   policyPollMs?: number;
   /** How long readiness waits for the Store to answer (default 1000 ms). */
   readyTimeoutMs?: number;
+  /**
+   * Called when the daemon cannot go on safely (another process took its instance id); the caller
+   * should stop it and exit non-zero. Without it, the daemon stops itself.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 export interface Daemon {
@@ -36,6 +42,7 @@ export interface Daemon {
   readonly queue: QueueService;
   readonly dispatch: ReadonlyMap<string, DispatchService>;
   readonly tokens: TokenService;
+  readonly heartbeat: InstanceHeartbeat;
   readonly http: FastifyInstance | undefined;
   /** `http://host:port` once listening, else undefined. */
   readonly httpUrl: string | undefined;
@@ -105,6 +112,10 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
   if (ownStore) stops.push(() => store.close());
 
   try {
+    // First: a second process with this instance id is refused before it touches any call.
+    const heartbeat = await startInstanceHeartbeat({ store, clock, logger, instanceId, ttlMs: config.instance.leaseTtlMs, idFromHost: config.instance.idFromHost });
+    stops.push(() => heartbeat.stop());
+
     const policy = await loadPolicy(config, store, log);
     const pollMs = opts.policyPollMs ?? 2000;
     const poll = setInterval(() => {
@@ -137,6 +148,8 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
         logger,
         instanceId,
         featureHandler: queue.featureHandler,
+        leaseTtlMs: config.instance.leaseTtlMs,
+        heartbeat,
       });
       dispatch.set(server.name, svc);
       stops.push(() => svc.stop());
@@ -159,7 +172,13 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
 
     log.info({ servers: config.servers.map((s) => s.name), store: config.store.redis ? 'redis' : 'memory' }, 'agentgate started');
     let stopped = false;
-    return {
+    let daemon: Daemon | undefined;
+    heartbeat.on('conflict', (err: Error) => {
+      log.fatal({ err: { message: err.message } }, 'stopping: another agentgate runs with this instance id');
+      if (opts.onFatal) opts.onFatal(err);
+      else daemon?.stop().catch(() => undefined);
+    });
+    daemon = {
       config,
       logger,
       store,
@@ -167,6 +186,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
       queue,
       dispatch,
       tokens,
+      heartbeat,
       http,
       httpUrl,
       health,
@@ -183,6 +203,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
         log.info('agentgate stopped');
       },
     };
+    return daemon;
   } catch (err) {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     throw err;

@@ -5,17 +5,28 @@
  * - `Stasis(agentgate,dispatch,<agent>[,<timeout>])` starts a dispatch; `Stasis(agentgate,feature,...)`
  *   goes to the feature handler (queue operations with audible feedback).
  * - The agent is claimed in the Store (lease `agent:<id>`) for the whole call, so it is offered one
- *   call at a time across every agentgate instance and Asterisk server.
- * - Every dispatch is recorded in the Store with its owner; after a (re)connect or a restart the
- *   service reconciles: what it owned and no longer drives is cleaned up (legs hung up, caller sent
- *   on with AGENTGATE_RESULT, bridge destroyed). Channels it does not own are ignored.
+ *   call at a time across every agentgate instance and Asterisk server. The claim is a short lease
+ *   (3 x instance.leaseTtlMs) renewed after every heartbeat of this instance (half the TTL), never a
+ *   long one: a claim of a dead process lapses on its own. A renewal that finds the agent taken by
+ *   another call stops the ringing (NOAGENT); one that finds the claim gone takes it again.
+ * - Every dispatch is recorded in the Store with its owner (re-written at each renewal, so an
+ *   empty-restarted Redis gets it back); after a (re)connect or a restart the service reconciles:
+ *   what it owned and no longer drives is cleaned up (legs hung up, caller sent on with
+ *   AGENTGATE_RESULT, bridge destroyed). Channels it does not own are ignored.
+ * - With a heartbeat, it adopts the dispatches of dead instances on this server
+ *   (src/app/adopt-dispatches.ts) and cleans them up the same way.
+ * - A call that was talking when its owner died is NOT cut (see `cleanUp`): it stays bridged, this
+ *   instance holds the agent's claim while it lasts and, once either side hangs up, hangs up the
+ *   other, destroys the bridge and releases the claim.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
-import type { Store } from '../ports/store.js';
+import type { DispatchRecord, Store } from '../ports/store.js';
 import type { PolicyHolder } from './policy-holder.js';
+import type { InstanceHeartbeat } from './instance-heartbeat.js';
+import { createOrphanAdopter } from './adopt-dispatches.js';
 import { agentForDispatch } from '../domain/policy/index.js';
 import { recover, startDispatch, transition, type DispatchCommand, type DispatchEvent, type DispatchState } from '../domain/dispatch/machine.js';
 import { AriRest, isGone } from '../adapters/ari/rest.js';
@@ -38,6 +49,14 @@ export interface DispatchServiceDeps {
   logger: Logger;
   instanceId: string;
   featureHandler?: FeatureHandler;
+  /** config instance.leaseTtlMs (default 6000): claims live 3x this, renewed every half of it. */
+  leaseTtlMs?: number;
+  /**
+   * This instance's heartbeat: claims are renewed after each beat, and dead instances' dispatches are
+   * adopted while it is alive. Without it (tests of one service), claims renew on a timer of their
+   * own and nothing is adopted.
+   */
+  heartbeat?: InstanceHeartbeat;
 }
 
 export interface TimelineEvent {
@@ -71,7 +90,11 @@ interface Chan {
   caller?: { number: string; name: string };
 }
 
-const CLAIM_MARGIN_MS = 3_600_000;
+/** A talking call left by a dead or restarted process: watched until either side hangs up. */
+interface Watched {
+  record: DispatchRecord;
+  winner: string;
+}
 
 export async function startDispatchService(deps: DispatchServiceDeps): Promise<DispatchService> {
   const ari = deps.server.ari;
@@ -83,6 +106,14 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
   const byLeg = new Map<string, string>();
   const byCaller = new Map<string, string>();
   let seq = 0;
+  const leaseTtlMs = deps.leaseTtlMs ?? 6000;
+  const claimTtlMs = 3 * leaseTtlMs;
+  const claimKey = (agentId: string): string => `agent:${agentId}`;
+  const watched = new Map<string, Watched>();
+  const byWatched = new Map<string, string>();
+  let stopped = false;
+  /** Finished dispatches whose claim release or record delete failed (Store away): retried at each beat. */
+  const leftovers = new Map<string, { agentId: string; release: boolean }>();
 
   const timeline = (callId: string, kind: string, text: string): void => {
     emitter.emit('timeline', { callId, at: deps.clock.now(), kind, text } satisfies TimelineEvent);
@@ -100,7 +131,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
       legChannelIds: s.legs.map((l) => l.id),
       bridgeId: s.bridgeCreated ? s.bridgeId : undefined,
       startedAt: s.startedAt,
-      data: { talking: s.phase === 'talking' },
+      data: { talking: s.phase === 'talking', winner: s.winner },
     });
   };
 
@@ -207,7 +238,10 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           break;
         }
         case 'ReleaseAgent':
-          void deps.store.releaseLease(`agent:${s.agentId}`, s.id).catch(() => undefined);
+          deps.store.releaseLease(claimKey(s.agentId), s.id).catch((err: unknown) => {
+            r.log.warn({ err: { message: (err as Error).message } }, 'agent claim release failed; retried at the next beat');
+            leftovers.set(s.id, { agentId: s.agentId, release: true });
+          });
           break;
         case 'Finished':
           finished(r, c.result);
@@ -238,7 +272,9 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     r.log.info({ result, ...detail }, 'dispatch finished');
     emitter.emit('finished', { callId: s.id, agentId: s.agentId, result });
     void deps.store.appendAudit({ kind: 'dispatch', at: now, actor: s.agentId, action: 'dispatch', result, detail }).catch((err: unknown) => r.log.error({ err }, 'audit write failed'));
-    void deps.store.deleteDispatch(s.id).catch(() => undefined);
+    deps.store.deleteDispatch(s.id).catch(() => {
+      leftovers.set(s.id, { agentId: s.agentId, release: leftovers.get(s.id)?.release ?? false });
+    });
   }
 
   async function startCall(ch: Chan, args: string[]): Promise<void> {
@@ -261,8 +297,14 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     let claimHeld = false;
     let addresses: Array<{ endpoint: string; delayMs: number; timeoutSec?: number }> = [];
     if (!noAgent && agent) {
-      const claim = await deps.store.acquireLease(`agent:${agent.user.id}`, id, ((timeoutSec ?? deps.dispatch.ringTimeoutSec) * 1000) + CLAIM_MARGIN_MS);
-      if (!claim.ok) noAgent = `agent ${agent.user.id} is already on a call (${claim.holder})`;
+      // Without the claim, one call at a time cannot be promised: a Store that is down sends the
+      // caller on (NOAGENT) at once rather than leaving it in Stasis.
+      const claim = await deps.store.acquireLease(claimKey(agent.user.id), id, claimTtlMs).catch((err: unknown) => {
+        clog.error({ err: { message: (err as Error).message } }, 'cannot claim the agent: Store unavailable');
+        return 'store-down' as const;
+      });
+      if (claim === 'store-down') noAgent = `agent ${agent.user.id} cannot be claimed (Store unavailable)`;
+      else if (!claim.ok) noAgent = `agent ${agent.user.id} is already on a call (${claim.holder})`;
       else {
         claimHeld = true;
         // Only the agent's own endpoints are asked about (one small GET each, in parallel): an
@@ -324,6 +366,8 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     const type = e.type as string;
     const ch = (e.channel ?? e.peer) as Chan | undefined;
     if (!ch) return;
+    const watchedOf = byWatched.get(ch.id);
+    if (watchedOf !== undefined && (type === 'ChannelDestroyed' || type === 'StasisEnd')) return endWatched(watchedOf, ch.id);
     const legOf = byLeg.get(ch.id);
     const callerOf = byCaller.get(ch.id);
     switch (type) {
@@ -398,26 +442,158 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
       }
     }
     const owned = await deps.store.listDispatches({ owner: deps.instanceId, server: deps.server.name }).catch(() => []);
-    for (const d of owned) {
-      if (running.has(d.id)) continue;
-      const cmds = recover({ callerChannelId: d.callerChannelId, legChannelIds: d.legChannelIds, bridgeId: d.bridgeId, talking: d.data?.talking === true, fallback: deps.dispatch.fallback });
-      log.info({ dispatch: d.id, agent: d.agentId }, 'reconcile: cleaning up a dispatch left from before');
-      for (const c of cmds) {
+    for (const d of owned) await cleanUp(d, states, 'left from before');
+  };
+
+  /**
+   * Finishes a dispatch this process does not drive (its own from before a restart, or adopted from
+   * a dead instance). Ringing: legs hung up, caller sent on with NOANSWER, claim released.
+   * Talking, both sides still up: left alone. An Asterisk admin would not cut a live conversation
+   * because the process that set it up died; the bridge holds without agentgate, so the call goes on,
+   * this instance holds the agent's claim (no second call is offered meanwhile) and cleans up when
+   * either side hangs up (`endWatched`). Talking with one side gone: the other is hung up.
+   */
+  async function cleanUp(d: DispatchRecord, states: Map<string, string>, why: string): Promise<void> {
+    if (running.has(d.id) || watched.has(d.id)) return;
+    if (d.data?.talking === true) {
+      const recorded = typeof d.data.winner === 'string' ? d.data.winner : undefined;
+      const winner = recorded ?? d.legChannelIds.find((l) => states.get(l) === 'Up');
+      if (winner !== undefined && states.has(winner) && states.has(d.callerChannelId)) return watch(d, winner);
+    }
+    const cmds = recover({ callerChannelId: d.callerChannelId, legChannelIds: d.legChannelIds, bridgeId: d.bridgeId, talking: d.data?.talking === true, fallback: deps.dispatch.fallback });
+    log.info({ dispatch: d.id, agent: d.agentId, why }, 'cleaning up a dispatch this process does not drive');
+    timeline(d.id, 'recovered', `call for ${d.agentId} ${why}: cleaned up`);
+    for (const c of cmds) {
+      try {
+        if (c.type === 'HangupLeg' && states.has(c.legId)) await rest.hangup(c.legId, c.reason);
+        else if (c.type === 'DestroyBridge') await rest.destroyBridge(c.bridgeId).catch(() => undefined);
+        else if (c.type === 'HangupCaller' && states.has(d.callerChannelId)) await rest.hangup(d.callerChannelId, 'normal');
+        else if (c.type === 'SetCallerVar' && states.has(d.callerChannelId)) await rest.setVar(d.callerChannelId, c.name, c.value);
+        else if (c.type === 'ContinueCaller' && states.has(d.callerChannelId)) await rest.continueInDialplan(d.callerChannelId, c.fallback);
+        else if (c.type === 'ReleaseAgent') await deps.store.releaseLease(claimKey(d.agentId), d.id);
+      } catch (err) {
+        if (!isGone(err)) log.warn({ err: { message: (err as Error).message }, command: c.type }, 'clean-up command failed');
+      }
+    }
+    await deps.store.appendAudit({ kind: 'dispatch', at: deps.clock.now(), actor: d.agentId, action: 'dispatch', result: 'RECOVERED', detail: { server: deps.server.name, caller: d.callerChannelId, legs: d.legChannelIds, why } }).catch(() => undefined);
+    await deps.store.deleteDispatch(d.id).catch(() => undefined);
+  }
+
+  function watch(d: DispatchRecord, winner: string): void {
+    const w: Watched = { record: { ...d, owner: deps.instanceId, data: { ...d.data, talking: true, winner } }, winner };
+    watched.set(d.id, w);
+    byWatched.set(d.callerChannelId, d.id);
+    byWatched.set(winner, d.id);
+    log.info({ dispatch: d.id, agent: d.agentId }, 'talking call left by a process that is gone: left bridged, watched until it ends');
+    timeline(d.id, 'adopted', `call for ${d.agentId} still talking: left alone until it ends`);
+    holdWatched(d.id, w).catch((err: unknown) => log.warn({ dispatch: d.id, err: { message: (err as Error).message } }, 'could not hold the claim of a watched call; retrying at the next beat'));
+  }
+
+  /** Keeps the agent claimed for a watched call and its record in the Store (also after an empty restart). */
+  async function holdWatched(id: string, w: Watched): Promise<void> {
+    const c = await deps.store.acquireLease(claimKey(w.record.agentId), id, claimTtlMs);
+    if (!c.ok) log.warn({ dispatch: id, holder: c.holder }, 'the agent of a watched call is claimed by another call');
+    if (watched.get(id) === w) await deps.store.putDispatch(w.record);
+  }
+
+  /** A watched call ended on one side (`gone`): hang up the other, destroy the bridge, release the claim. */
+  async function endWatched(id: string, gone: string): Promise<void> {
+    const w = watched.get(id);
+    if (!w) return;
+    watched.delete(id);
+    const d = w.record;
+    byWatched.delete(d.callerChannelId);
+    byWatched.delete(w.winner);
+    const other = gone === d.callerChannelId ? w.winner : d.callerChannelId;
+    await rest.hangup(other, 'normal').catch((err: unknown) => {
+      if (!isGone(err)) log.warn({ dispatch: id, err: { message: (err as Error).message } }, 'hangup of the other side failed');
+    });
+    if (d.bridgeId) await rest.destroyBridge(d.bridgeId).catch(() => undefined);
+    await deps.store.releaseLease(claimKey(d.agentId), id).catch(() => undefined);
+    const hungUpBy = gone === d.callerChannelId ? 'caller' : 'agent';
+    timeline(id, 'finished', `call ended (${hungUpBy} hung up) after its owner process had gone`);
+    emitter.emit('finished', { callId: id, agentId: d.agentId, result: 'ANSWERED' });
+    await deps.store.appendAudit({ kind: 'dispatch', at: deps.clock.now(), actor: d.agentId, action: 'dispatch', result: 'ANSWERED', detail: { server: deps.server.name, caller: { channel: d.callerChannelId }, winnerChannel: w.winner, legs: d.legChannelIds, hungUpBy, adopted: true } }).catch((err: unknown) => log.error({ err }, 'audit write failed'));
+    await deps.store.deleteDispatch(id).catch(() => undefined);
+  }
+
+  const channelStates = async (): Promise<Map<string, string>> => new Map((await rest.listChannels()).map((c) => [c.id, c.state]));
+
+  /** Watched calls whose end was not heard (another app's channels send us no events): polled. */
+  async function checkWatched(): Promise<void> {
+    const states = await channelStates();
+    for (const [id, w] of [...watched]) {
+      if (!states.has(w.record.callerChannelId)) await endWatched(id, w.record.callerChannelId);
+      else if (!states.has(w.winner)) await endWatched(id, w.winner);
+    }
+  }
+
+  /**
+   * Renews every claim this service holds and re-writes its dispatch records (after each heartbeat
+   * beat). A claim gone from the Store is taken again; one held by another call stops the ringing.
+   */
+  let renewing = false;
+  async function renewLeases(): Promise<void> {
+    if (renewing || stopped) return;
+    renewing = true;
+    let failed = 0;
+    try {
+      for (const r of [...running.values()]) {
+        const s = r.state;
+        if (s.phase === 'done' || !s.claimHeld) continue;
         try {
-          if (c.type === 'HangupLeg' && states.has(c.legId)) await rest.hangup(c.legId, c.reason);
-          else if (c.type === 'DestroyBridge') await rest.destroyBridge(c.bridgeId).catch(() => undefined);
-          else if (c.type === 'HangupCaller' && states.has(d.callerChannelId)) await rest.hangup(d.callerChannelId, 'normal');
-          else if (c.type === 'SetCallerVar' && states.has(d.callerChannelId)) await rest.setVar(d.callerChannelId, c.name, c.value);
-          else if (c.type === 'ContinueCaller' && states.has(d.callerChannelId)) await rest.continueInDialplan(d.callerChannelId, c.fallback);
-          else if (c.type === 'ReleaseAgent') await deps.store.releaseLease(`agent:${d.agentId}`, d.id);
-        } catch (err) {
-          if (!isGone(err)) log.warn({ err: { message: (err as Error).message }, command: c.type }, 'reconcile command failed');
+          if (!(await deps.store.renewLease(claimKey(s.agentId), s.id, claimTtlMs))) {
+            const again = await deps.store.acquireLease(claimKey(s.agentId), s.id, claimTtlMs);
+            if (!again.ok) {
+              r.log.warn({ holder: again.holder }, 'agent claim lost to another call');
+              timeline(s.id, 'claim-lost', `the agent was given to another call (${again.holder})`);
+              feed(s.id, { type: 'ClaimLost', at: deps.clock.now() });
+              continue;
+            }
+            r.log.info('agent claim had lapsed (Store restarted or away); taken again');
+          }
+          await record(r);
+        } catch {
+          failed++;
         }
       }
-      await deps.store.appendAudit({ kind: 'dispatch', at: deps.clock.now(), actor: d.agentId, action: 'dispatch', result: 'RECOVERED', detail: { server: deps.server.name, caller: d.callerChannelId, legs: d.legChannelIds } }).catch(() => undefined);
-      await deps.store.deleteDispatch(d.id).catch(() => undefined);
+      for (const [id, w] of [...watched]) await holdWatched(id, w).catch(() => failed++);
+      for (const [id, l] of [...leftovers]) {
+        try {
+          if (l.release) await deps.store.releaseLease(claimKey(l.agentId), id);
+          await deps.store.deleteDispatch(id);
+          leftovers.delete(id);
+        } catch {
+          failed++;
+        }
+      }
+    } finally {
+      renewing = false;
     }
-  };
+    if (failed > 0) log.warn({ failed }, 'could not renew agent claims or dispatch records (Store unavailable); retrying at the next beat');
+  }
+
+  /** Looks for dead instances' dispatches (and polls watched calls); retries clean-ups that could not run. */
+  const adopter = deps.heartbeat ? createOrphanAdopter({ store: deps.store, clock: deps.clock, logger: log, instanceId: deps.instanceId, server: deps.server.name, graceMs: Math.floor(leaseTtlMs / 3) }) : undefined;
+  const pending = new Map<string, { record: DispatchRecord; why: string }>();
+  let scanning = false;
+  async function scan(): Promise<void> {
+    if (scanning || stopped) return;
+    scanning = true;
+    try {
+      if (watched.size > 0) await checkWatched();
+      if (adopter && deps.heartbeat?.alive()) for (const a of await adopter.scan()) pending.set(a.record.id, { record: a.record, why: `adopted from dead instance ${a.from}` });
+      if (pending.size === 0) return;
+      // Adopted records are ours now: if ARI cannot be asked, they wait here for the next scan.
+      const states = await channelStates();
+      for (const [id, p] of [...pending]) {
+        pending.delete(id);
+        await cleanUp(p.record, states, p.why);
+      }
+    } finally {
+      scanning = false;
+    }
+  }
 
   const events = new AriEvents({
     url: ari.url,
@@ -434,9 +610,40 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
   });
   await events.start();
 
+  // Claims renew after each heartbeat beat (or, without a heartbeat, on a timer of the same period).
+  const onBeat = (): void => {
+    renewLeases().catch((err: unknown) => log.error({ err }, 'claim renewal failed'));
+  };
+  let renewTimer: TimerHandle | undefined;
+  const renewLoop = (): void => {
+    if (stopped) return;
+    renewTimer = deps.clock.setTimer(Math.floor(leaseTtlMs / 2), () => {
+      onBeat();
+      renewLoop();
+    });
+  };
+  if (deps.heartbeat) deps.heartbeat.on('beat', onBeat);
+  else renewLoop();
+  // Dead owners are looked for every sixth of the TTL: adopted ~1.5 TTL after death at worst.
+  let scanTimer: TimerHandle | undefined;
+  const scanLoop = (): void => {
+    if (stopped) return;
+    scanTimer = deps.clock.setTimer(Math.max(200, Math.floor(leaseTtlMs / 6)), () => {
+      scan().then(scanLoop, (err: unknown) => {
+        log.warn({ err: { message: (err as Error).message } }, 'adoption scan failed; retrying');
+        scanLoop();
+      });
+    });
+  };
+  scanLoop();
+
   emitter.connected = () => events.isConnected();
   emitter.active = () => running.size;
   emitter.stop = async () => {
+    stopped = true;
+    deps.heartbeat?.off('beat', onBeat);
+    if (renewTimer) deps.clock.cancelTimer(renewTimer);
+    if (scanTimer) deps.clock.cancelTimer(scanTimer);
     await events.stop();
     rest.close();
     for (const r of running.values()) for (const h of r.timers.values()) deps.clock.cancelTimer(h);

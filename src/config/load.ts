@@ -17,7 +17,8 @@ export interface ConfigIssue {
 }
 
 export type Config = Readonly<Omit<ConfigShape, 'directory' | 'instance'>> & {
-  readonly instance: { readonly id: string };
+  /** `idFromHost`: the id was not configured and comes from the host name (said in conflict errors). */
+  readonly instance: { readonly id: string; readonly leaseTtlMs: number; readonly idFromHost: boolean };
   readonly directory: PolicyDoc;
 };
 
@@ -83,8 +84,19 @@ export function validateConfig(raw: unknown, source = 'config'): Config {
     });
   }
   if (issues.length > 0 || !directory) throw new ConfigError(source, issues);
-  const instanceId = withDefaults.instance.id ?? `${hostname()}-${process.pid}`;
-  return deepFreeze({ ...withDefaults, instance: { id: instanceId }, directory }) as Config;
+  const configured = withDefaults.instance.id;
+  const instance = { id: configured ?? defaultInstanceId(hostname()), leaseTtlMs: withDefaults.instance.leaseTtlMs, idFromHost: configured === undefined };
+  return deepFreeze({ ...withDefaults, instance, directory }) as Config;
+}
+
+/**
+ * The instance id when none is configured: the host name, so that a daemon restarted on the same
+ * host (after a crash, with no clean stop) is the same instance and cleans up what it owned. Two
+ * daemons on one host with this default are refused at start by the heartbeat (src/app/instance-heartbeat.ts).
+ */
+export function defaultInstanceId(host: string): string {
+  const id = host.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
+  return id === '' ? 'agentgate' : id;
 }
 
 /** Parse YAML text (YAML syntax errors are reported with line and column) into a plain value. */

@@ -39,7 +39,12 @@ export const ServerSchema = Type.Object(
 export const ConfigSchema = Type.Object(
   {
     instance: Type.Object(
-      { id: Type.Optional(Name) },
+      {
+        id: Type.Optional(Name),
+        // Heartbeat lease of this instance; agent claims live 3x this long. Both are renewed every
+        // half of it. A dead instance's dispatches are adopted about 1.7x this long after it died.
+        leaseTtlMs: Type.Integer({ default: 6000, minimum: 1000, maximum: 60000 }),
+      },
       { additionalProperties: false, default: {} },
     ),
     log: Type.Object(

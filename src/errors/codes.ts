@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   AGENTGATE_ERR_ARI_FAILED: { status: 502, message: 'ARI {operation} failed: {detail}' },
   AGENTGATE_ERR_DISPATCH_BAD_ARGS: { status: 400, message: 'Stasis arguments invalid: {detail}' },
   AGENTGATE_ERR_STORE: { status: 503, message: 'Store unavailable: {detail}' },
+  AGENTGATE_ERR_INSTANCE_ID_IN_USE: { status: 500, message: 'Instance id {id} is in use by another running agentgate ({holder}); {hint}' },
 
   AGENTGATE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -31,6 +31,13 @@ export interface Store {
   putDispatch(record: DispatchRecord): Promise<void>;
   deleteDispatch(id: string): Promise<void>;
   listDispatches(filter?: { owner?: string; server?: string }): Promise<DispatchRecord[]>;
+  /**
+   * Take over the dispatch records of a dead instance: every record owned by `from` on `server`
+   * becomes owned by `to`, each one atomically and only while the lease `unlessLeaseHeld` (the dead
+   * instance's heartbeat) is not held. Returns the records moved by this call, already owned by `to`:
+   * when several live instances adopt at once, each record is moved (and cleaned up) by exactly one.
+   */
+  adoptDispatches(input: { from: string; to: string; server: string; unlessLeaseHeld: string }): Promise<DispatchRecord[]>;
 
   /** Append-only audit log with a length cap (oldest dropped first); returns the entry id. */
   appendAudit(entry: AuditEntryInput): Promise<string>;

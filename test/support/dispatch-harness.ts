@@ -11,6 +11,7 @@ import { createRedisStore } from '../../src/adapters/store/redis.js';
 import { systemClock } from '../../src/ports/clock.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import type { Store } from '../../src/ports/store.js';
+import type { InstanceHeartbeat } from '../../src/app/instance-heartbeat.js';
 import { deletePrefix, REDIS_URL, uniquePrefix } from './redis.js';
 
 export type StoreKind = 'memory' | 'redis';
@@ -49,16 +50,19 @@ export async function makeStore(kind: StoreKind, shared?: { prefix: string }): P
   };
 }
 
-export async function startService(sim: Simulator, store: Store, over: Parameters<typeof dispatchConfig>[1] & { logger?: Logger } = {}): Promise<DispatchService> {
+export async function startService(sim: Simulator, store: Store, over: Parameters<typeof dispatchConfig>[1] & { logger?: Logger; leaseTtlMs?: number; heartbeat?: InstanceHeartbeat; app?: string } = {}): Promise<DispatchService> {
   const config = dispatchConfig(sim, over);
+  const server = config.servers[0]!;
   return startDispatchService({
-    server: config.servers[0]!,
+    server: over.app === undefined ? server : { ...server, ari: { ...server.ari!, app: over.app } },
     dispatch: config.dispatch,
     store,
     policy: createPolicyHolder(config.directory),
     clock: systemClock(),
     logger: over.logger ?? silentLogger(),
     instanceId: config.instance.id,
+    leaseTtlMs: over.leaseTtlMs,
+    heartbeat: over.heartbeat,
   });
 }
 

@@ -96,6 +96,17 @@ export function createMemoryStore(opts: MemoryStoreOptions): Store {
       return out;
     },
 
+    async adoptDispatches({ from, to, server, unlessLeaseHeld }) {
+      if (live(unlessLeaseHeld)) return [];
+      const out: DispatchRecord[] = [];
+      for (const d of dispatches.values()) {
+        if (d.owner !== from || d.server !== server) continue;
+        d.owner = to;
+        out.push(structuredClone(d));
+      }
+      return out;
+    },
+
     async appendAudit(entry: AuditEntryInput) {
       const id = `${entry.at}-${auditSeq++}`;
       audit.push({ ...structuredClone(entry), id });

@@ -52,6 +52,19 @@ return {h[1], tonumber(h[2]), redis.call('PTTL', KEYS[1])}
 `;
 
 /**
+ * KEYS[1] dispatches hash, KEYS[2] lease hash of the previous owner's heartbeat.
+ * ARGV[1] dispatch id, ARGV[2] the record JSON as read (compare), ARGV[3] the record JSON with the new owner.
+ * Returns 1 when moved, 0 when the heartbeat is held again or the record changed or went meanwhile
+ * (compare-and-set on the exact stored text: no JSON decoding in Lua, which would reshape arrays and numbers).
+ */
+const ADOPT = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+`;
+
+/**
  * KEYS[1] policy hash. ARGV[1] expected version (0 = none yet), ARGV[2] document JSON.
  * Returns {1, newVersion} when stored, {0, currentVersion} when the version moved meanwhile.
  */
@@ -77,6 +90,7 @@ type Scripted = Redis & {
   agRelease(k1: string, holder: string): Promise<number>;
   agHolder(k1: string): Promise<[string, number, number] | null>;
   agPutPolicy(k1: string, expected: number, doc: string): Promise<[number, number]>;
+  agAdopt(k1: string, k2: string, id: string, expected: string, next: string): Promise<number>;
 };
 
 function storeError(err: unknown): AgentgateError {
@@ -101,6 +115,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
   redis.defineCommand('agRelease', { numberOfKeys: 1, lua: RELEASE });
   redis.defineCommand('agHolder', { numberOfKeys: 1, lua: HOLDER });
   redis.defineCommand('agPutPolicy', { numberOfKeys: 1, lua: PUT_POLICY });
+  redis.defineCommand('agAdopt', { numberOfKeys: 2, lua: ADOPT });
   try {
     await redis.connect();
     await redis.ping();
@@ -143,6 +158,19 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
         return all
           .map((j) => JSON.parse(j) as DispatchRecord)
           .filter((d) => (filter.owner === undefined || d.owner === filter.owner) && (filter.server === undefined || d.server === filter.server));
+      }),
+
+    adoptDispatches: ({ from, to, server, unlessLeaseHeld }) =>
+      wrap(async () => {
+        const all = await redis.hgetall(keys.dispatches());
+        const out: DispatchRecord[] = [];
+        for (const [id, json] of Object.entries(all)) {
+          const d = JSON.parse(json) as DispatchRecord;
+          if (d.owner !== from || d.server !== server) continue;
+          const next = { ...d, owner: to };
+          if ((await redis.agAdopt(keys.dispatches(), keys.lease(unlessLeaseHeld), id, json, JSON.stringify(next))) === 1) out.push(next);
+        }
+        return out;
       }),
 
     appendAudit: (entry: AuditEntryInput) =>

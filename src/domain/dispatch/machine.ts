@@ -71,7 +71,9 @@ export type DispatchEvent =
   | { type: 'CallerHungUp'; at: number }
   | { type: 'Bridged'; at: number }
   | { type: 'BridgeFailed'; detail: string; at: number }
-  | { type: 'TimerFired'; name: string; at: number };
+  | { type: 'TimerFired'; name: string; at: number }
+  /** The agent claim lapsed and another call holds the agent now (the Store was away longer than its TTL). */
+  | { type: 'ClaimLost'; at: number };
 
 export type DispatchCommand =
   | { type: 'RingCaller' }
@@ -383,6 +385,15 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
         }
         finishAnswered(s, commands, event.at);
       }
+      break;
+    }
+    case 'ClaimLost': {
+      // Another call was given the agent: stop offering this one (NOAGENT, the caller goes on in the
+      // dialplan). Once answered, the conversation is left alone: only ringing stops.
+      if (s.phase !== 'ringing') break;
+      s.hungUpBy = 'agentgate';
+      hangupOthers(s, undefined, 'normal', commands);
+      finish(s, 'NOAGENT', event.at, commands);
       break;
     }
     case 'TimerFired': {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, parseConfigText, pointerToPath } from '../../../src/config/load.js';
+import { hostname } from 'node:os';
+import { ConfigError, defaultInstanceId, loadConfigFile, parseConfigText, pointerToPath } from '../../../src/config/load.js';
 
 const example = readFileSync(new URL('../../../agentgate.example.yaml', import.meta.url), 'utf8');
 
@@ -27,6 +28,18 @@ describe('config', () => {
     const cfg = loadConfigFile(new URL('../../../docker/agentgate.docker.yaml', import.meta.url).pathname, { AMI_SECRET: 'from-env' });
     expect(cfg.servers[0]?.ari?.password).toBe('change-me');
     expect(cfg.servers[0]?.ami?.secret).toBe('from-env');
+  });
+
+  it('#12.5: with instance omitted the id is the host name, the same for every process on this host (a restart is the same instance)', () => {
+    const text = example.replace(/^instance:\n  id: .*\n(?: {20,}#.*\n)*  leaseTtlMs: \d+.*\n/m, '');
+    expect(text).not.toMatch(/^instance:/m);
+    const cfg = parseConfigText(text, 'test.yaml');
+    expect(cfg.instance).toEqual({ id: defaultInstanceId(hostname()), leaseTtlMs: 6000, idFromHost: true });
+    expect(cfg.instance.id).not.toContain(String(process.pid));
+    expect(parseConfigText(example, 'test.yaml').instance).toMatchObject({ id: 'agentgate-1', idFromHost: false });
+    expect(defaultInstanceId('pbx-host.example.com')).toBe('pbx-host.example.com');
+    expect(defaultInstanceId('weird host/名')).toBe('weird-host--');
+    expect(defaultInstanceId('')).toBe('agentgate');
   });
 
   it('names the path of a bad field', () => {

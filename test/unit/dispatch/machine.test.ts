@@ -109,6 +109,24 @@ describe('dispatch machine (table)', () => {
     expect(s.commands).toContainEqual({ type: 'SetCallerVar', name: 'AGENTGATE_RESULT', value: 'UNAVAILABLE' });
   });
 
+  it('#12.5 claim lost while ringing (another call holds the agent after a Store outage): legs hung up normally, caller continued NOAGENT; a talking call is left alone', () => {
+    const { state, log } = begin();
+    const s = run(state, [{ type: 'LegStasisStarted', legId: 'd-leg1' }, { type: 'LegStasisStarted', legId: 'd-leg2' }, { type: 'ClaimLost', at: 7 }], log);
+    expect(s.result).toBe('NOAGENT');
+    expect(hangups(log)).toEqual([
+      { type: 'HangupLeg', legId: 'd-leg1', reason: 'normal' },
+      { type: 'HangupLeg', legId: 'd-leg2', reason: 'normal' },
+    ]);
+    expect(log).toContainEqual({ type: 'SetCallerVar', name: 'AGENTGATE_RESULT', value: 'NOAGENT' });
+    expect(log.some((c) => c.type === 'ContinueCaller')).toBe(true);
+
+    const talking = begin();
+    const t = run(talking.state, [{ type: 'LegStasisStarted', legId: 'd-leg1' }, { type: 'LegAnswered', legId: 'd-leg1', at: 3 }, { type: 'Bridged', at: 4 }], talking.log);
+    const step = transition(t, { type: 'ClaimLost', at: 9 });
+    expect(step.state.phase).toBe('talking');
+    expect(step.commands).toEqual([]);
+  });
+
   it('recover after a restart: every leg hung up, bridge destroyed, caller sent on or hung up', () => {
     expect(recover({ callerChannelId: 'c', legChannelIds: ['a', 'b'], bridgeId: 'br' }).map((c) => c.type)).toEqual(['HangupLeg', 'HangupLeg', 'DestroyBridge', 'SetCallerVar', 'ContinueCaller', 'ReleaseAgent']);
     expect(recover({ callerChannelId: 'c', legChannelIds: [], talking: true }).map((c) => c.type)).toEqual(['HangupCaller', 'ReleaseAgent']);
@@ -125,6 +143,7 @@ const arbEvent: fc.Arbitrary<DispatchEvent> = fc.oneof(
   fc.constantFrom(...legIds).map((legId) => ({ type: 'LegCreateFailed' as const, legId, detail: 'x', at: 2 })),
   fc.constant({ type: 'CallerHungUp' as const, at: 3 }),
   fc.constant({ type: 'Bridged' as const, at: 4 }),
+  fc.constant({ type: 'ClaimLost' as const, at: 4 }),
   fc.constantFrom('overall', 'leg:d-leg1', 'leg:d-leg2', 'delay:d-leg3', 'bogus').map((name) => ({ type: 'TimerFired' as const, name, at: 5 })),
 );
 
