@@ -11,8 +11,9 @@
  * logged at error level and counted in `dropped`.
  *
  * Usage (any use case): `const audit = createAuditTrail({ store, logger }); await audit.append(entry)`
- * — never rejects; returns the Store's id, or undefined when the record was buffered. `stop()` on
- * shutdown tries one last flush.
+ * — never rejects; returns the Store's id, or undefined when the record was buffered. Where nobody
+ * waits for the id (an event handler), `audit.enqueue(entry)`: same path, nothing to await or catch.
+ * `stop()` on shutdown tries one last flush.
  */
 import type { Logger } from 'pino';
 import type { AuditEntryInput, Store } from '../ports/store.js';
@@ -20,6 +21,8 @@ import type { AuditEntryInput, Store } from '../ports/store.js';
 export interface AuditTrail {
   /** Writes the record, or buffers it when the Store fails (or while older records wait). Never rejects. */
   append(entry: AuditEntryInput): Promise<string | undefined>;
+  /** append() for callers that do not wait: returns nothing, never throws. */
+  enqueue(entry: AuditEntryInput): void;
   /** Writes what is buffered, in order, until the Store fails again. */
   flush(): Promise<void>;
   stats(): { buffered: number; dropped: number; cap: number };
@@ -92,18 +95,23 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
     return flushing;
   };
 
+  const append = async (entry: AuditEntryInput): Promise<string | undefined> => {
+    if (buffer.length > 0 || flushing !== undefined) {
+      keep(entry, undefined);
+      return undefined;
+    }
+    try {
+      return await opts.store.appendAudit(entry);
+    } catch (err) {
+      keep(entry, err);
+      return undefined;
+    }
+  };
+
   return {
-    async append(entry) {
-      if (buffer.length > 0 || flushing !== undefined) {
-        keep(entry, undefined);
-        return undefined;
-      }
-      try {
-        return await opts.store.appendAudit(entry);
-      } catch (err) {
-        keep(entry, err);
-        return undefined;
-      }
+    append,
+    enqueue(entry) {
+      append(entry).catch((err: unknown) => log.error({ err, audit: summary(entry) }, 'audit append threw'));
     },
     flush,
     stats: () => ({ buffered: buffer.length, dropped, cap }),
