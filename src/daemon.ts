@@ -13,6 +13,8 @@ import { createStore } from './adapters/store/create-store.js';
 import { createPolicyHolder, type PolicyHolder } from './app/policy-holder.js';
 import { parsePolicyDoc } from './domain/policy/index.js';
 import { startQueueService, type QueueService } from './app/queue-service.js';
+import { createAuditTrail } from './app/audit-trail.js';
+import { createAriChannelLookup } from './adapters/ari/channel-lookup.js';
 import { startDispatchService, type DispatchService } from './app/dispatch-service.js';
 import { startInstanceHeartbeat, type InstanceHeartbeat } from './app/instance-heartbeat.js';
 import { createTokenService, type TokenService } from './app/tokens.js';
@@ -133,7 +135,13 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     poll.unref();
     stops.push(async () => clearInterval(poll));
 
-    const queue = await startQueueService({ servers: config.servers, store, policy, clock, logger, instanceId });
+    // One audit trail for the use cases: records the Store refuses wait in it, in order.
+    const audit = createAuditTrail({ store, logger });
+    stops.push(() => audit.stop());
+    // Feature-code UserEvents are believed only after ARI shows their channel (servers with ARI).
+    const channels = createAriChannelLookup(config.servers.map((s) => ({ name: s.name, ari: s.ari })));
+    stops.push(async () => channels.close());
+    const queue = await startQueueService({ servers: config.servers, store, policy, clock, logger, instanceId, channels, featureContexts: config.featureCodes.contexts, audit });
     stops.push(() => queue.stop());
 
     const dispatch = new Map<string, DispatchService>();

@@ -7,17 +7,27 @@
  * rung in between). Logout of a member that is "Not there" counts as done. Member state follows
  * Asterisk's QueueMember* events and is re-read with QueueStatus after every (re)connect and
  * FullyBooted. Dialplan feature codes (`UserEvent(AgentGate,Action: login,...)`) run the same
- * operations for the user owning the calling channel's extension, once across every instance.
+ * operations for the user owning the calling channel's extension, once across every instance, after
+ * ARI confirmed that this channel exists on that server, has that name and is executing in a
+ * feature-code context (any AMI client with the `user` write class can send a UserEvent with any
+ * headers: the actor must be proven by Asterisk, not by the event).
+ *
+ * Outcomes are truthful when the Store fails: an operation is refused before AMI when the Store does
+ * not answer (AGENTGATE_ERR_STORE, nothing sent); once Asterisk confirmed it, it is reported as done
+ * and its audit record, if the Store refuses it, waits in the audit trail's buffer (audit-trail.ts).
+ * Every outcome is audited: applied, denied, refused, failed, rejected feature codes.
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { Clock } from '../ports/clock.js';
-import type { Store } from '../ports/store.js';
+import type { AuditEntryInput, Store } from '../ports/store.js';
+import type { ChannelLookup } from '../ports/channel-lookup.js';
 import type { PolicyHolder } from './policy-holder.js';
 import { AgentgateError } from '../errors/codes.js';
 import { decide, extensionById, extensionByInterface, plainDecision, userOwningExtension, type Decision, type QueueAction } from '../domain/policy/index.js';
-import { AmiClient, type AmiMessage } from '../adapters/ami/client.js';
+import { AmiClient, type AmiEvent, type AmiResponse, type QueueMemberState } from '../adapters/ami/client.js';
 import type { FeatureHandler } from './dispatch-service.js';
+import { createAuditTrail, type AuditTrail } from './audit-trail.js';
 
 export interface QueueOpRequest {
   actor: string;
@@ -41,7 +51,8 @@ export interface QueueOpResult {
   server: string;
   decision: Decision;
   ami: { response: string; message: string; alreadyDone?: boolean };
-  auditId: string;
+  /** The audit record's id; absent when the Store refused it and it waits in the audit buffer. */
+  auditId?: string;
 }
 
 export interface MemberView {
@@ -74,7 +85,20 @@ export interface QueueServiceDeps {
   clock: Clock;
   logger: Logger;
   instanceId: string;
+  /**
+   * Asks Asterisk (ARI) about the channel that raised a feature-code UserEvent. Without it, or for a
+   * server without ARI, feature-code UserEvents are refused (the Stasis variant still works).
+   */
+  channels?: ChannelLookup;
+  /** Dialplan contexts a feature-code channel must be executing in (config featureCodes.contexts). */
+  featureContexts?: readonly string[];
+  /** Shared audit trail (buffers records while the Store is down); one is made when absent. */
+  audit?: AuditTrail;
 }
+
+/** How long the pre-AMI Store check may take before the operation is refused. */
+const STORE_CHECK_MS = 2000;
+const ACTIONS: readonly string[] = ['login', 'logout', 'pause', 'unpause', 'penalty'];
 
 /** Asterisk's error texts (recordings/ami/queue-member-lifecycle.jsonl) → agentgate's codes. */
 function amiError(action: string, message: string, iface: string, queue: string | undefined): AgentgateError {
@@ -92,26 +116,20 @@ const SOUNDS: Record<string, string> = { login: 'agent-loginok', logout: 'agent-
 
 export async function startQueueService(deps: QueueServiceDeps): Promise<QueueService> {
   const log = deps.logger.child({ component: 'queue' });
+  const ownAudit = deps.audit === undefined;
+  const audit = deps.audit ?? createAuditTrail({ store: deps.store, logger: deps.logger });
+  const featureContexts = new Set(deps.featureContexts ?? ['agentgate-features']);
+  const hasAri = new Set(deps.servers.filter((s) => s.ari !== undefined).map((s) => s.name));
   const clients = new Map<string, AmiClient>();
+  /** The QueueStatus re-read in flight per server (start-up waits for the first one). */
+  const syncing = new Map<string, Promise<void>>();
   /** server → queue → interface → member */
   const state = new Map<string, Map<string, Map<string, MemberView>>>();
 
-  const memberFrom = (server: string, e: AmiMessage, fromStatus: boolean): MemberView => {
-    const iface = fromStatus ? (e.location ?? '') : (e.interface ?? '');
-    const ext = extensionByInterface(deps.policy.current(), iface);
+  const memberFrom = (server: string, s: QueueMemberState): MemberView => {
+    const ext = extensionByInterface(deps.policy.current(), s.interface);
     const owner = ext ? userOwningExtension(deps.policy.current(), ext.id) : undefined;
-    const m: MemberView = {
-      server,
-      queue: e.queue ?? '',
-      interface: iface,
-      memberName: (fromStatus ? e.name : e.membername) ?? iface,
-      stateInterface: e.stateinterface ?? iface,
-      penalty: Number(e.penalty ?? 0),
-      paused: e.paused === '1',
-      pausedReason: e.pausedreason ?? '',
-      status: Number(e.status ?? 0),
-      dynamic: (e.membership ?? 'dynamic') !== 'static',
-    };
+    const m: MemberView = { server, ...s };
     if (ext) m.extension = ext.id;
     if (owner) m.user = owner.id;
     return m;
@@ -125,33 +143,31 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
 
   const resync = async (server: string, client: AmiClient): Promise<void> => {
     try {
-      const items = await client.list({ action: 'QueueStatus' });
+      const items = await client.queueStatus();
       const fresh = new Map<string, Map<string, MemberView>>();
       for (const it of items) {
-        if ((it.event ?? '').toLowerCase() !== 'queuemember') continue;
-        const m = memberFrom(server, it, true);
+        const m = memberFrom(server, it);
         let q = fresh.get(m.queue);
         if (!q) fresh.set(m.queue, (q = new Map()));
         q.set(m.interface, m);
       }
       state.set(server, fresh);
-      log.info({ server, members: items.filter((i) => (i.event ?? '').toLowerCase() === 'queuemember').length }, 'queue members re-read with QueueStatus');
+      log.info({ server, members: items.length }, 'queue members re-read with QueueStatus');
     } catch (err) {
       log.warn({ server, err: { message: (err as Error).message } }, 'QueueStatus failed');
     }
   };
 
-  const onEvent = (server: string, e: AmiMessage): void => {
-    const ev = (e.event ?? '').toLowerCase();
-    if (ev === 'queuememberadded' || ev === 'queuememberpause' || ev === 'queuememberpenalty' || ev === 'queuememberstatus') {
-      const m = memberFrom(server, e, false);
+  const onEvent = (server: string, e: AmiEvent): void => {
+    if (e.kind === 'member') {
+      const m = memberFrom(server, e.member);
       const qs = queuesOf(server);
       let q = qs.get(m.queue);
       if (!q) qs.set(m.queue, (q = new Map()));
       q.set(m.interface, m);
-    } else if (ev === 'queuememberremoved') {
-      queuesOf(server).get(e.queue ?? '')?.delete(e.interface ?? '');
-    } else if (ev === 'userevent' && (e.userevent ?? '').toLowerCase() === 'agentgate') {
+    } else if (e.kind === 'member-removed') {
+      queuesOf(server).get(e.queue)?.delete(e.interface);
+    } else if (e.kind === 'feature') {
       onFeatureEvent(server, e).catch((err: unknown) => log.error({ server, err }, 'feature code could not be handled'));
     }
   };
@@ -165,32 +181,69 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
       username: s.ami.username,
       secret: s.ami.secret,
       actionTimeoutMs: s.ami.actionTimeoutMs,
+      pingIntervalMs: s.ami.pingIntervalMs,
       instanceId: deps.instanceId,
       logger: log,
       onEvent: (e) => onEvent(s.name, e),
-      onConnected: () => void resync(s.name, client),
+      onConnected: () => {
+        const p = resync(s.name, client);
+        syncing.set(s.name, p);
+        p.catch((err: unknown) => log.error({ server: s.name, err }, 'QueueStatus resync threw'));
+      },
     });
     clients.set(s.name, client);
     client.start();
+    if (s.ari === undefined || deps.channels === undefined) {
+      log.warn({ server: s.name }, 'no ARI for this server: feature-code UserEvents from it will be refused (the calling channel cannot be verified); the Stasis variant (*51-*54) needs ARI too');
+    }
   }
-  await Promise.all([...clients.values()].map((c) => c.waitConnected(10_000).catch(() => undefined)));
+  // Started = connected and member state read (or 10 s passed: reconnecting goes on meanwhile).
+  await Promise.all(
+    [...clients].map(async ([name, c]) => {
+      const up = await c.waitConnected(10_000).then(
+        () => true,
+        () => false,
+      );
+      if (up) await syncing.get(name)?.catch(() => undefined);
+    }),
+  );
 
   const serverFor = (extServer: string | undefined): string | undefined => extServer ?? [...clients.keys()][0];
 
+  const record = (entry: Omit<AuditEntryInput, 'kind' | 'at'>): Promise<string | undefined> => audit.append({ kind: 'queue-op', at: deps.clock.now(), ...entry });
+
+  /**
+   * The Store answers now (a one-key read, bounded in time). Checked before AMI, so that an operation
+   * is never applied on the PBX by an instance that cannot record it or enforce its claims.
+   */
+  const storeAnswers = async (): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        deps.store.leaseHolder('queue-op-store-check'),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${STORE_CHECK_MS} ms`)), STORE_CHECK_MS);
+        }),
+      ]);
+    } catch (err) {
+      throw err instanceof AgentgateError && err.code === 'AGENTGATE_ERR_STORE' ? err : new AgentgateError('AGENTGATE_ERR_STORE', { detail: (err as Error).message }, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   async function execute(req: QueueOpRequest): Promise<QueueOpResult> {
     const policy = deps.policy.current();
-    for (const [field, v] of [['reason', req.reason], ['queue', req.queue], ['extension', req.extension], ['actor', req.actor]] as const) {
-      if (v !== undefined && /[\r\n]/.test(v)) throw new AgentgateError('AGENTGATE_ERR_CRLF', { field }, { field });
-    }
+    // Control characters in what reaches AMI are refused by the AMI adapter, in one place.
     if (req.penalty !== undefined && (!Number.isInteger(req.penalty) || req.penalty < 0)) {
       throw new AgentgateError('AGENTGATE_ERR_VALIDATION', { field: 'penalty', detail: 'must be an integer >= 0' }, { field: 'penalty' });
     }
     if (req.action === 'penalty' && req.penalty === undefined) throw new AgentgateError('AGENTGATE_ERR_VALIDATION', { field: 'penalty', detail: 'is required for penalty' }, { field: 'penalty' });
     const decision = decide(policy, { actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, ip: req.ip, source: req.source });
     const base = { actor: req.actor, action: req.action, extension: req.extension, queue: req.queue };
+    const plain = plainDecision(decision); // rendered once: the audit and the caller get the same sentences
     if (!decision.allowed) {
-      const plain = plainDecision(decision);
-      await deps.store.appendAudit({ kind: 'queue-op', at: deps.clock.now(), ...base, result: 'denied', detail: { request: req, decision: plain } }).catch(() => undefined);
+      await record({ ...base, result: 'denied', detail: { request: req, decision: plain } });
       const failed = plain.reasons.filter((r) => !r.passed).map((r) => `${r.name}: ${r.detail}`);
       const unknownExt = plain.reasons.find((r) => r.name === 'target' && !r.passed && /unknown extension/.test(r.detail));
       if (unknownExt && !extensionById(policy, req.extension)) throw new AgentgateError('AGENTGATE_ERR_UNKNOWN_EXTENSION', { id: req.extension, decision: plain }, { field: 'extension' });
@@ -227,48 +280,83 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
         action = { action: 'QueuePenalty', interface: ext.interface, penalty: String(req.penalty), queue: req.queue };
         break;
     }
-    let res: AmiMessage;
+    try {
+      AmiClient.checkValues(action);
+      await storeAnswers();
+    } catch (err) {
+      await record({ ...base, result: 'refused', detail: { request: req, decision: plain, error: { code: (err as AgentgateError).code, message: (err as Error).message }, sent: false } });
+      if ((err as AgentgateError).code === 'AGENTGATE_ERR_STORE') log.warn({ actor: req.actor, action: req.action, extension: req.extension, err: { message: (err as Error).message } }, 'queue operation refused before AMI: the Store does not answer');
+      throw err;
+    }
+    let res: AmiResponse;
     try {
       res = await client.action(action);
     } catch (err) {
-      await deps.store.appendAudit({ kind: 'queue-op', at: deps.clock.now(), ...base, result: 'error', detail: { request: req, decision: plainDecision(decision), error: (err as Error).message } }).catch(() => undefined);
+      await record({ ...base, result: 'error', detail: { request: req, decision: plain, error: { code: (err as AgentgateError).code, message: (err as Error).message } } });
       throw err;
     }
-    const message = res.message ?? '';
-    const success = (res.response ?? '').toLowerCase() === 'success';
+    const message = res.message;
+    const success = res.response.toLowerCase() === 'success';
     const alreadyDone = !success && req.action === 'logout' && /Not there/i.test(message);
     if (!success && !alreadyDone) {
-      await deps.store.appendAudit({ kind: 'queue-op', at: deps.clock.now(), ...base, result: 'ami-error', detail: { request: req, decision: plainDecision(decision), ami: { response: res.response, message } } }).catch(() => undefined);
+      await record({ ...base, result: 'ami-error', detail: { request: req, decision: plain, ami: { response: res.response, message } } });
       throw amiError(String(action.action), message, ext.interface, req.queue);
     }
-    const ami = alreadyDone ? { response: res.response ?? '', message, alreadyDone: true } : { response: res.response ?? '', message };
-    const plain = plainDecision(decision); // rendered once: the audit and the caller get the same sentences
-    const auditId = await deps.store.appendAudit({ kind: 'queue-op', at: deps.clock.now(), ...base, result: 'ok', detail: { request: req, decision: plain, ami, server } });
-    log.info({ actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, server, ami: message }, 'queue operation applied');
-    const out: QueueOpResult = { ok: true, action: req.action, extension: req.extension, interface: ext.interface, server, decision: plain, ami, auditId };
+    const ami = alreadyDone ? { response: res.response, message, alreadyDone: true } : { response: res.response, message };
+    // Asterisk applied it: from here on the operation is done, whatever the Store does.
+    const auditId = await record({ ...base, result: 'ok', detail: { request: req, decision: plain, ami, server } });
+    log.info({ actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, server, ami: message, audit: auditId ?? 'buffered' }, 'queue operation applied');
+    const out: QueueOpResult = { ok: true, action: req.action, extension: req.extension, interface: ext.interface, server, decision: plain, ami };
+    if (auditId !== undefined) out.auditId = auditId;
     if (req.queue !== undefined) out.queue = req.queue;
     return out;
   }
 
-  /** A dialplan UserEvent(AgentGate,...): the actor owns the calling channel's extension. */
-  async function onFeatureEvent(server: string, e: AmiMessage): Promise<void> {
-    const uniqueid = e.uniqueid;
-    const channel = e.channel ?? '';
-    const flog = log.child({ server, uniqueid, channel });
-    if (!uniqueid) return flog.warn('AgentGate UserEvent without a Uniqueid (sent as an AMI action, not from the dialplan): ignored');
-    if (!(await deps.store.once(`userevent:${server}:${uniqueid}`, 3_600_000))) return;
+  /**
+   * A UserEvent(AgentGate,...) seen on a server's AMI. Believed only when ARI confirms the channel:
+   * it exists on that server under that Uniqueid, has exactly that name, and is executing in a
+   * feature-code context. Then the actor is the user owning the channel's extension. Handled once
+   * across instances (the Store's once(), by Uniqueid) — checked after ARI, so a forged event naming
+   * a real Uniqueid cannot use up the real one.
+   */
+  async function onFeatureEvent(server: string, e: Extract<AmiEvent, { kind: 'feature' }>): Promise<void> {
+    const flog = log.child({ server, uniqueid: e.uniqueid, channel: e.channel });
+    const rejected = async (reason: string): Promise<void> => {
+      flog.warn({ action: e.action, queue: e.queue, reason }, 'feature-code UserEvent rejected');
+      await record({ action: e.action, queue: e.queue, result: 'rejected', detail: { source: 'dialplan', server, reason, event: { ...e } } });
+    };
+    if (e.uniqueid === undefined || e.channel === undefined) return rejected('no Channel or Uniqueid: not raised by a channel in the dialplan');
+    const action = (e.action ?? '').toLowerCase();
+    if (!ACTIONS.includes(action)) return rejected(`unknown Action '${e.action ?? ''}'`);
+    if (!hasAri.has(server) || deps.channels === undefined) return rejected(`server ${server} has no ARI configured: the calling channel cannot be verified (configure ari for it, or use the Stasis variant)`);
+    let ch;
+    try {
+      ch = await deps.channels.channel(server, e.uniqueid);
+    } catch (err) {
+      return rejected(`the channel could not be checked over ARI: ${(err as Error).message}`);
+    }
+    if (ch === null) return rejected(`no channel ${e.uniqueid} on ${server}`);
+    if (ch.name !== e.channel) return rejected(`channel ${e.uniqueid} is ${ch.name}, not ${e.channel}`);
+    if (!featureContexts.has(ch.context)) return rejected(`channel ${ch.name} is executing in context '${ch.context}', not a feature-code context (featureCodes.contexts: ${[...featureContexts].join(', ')})`);
+    let first: boolean;
+    try {
+      first = await deps.store.once(`userevent:${server}:${e.uniqueid}`, 3_600_000);
+    } catch (err) {
+      flog.error({ action, err: { message: (err as Error).message } }, 'feature code not applied: the Store does not answer');
+      await record({ action, queue: e.queue, result: 'refused', detail: { source: 'dialplan', server, channel: ch.name, error: { code: 'AGENTGATE_ERR_STORE', message: (err as Error).message }, sent: false } });
+      return;
+    }
+    if (!first) return;
     // The interface is the channel name without its -<sequence> suffix: PJSIP/1001-00000004 → PJSIP/1001.
-    const iface = channel.replace(/-[0-9a-f]+(;\d)?$/, '');
+    const iface = ch.name.replace(/-[0-9a-f]+(;\d)?$/, '');
     const policy = deps.policy.current();
     const ext = extensionByInterface(policy, iface);
     const owner = ext ? userOwningExtension(policy, ext.id) : undefined;
-    if (!ext || !owner) return flog.warn({ iface }, 'feature code from a channel whose extension has no owner: ignored');
-    const action = (e.action ?? '').toLowerCase() as QueueAction;
-    if (!['login', 'logout', 'pause', 'unpause', 'penalty'].includes(action)) return flog.warn({ action }, 'feature code with an unknown Action: ignored');
-    const req: QueueOpRequest = { actor: owner.id, action, extension: ext.id, source: 'dialplan' };
+    if (!ext || !owner) return rejected(`the extension of ${iface} has no owner`);
+    const req: QueueOpRequest = { actor: owner.id, action: action as QueueAction, extension: ext.id, source: 'dialplan' };
     if (e.queue) req.queue = e.queue;
     if (e.reason) req.reason = e.reason;
-    if (e.penalty !== undefined) req.penalty = Number(e.penalty);
+    if (e.penalty !== undefined) req.penalty = /^[0-9]{1,9}$/.test(e.penalty) ? Number(e.penalty) : -1;
     try {
       await execute(req);
     } catch (err) {
@@ -313,6 +401,7 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
     featureHandler,
     async stop() {
       for (const c of clients.values()) c.stop();
+      if (ownAudit) await audit.stop();
     },
   };
 }

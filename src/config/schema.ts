@@ -27,6 +27,8 @@ export const AmiSchema = Type.Object(
     username: Type.String({ minLength: 1 }),
     secret: Type.String({ minLength: 1 }),
     actionTimeoutMs: Type.Integer({ default: 5000, minimum: 100 }),
+    /** Keepalive: a Ping this often; no answer within actionTimeoutMs drops and reopens the connection. */
+    pingIntervalMs: Type.Integer({ default: 10000, minimum: 200 }),
   },
   { additionalProperties: false },
 );
@@ -105,6 +107,18 @@ export const ConfigSchema = Type.Object(
             { additionalProperties: false },
           ),
         ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    featureCodes: Type.Object(
+      {
+        /**
+         * Dialplan contexts a channel must be executing in for its UserEvent(AgentGate,...) to be
+         * believed (checked over ARI). asterisk-conf/extensions.conf sends *41-*54 from from-internal
+         * with Goto(agentgate-features,...): a Goto changes the channel's context, an `include =>`
+         * would not (the channel would still report from-internal, where every call runs).
+         */
+        contexts: Type.Array(Type.String({ pattern: '^[A-Za-z0-9._-]+$', minLength: 1, maxLength: 79 }), { default: ['agentgate-features'], minItems: 1 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -42,7 +42,7 @@ export interface SimCall {
 }
 
 /**
- * The [features] context: feature codes raising `UserEvent(AgentGate,Action: ...,Extension:
+ * Feature codes raising `UserEvent(AgentGate,Action: ...,Extension:
  * ${CALLERID(num)},...)` as asterisk-conf/extensions.conf does (the recorded dialplan is *41 with
  * Extension 1001; a call from a phone carries that phone's number).
  */
@@ -114,11 +114,15 @@ export class Simulator {
 
   /**
    * A phone dials an extension: `incoming,<n>` enters Stasis(agentgate,dispatch,alice) as the
-   * recorded dialplan does; `features,*41..*44` raise the AgentGate UserEvent on AMI.
+   * recorded dialplan does; `*41..*44` raise the AgentGate UserEvent on AMI. From `from-internal`
+   * (or straight in `agentgate-features`) they run as asterisk-conf/extensions.conf has them: a Goto
+   * into [agentgate-features], so the channel executes there; from `features` as the recorded
+   * set-up has them (context `features`). The channel plays a beep and hangs up after lifetimeMs.
    */
-  async dialExtension(opts: { from: string; context: string; exten: string; args?: string[] }): Promise<SimCall | undefined> {
-    if (opts.context === 'features') {
-      this.runFeature(opts.from, opts.exten, opts.from.slice(opts.from.indexOf('/') + 1));
+  async dialExtension(opts: { from: string; context: string; exten: string; args?: string[]; lifetimeMs?: number }): Promise<SimCall | undefined> {
+    if (opts.context === 'features' || opts.context === 'from-internal' || opts.context === 'agentgate-features') {
+      const context = opts.context === 'features' ? 'features' : 'agentgate-features';
+      this.runFeature(opts.from, opts.exten, opts.from.slice(opts.from.indexOf('/') + 1), undefined, context, opts.lifetimeMs);
       return undefined;
     }
     if (opts.context === 'incoming') {
@@ -128,14 +132,14 @@ export class Simulator {
     throw new Error(`the simulator's dialplan has no context ${opts.context}`);
   }
 
-  private runFeature(from: string, exten: string, callerNum: string, extension = callerNum): void {
+  private runFeature(from: string, exten: string, callerNum: string, extension = callerNum, context = 'features', lifetimeMs?: number): void {
     const make = FEATURES[exten];
     if (!make) throw new Error(`the simulator's [features] context has no extension ${exten}`);
     const headers = make(extension);
-    const ev = this.pbx.userEventFromPhone(from, 'features', exten, 'AgentGate', headers);
+    const ev = this.pbx.userEventFromPhone(from, context, exten, 'AgentGate', headers, lifetimeMs);
     const local = from.startsWith('Local/');
     const ch: AmiChannelFields = {
-      channel: local ? ev.channel.name.replace(/;1$/, ';2') : ev.channel.name,
+      channel: ev.channel.name,
       channelState: local ? '4' : '6',
       channelStateDesc: local ? 'Ring' : 'Up',
       callerIdNum: callerNum,
@@ -144,7 +148,7 @@ export class Simulator {
       connectedLineName: '<unknown>',
       language: 'en',
       accountCode: '',
-      context: 'features',
+      context,
       exten,
       priority: '1',
       uniqueid: ev.uniqueid,

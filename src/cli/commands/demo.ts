@@ -156,7 +156,7 @@ export async function run(args: string[]): Promise<number> {
     await queueStep(daemon, t0, '5. Alice pauses herself with a reason', { actor: 'alice', action: 'pause', extension: '1001', queue: 'support', reason: 'lunch', ip: '127.0.0.1' });
 
     process.stdout.write(`\n${bold('6. Bob dials the feature code *41 on his phone (dialplan UserEvent → login to support)')}\n`);
-    await sim.dialExtension({ from: 'PJSIP/1003', context: 'features', exten: '*41' });
+    await sim.dialExtension({ from: 'PJSIP/1003', context: 'from-internal', exten: '*41' });
     await new Promise((r) => setTimeout(r, 500));
     const [last] = await daemon.store.queryAudit({ kind: 'queue-op', actor: 'bob', limit: 1 });
     line(t0, last ? `feature code: bob ${last.action} ${last.queue ?? ''} → ${last.result}` : 'feature code: no decision recorded');

@@ -2,7 +2,12 @@
  * The simulator's AMI over TCP, so that unmodified asterisk-manager 0.2.0 connects. It parses like
  * Asterisk: a header ends at CRLF, so a value carrying CRLF starts a new header; header names match
  * case-insensitively and the first occurrence wins (recordings/ami/header-injection*.jsonl). Texts and
- * event fields follow recordings/ami.
+ * event fields follow recordings/ami. `Action: UserEvent` forwards the action's header lines as sent,
+ * as manager.c does (every line but those starting with `Action:` or `UserEvent:`): a repeated
+ * header, or `Action : login` (space before the colon), reaches every client unchanged.
+ *
+ * Fault: freeze() makes it stop answering without closing anything (a deadlocked manager thread):
+ * actions are held, events are not sent, new connections get no answer; thaw() lets held actions run.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -50,6 +55,8 @@ export interface ReceivedAction {
   connection: number;
   /** Headers in the order they arrived, names as sent. */
   headers: Array<[string, string]>;
+  /** The header lines exactly as sent. */
+  lines: string[];
   action: string;
 }
 
@@ -71,6 +78,8 @@ export class AmiServer {
   private readonly started = Date.now();
   private delays = new Map<string, number>();
   private swallows = new Map<string, number>();
+  private frozen = false;
+  private held: Array<{ s: Session; block: string }> = [];
   readonly received: ReceivedAction[] = [];
   port = 0;
 
@@ -109,6 +118,23 @@ export class AmiServer {
   clearFaults(): void {
     this.delays.clear();
     this.swallows.clear();
+    this.thaw();
+  }
+  /** Stop answering (actions held, events not sent) while every connection stays open. */
+  freeze(): void {
+    this.frozen = true;
+  }
+  /** Answer again: held actions run in order. */
+  thaw(): void {
+    if (!this.frozen) return;
+    this.frozen = false;
+    const held = this.held;
+    this.held = [];
+    for (const h of held) if (!h.s.socket.destroyed) this.onMessage(h.s, h.block);
+  }
+  /** Writes a message as raw text to every logged-in client (hostile-input tests: any bytes, any headers). */
+  sendRaw(text: string): void {
+    for (const s of this.sessions) if (s.loggedIn && !s.socket.destroyed) s.socket.write(text);
   }
   connectionCount(): number {
     return this.sessions.size;
@@ -127,18 +153,25 @@ export class AmiServer {
     for (const s of this.sessions) if (s.loggedIn) this.write(s, fields);
   }
 
+  private broadcastLines(lines: string[]): void {
+    const text = lines.map((l) => `${l}\r\n`).join('') + '\r\n';
+    for (const s of this.sessions) if (s.loggedIn) this.writeText(s, text);
+  }
+
   private accept(socket: Socket): void {
     const s: Session = { id: this.nextSession++, socket, buffer: '', loggedIn: false };
     this.sessions.add(s);
     socket.setNoDelay(true);
-    socket.write('Asterisk Call Manager/11.0.0\r\n');
+    if (!this.frozen) socket.write('Asterisk Call Manager/11.0.0\r\n');
     socket.on('data', (d: Buffer) => {
       s.buffer += d.toString('utf8');
       let i: number;
       while ((i = s.buffer.indexOf('\r\n\r\n')) >= 0) {
         const block = s.buffer.slice(0, i);
         s.buffer = s.buffer.slice(i + 4);
-        if (block.trim() !== '') this.onMessage(s, block);
+        if (block.trim() === '') continue;
+        if (this.frozen) this.held.push({ s, block });
+        else this.onMessage(s, block);
       }
     });
     socket.on('close', () => this.sessions.delete(s));
@@ -148,7 +181,8 @@ export class AmiServer {
   private onMessage(s: Session, block: string): void {
     const ordered: Array<[string, string]> = [];
     const h: Record<string, string> = {};
-    for (const line of block.split('\r\n')) {
+    const lines = block.split('\r\n');
+    for (const line of lines) {
       const c = line.indexOf(':');
       if (c <= 0) continue;
       const key = line.slice(0, c).trim();
@@ -158,7 +192,7 @@ export class AmiServer {
       if (!(k in h)) h[k] = value; // Asterisk takes the first occurrence
     }
     const action = h.action ?? '';
-    this.received.push({ connection: s.id, headers: ordered, action });
+    this.received.push({ connection: s.id, headers: ordered, lines, action });
     const name = action.toLowerCase();
     const swallow = this.swallows.get(name);
     if (swallow !== undefined && swallow > 0) {
@@ -166,20 +200,24 @@ export class AmiServer {
       return;
     }
     const delay = this.delays.get(name) ?? 0;
-    const run = (): void => void this.handle(s, name, h).catch(() => undefined);
+    const run = (): void => void this.handle(s, name, h, lines).catch(() => undefined);
     if (delay > 0) setTimeout(run, delay);
     else run();
   }
 
   private write(s: Session, fields: Fields): void {
-    if (s.socket.destroyed) return;
+    this.writeText(s, render(fields));
+  }
+
+  private writeText(s: Session, text: string): void {
+    if (s.socket.destroyed || this.frozen) return;
     // One socket write per tick: a response and the events it raises leave together, as
     // Asterisk's manager thread flushes them.
     if (!s.socket.writableCorked) {
       s.socket.cork();
       process.nextTick(() => s.socket.uncork());
     }
-    s.socket.write(render(fields));
+    s.socket.write(text);
   }
 
   private respond(s: Session, h: Record<string, string>, ok: boolean, message: string, extra: Fields = []): void {
@@ -187,7 +225,7 @@ export class AmiServer {
     this.write(s, [['Response', ok ? 'Success' : 'Error'], ...id, ['Message', message], ...extra]);
   }
 
-  private async handle(s: Session, name: string, h: Record<string, string>): Promise<void> {
+  private async handle(s: Session, name: string, h: Record<string, string>, lines: string[]): Promise<void> {
     const id: Fields = h.actionid !== undefined ? [['ActionID', h.actionid]] : [];
     if (name === 'login') {
       const ok = (this.opts.users ?? [{ username: 'agentgate', secret: 'secret' }]).some((u) => u.username === h.username && u.secret === h.secret);
@@ -232,17 +270,10 @@ export class AmiServer {
         const userEvent = h.userevent;
         if (!userEvent) return this.respond(s, h, false, 'UserEvent not specified');
         this.respond(s, h, true, 'Event Sent');
-        // The action's own headers (Action, ActionID aside) are not forwarded; user headers are.
-        const rest: Fields = [];
-        const seen = new Set<string>();
-        const hdrs = this.received[this.received.length - 1]?.headers ?? [];
-        for (const [k, v] of hdrs) {
-          const lk = k.toLowerCase();
-          if (lk === 'action' || lk === 'userevent' || lk === 'actionid' || seen.has(lk)) continue;
-          seen.add(lk);
-          rest.push([k, v]);
-        }
-        this.broadcast([['Event', 'UserEvent'], ['Privilege', 'user,all'], ['UserEvent', userEvent], ...rest, ...id]);
+        // manager.c action_userevent: every header line but `Action:` and `UserEvent:` (exact prefix,
+        // any case) is appended as sent — so `Action : login` and repeated headers pass.
+        const body = lines.filter((l) => l !== '' && !/^action:/i.test(l) && !/^userevent:/i.test(l));
+        this.broadcastLines(['Event: UserEvent', 'Privilege: user,all', `UserEvent: ${userEvent}`, ...body]);
         return;
       }
       case 'originate': {

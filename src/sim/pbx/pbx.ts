@@ -593,24 +593,36 @@ export class Pbx extends EventEmitter {
     return new Promise((resolve) => c.onEnd.push(resolve));
   }
 
-  /** The dialplan raises `UserEvent(name, k: v, ...)` on a new channel from `from` (a feature code). */
-  userEventFromPhone(from: string, context: string, exten: string, name: string, headers: Record<string, string>): DialplanUserEvent {
+  /**
+   * The dialplan raises `UserEvent(name, k: v, ...)` on a new channel from `from` (a feature code).
+   * The channel then plays a beep and hangs up: it stays listed (GET /channels/{id}, executing in
+   * `context`) for lifetimeMs, the window in which agentgate checks it over ARI.
+   */
+  userEventFromPhone(from: string, context: string, exten: string, name: string, headers: Record<string, string>, lifetimeMs = 1000): DialplanUserEvent {
     const slash = from.indexOf('/');
+    const tech = from.slice(0, slash);
     const resource = from.slice(slash + 1);
     const id = `${Math.floor(Date.now() / 1000)}.${this.uniqueSeq++}`;
     const json: ChannelJson = {
       id,
-      name: this.nextName(from.slice(0, slash), resource),
+      // An originated Local channel runs the dialplan on its ;2 half (recorded: userevent-from-dialplan).
+      name: this.nextName(tech, resource).replace(/;1$/, ';2'),
       state: 'Up',
       protocol_id: '',
       caller: { name: '', number: resource },
       connected: { name: '', number: '' },
       accountcode: '',
-      dialplan: { context, exten, priority: 1, app_name: 'UserEvent', app_data: '' },
+      dialplan: { context, exten, priority: 2, app_name: 'Playback', app_data: 'beep' },
       creationtime: timestamp(),
       language: 'en',
     };
-    return { channel: json, uniqueid: id, linkedid: id, name, headers };
+    const c = channelRecord(json, tech, resource, { fromDialplan: true });
+    this.channelsById.set(id, c);
+    const t = setTimeout(() => {
+      if (this.channelsById.get(id) === c) this.finish(c, 16, { how: 'hungup' });
+    }, lifetimeMs);
+    c.timers.add(t);
+    return { channel: { ...json }, uniqueid: id, linkedid: id, name, headers };
   }
 
   // ---------------------------------------------------------------- channel operations

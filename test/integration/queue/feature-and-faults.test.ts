@@ -2,6 +2,7 @@
  * Queue operations: the audible feature-code variant through Stasis, an AMI connection dropped
  * while an action is in flight, and the per-token rate limit of the HTTP API.
  */
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Simulator } from '../../../src/sim/index.js';
 import { validateConfig } from '../../../src/config/load.js';
@@ -52,6 +53,20 @@ describe('queue operations: feature variant and faults', () => {
     expect(sim.queues.members('support').map((m) => m.interface)).toEqual(['PJSIP/1003']);
     const again = await sim.dialIn({ args: ['feature', 'login', 'sales'], from: 'PJSIP/1003', callerNumber: '1003' });
     expect((await again.ended()).variables.AGENTGATE_RESULT).toBe('DENIED');
+  });
+
+  it('the daemon checks feature-code UserEvents over ARI: a forged one (another AMI client) is ignored, one from the dialplan logs the owner in', async () => {
+    const { sim, daemon } = await start();
+    const crm = connect(sim.amiPort, '127.0.0.1');
+    try {
+      crm.write('Action: Login\r\nUsername: agentgate\r\nSecret: secret\r\n\r\nAction: UserEvent\r\nUserEvent: AgentGate\r\nAction : login\r\nQueue: support\r\nChannel: PJSIP/1003-0000f0a9\r\nUniqueid: made-up\r\n\r\n');
+      await until(async () => (await daemon.store.queryAudit({ result: 'rejected' })).length === 1, 3000, 'forged event rejected');
+      expect(sim.queues.members('support')).toEqual([]);
+      await sim.dialExtension({ from: 'PJSIP/1003', context: 'from-internal', exten: '*41' });
+      await until(() => sim.queues.members('support').length === 1, 3000, 'bob logged in');
+    } finally {
+      crm.destroy();
+    }
   });
 
   it('AMI dropped while an action is in flight: the caller gets a clear error, never a silent success, and it is not sent twice', async () => {

@@ -9,6 +9,7 @@ import { validateConfig, type Config } from '../../../src/config/load.js';
 import { createPolicyHolder } from '../../../src/app/policy-holder.js';
 import { startQueueService, type QueueService } from '../../../src/app/queue-service.js';
 import { systemClock } from '../../../src/ports/clock.js';
+import { createAriChannelLookup } from '../../../src/adapters/ari/channel-lookup.js';
 import { silentLogger } from '../../../src/log.js';
 import type { Store } from '../../../src/ports/store.js';
 import { makeStore, until, type StoreKind } from '../../support/dispatch-harness.js';
@@ -17,7 +18,14 @@ import { uniquePrefix, deletePrefix } from '../../support/redis.js';
 function config(sim: Simulator, instance = 'q-1'): Config {
   return validateConfig({
     instance: { id: instance },
-    servers: [{ name: 'pbx1', ami: { host: '127.0.0.1', port: sim.amiPort, username: 'agentgate', secret: 'secret', actionTimeoutMs: 1000 } }],
+    servers: [
+      {
+        name: 'pbx1',
+        // ARI only to check feature-code channels (GET /channels/{id}): no dispatch service here.
+        ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret' },
+        ami: { host: '127.0.0.1', port: sim.amiPort, username: 'agentgate', secret: 'secret', actionTimeoutMs: 1000 },
+      },
+    ],
     directory: {
       users: [
         { id: 'alice', name: 'Alice Agent', role: 'agent', scope: 'call_center_agent', groups: ['team'], extensions: ['1001'] },
@@ -43,7 +51,15 @@ function config(sim: Simulator, instance = 'q-1'): Config {
 
 async function start(sim: Simulator, store: Store, instance = 'q-1'): Promise<QueueService> {
   const c = config(sim, instance);
-  return startQueueService({ servers: c.servers, store, policy: createPolicyHolder(c.directory), clock: systemClock(), logger: silentLogger(), instanceId: c.instance.id });
+  const channels = createAriChannelLookup(c.servers);
+  const q = await startQueueService({ servers: c.servers, store, policy: createPolicyHolder(c.directory), clock: systemClock(), logger: silentLogger(), instanceId: c.instance.id, channels, featureContexts: c.featureCodes.contexts });
+  return {
+    ...q,
+    async stop() {
+      await q.stop();
+      channels.close();
+    },
+  };
 }
 
 const amiActions = (sim: Simulator, name: string): number => sim.ami.received.filter((a) => a.action.toLowerCase() === name.toLowerCase()).length;
@@ -97,7 +113,7 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
         code: 'AGENTGATE_ERR_FORBIDDEN',
         message: expect.stringContaining('queue:sales') as unknown as string,
       });
-      expect(sim.ami.received.length).toBe(before);
+      expect(sim.ami.received.slice(before).map((a) => a.action)).toEqual([]);
       expect(sim.queues.members('support')).toEqual([]);
       expect((await store.queryAudit({ result: 'denied' })).length).toBe(2);
     });
@@ -118,7 +134,7 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
     });
 
     it('feature code *41 from a phone logs its owner in (actor from the channel, not from a header)', async () => {
-      await sim.dialExtension({ from: 'PJSIP/1003', context: 'features', exten: '*41' });
+      await sim.dialExtension({ from: 'PJSIP/1003', context: 'from-internal', exten: '*41' });
       await until(() => sim.queues.members('support').length === 1, 3000, 'bob logged in');
       expect(sim.queues.members('support')[0]).toMatchObject({ interface: 'PJSIP/1003', memberName: 'Bob Agent' });
       await until(async () => (await store.queryAudit({ actor: 'bob', result: 'ok' })).length === 1, 2000, 'audited');
@@ -148,7 +164,7 @@ describe('feature codes with two agentgate instances sharing Redis', () => {
     const qa = await start(sim, a.store, 'inst-a');
     const qb = await start(sim, b.store, 'inst-b');
     try {
-      await sim.dialExtension({ from: 'PJSIP/1001', context: 'features', exten: '*41' });
+      await sim.dialExtension({ from: 'PJSIP/1001', context: 'from-internal', exten: '*41' });
       await until(() => sim.queues.members('support').length === 1, 3000, 'logged in');
       await new Promise((r) => setTimeout(r, 300));
       expect(amiActions(sim, 'QueueAdd')).toBe(1);
