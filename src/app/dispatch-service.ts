@@ -191,7 +191,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
               if (running.get(s.id) !== r || r.state.winner !== legId) return;
               timeline(s.id, 'bridged', `caller bridged with ${r.legEndpoint.get(legId) ?? legId}`);
               feed(s.id, { type: 'Bridged', at: deps.clock.now() });
-              record(r).catch(() => undefined);
+              void record(r).catch(() => undefined);
             })
             .catch((err: unknown) => {
               if (r.state.winner !== legId) return;

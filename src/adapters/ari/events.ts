@@ -152,7 +152,14 @@ export class AriEvents {
     if (!ws || ws === this.framesWs) return;
     this.framesWs = ws;
     ws.removeAllListeners('message');
-    ws.on('message', (data) => this.onFrame(data));
+    ws.on('message', (data) => {
+      // A throw here would escape into ws's socket handler: an uncaught exception ends the process.
+      try {
+        this.onFrame(data);
+      } catch (err) {
+        this.opts.logger.error({ err }, 'ARI event frame could not be handled; skipped');
+      }
+    });
   }
 
   private onFrame(data: unknown): void {

@@ -99,7 +99,8 @@ describe('hostile ARI input', () => {
     const channel = sim.pbx.channel(call.id)!;
     expect(sim.faults.sendRawAriFrame(JSON.stringify({ type: 'StasisStart', timestamp: '2026-11-24T15:36:32.409+0000', args: ['dispatch', 'alice'], channel, asterisk_id: sim.pbx.asteriskId, application: 'agentgate' }))).toBe(true);
     await until(() => sim.pbx.bridges().some((b) => b.channels.includes(call.id) && b.channels.length === 2), 3000, 'the caller bridged with 2002');
-    expect(sim.pbx.channels().filter((c) => c.name.startsWith('PJSIP/200')).length).toBe(1);
+    await until(() => sim.pbx.channels().filter((c) => c.name.startsWith('PJSIP/200')).length === 1, 3000, 'the two losers hung up');
+    expect(sim.pbx.channel(call.id)).toBeDefined();
     await call.hangup();
     await until(() => sim.pbx.channels().length === 0, 3000, 'clean');
   });

@@ -8,7 +8,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Simulator } from '../../../src/sim/index.js';
-import type { DispatchService } from '../../../src/app/dispatch-service.js';
+import type { DispatchService, TimelineEvent } from '../../../src/app/dispatch-service.js';
 import { AriRest } from '../../../src/adapters/ari/rest.js';
 import type { Store } from '../../../src/ports/store.js';
 import { makeStore, scripts, startService, until } from '../../support/dispatch-harness.js';
@@ -56,8 +56,10 @@ describe('ARI command order (issue 15)', () => {
   it('AGENTGATE_ANSWERED_BY is on the caller before agentgate hangs it up (agent leaves at once), also with the /variable held', async () => {
     scripts(sim, { 'PJSIP/2001': { kind: 'ring' }, 'PJSIP/2002': { kind: 'answer', afterMs: 30 }, 'PJSIP/2003': { kind: 'ring' } });
     sim.faults.delayOneRest(SET_VAR, 300);
+    // agentgate's own word that the join answered (the simulator's bridge alone would race its HTTP answer).
+    const bridged = new Promise<void>((resolve) => svc.on('timeline', (t: TimelineEvent) => t.kind === 'bridged' && resolve()));
     const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
-    await until(() => sim.pbx.bridges().some((b) => b.channels.length === 2), 3000, 'bridged');
+    await bridged;
     const winner = sim.pbx.bridges()[0]!.channels.find((id) => id !== call.id)!;
     sim.pbx.remoteHangup(winner, 16);
     const ended = await call.ended();
