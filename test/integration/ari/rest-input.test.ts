@@ -69,6 +69,22 @@ describe('ARI REST: control characters never reach Asterisk', () => {
   });
 });
 
+describe('ARI REST: channel variables in the create body', () => {
+  it('variables given to createChannel travel in the /channels/create body and are on the leg from its start', async () => {
+    const sim = await Simulator.start();
+    cleanups.push(() => sim.stop());
+    const rec = await recordEvents(sim);
+    cleanups.push(() => rec.events.stop());
+    const rest = new AriRest({ url: sim.ariUrl, username: 'agentgate', password: 'secret', timeoutMs: 2000 });
+    cleanups.push(() => rest.close());
+    await rest.createChannel({ endpoint: 'PJSIP/1002', app: 'agentgate', appArgs: 'leg,x', channelId: 'leg-v1', variables: { AGENTGATE_CALL: 'x1', 'PJSIP_TRANSFER_HANDLING()': 'ari-only' } });
+    expect(sim.pbx.variable('leg-v1', 'AGENTGATE_CALL')).toBe('x1');
+    expect(sim.pbx.variable('leg-v1', 'PJSIP_TRANSFER_HANDLING()')).toBe('ari-only');
+    await until(() => rec.starts.includes('leg-v1'), 3000, 'StasisStart');
+    await rest.hangup('leg-v1');
+  });
+});
+
 describe('ARI REST: answers and errors', () => {
   it('an answer that is not JSON is AGENTGATE_ERR_ARI_FAILED saying so, not a SyntaxError', async () => {
     const sim = await Simulator.start();

@@ -159,4 +159,24 @@ describe('hostile ARI input', () => {
     await until(() => !sim.pbx.channels().some((c) => c.name.startsWith('PJSIP/200')), 3000, 'legs gone');
     expect(handlerFailures()).toEqual([]);
   });
+
+  describe('the Store failing as a call arrives', () => {
+    it('the claim cannot be taken (Store down): the caller is continued with NOAGENT and a log line, not left in Stasis', async () => {
+      await svc.stop();
+      const broken = new Proxy(store, {
+        get(target, key, receiver) {
+          if (key === 'acquireLease') return async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379'));
+          return Reflect.get(target, key, receiver) as unknown;
+        },
+      });
+      const config = dispatchConfig(sim);
+      const logger = pino({ level: 'warn' }, { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) });
+      svc = await startDispatchService({ server: config.servers[0]!, dispatch: config.dispatch, store: broken, policy: createPolicyHolder(config.directory), clock: systemClock(), logger, instanceId: config.instance.id });
+      const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
+      const ended = await call.ended();
+      expect(ended).toMatchObject({ how: 'continued', variables: { AGENTGATE_RESULT: 'NOAGENT' } });
+      expect(legRecords()).toBe(0);
+      expect(lines.some((l) => l.msg.includes('dispatch could not start'))).toBe(true);
+    });
+  });
 });
