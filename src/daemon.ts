@@ -158,6 +158,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
         featureHandler: queue.featureHandler,
         leaseTtlMs: config.instance.leaseTtlMs,
         heartbeat,
+        audit,
       });
       dispatch.set(server.name, svc);
       stops.push(() => svc.stop());

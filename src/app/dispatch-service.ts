@@ -27,10 +27,11 @@ import type { DispatchRecord, Store } from '../ports/store.js';
 import type { PolicyHolder } from './policy-holder.js';
 import type { InstanceHeartbeat } from './instance-heartbeat.js';
 import { createOrphanAdopter } from './adopt-dispatches.js';
+import { createAuditTrail, type AuditTrail } from './audit-trail.js';
 import { agentForDispatch } from '../domain/policy/index.js';
 import { recover, startDispatch, transition, type DispatchCommand, type DispatchEvent, type DispatchState } from '../domain/dispatch/machine.js';
-import { AriRest, isGone } from '../adapters/ari/rest.js';
-import { AriEvents } from '../adapters/ari/events.js';
+import { AriRest, isGone, refuseControlChars } from '../adapters/ari/rest.js';
+import { AriEvents, type AriChannel, type AriEvent } from '../adapters/ari/events.js';
 
 export interface FeatureRequest {
   channelId: string;
@@ -57,6 +58,8 @@ export interface DispatchServiceDeps {
    * own and nothing is adopted.
    */
   heartbeat?: InstanceHeartbeat;
+  /** Where dispatch audit records go (buffered while the Store is down); default: one of its own. */
+  audit?: AuditTrail;
 }
 
 export interface TimelineEvent {
@@ -78,17 +81,12 @@ interface Running {
   log: Logger;
   callerName: string;
   legEndpoint: Map<string, string>;
-  /** The mixing bridge, created once per dispatch (a second winner after a vanished first reuses it). */
-  bridge?: Promise<unknown>;
-  answering?: Promise<unknown>;
+  /** The mixing bridge was asked for (once per dispatch: a second winner after a vanished first reuses it). */
+  bridgeRequested: boolean;
 }
 
-interface Chan {
-  id: string;
-  name: string;
-  state?: string;
-  caller?: { number: string; name: string };
-}
+type Chan = AriChannel;
+type DispatchConfigFallback = Config['dispatch']['fallback'];
 
 /** A talking call left by a dead or restarted process: watched until either side hangs up. */
 interface Watched {
@@ -102,6 +100,8 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
   const log = deps.logger.child({ component: 'dispatch', server: deps.server.name });
   const rest = new AriRest({ url: ari.url, username: ari.username, password: ari.password, timeoutMs: ari.restTimeoutMs });
   const emitter = new EventEmitter() as DispatchService;
+  const ownAudit = deps.audit === undefined;
+  const audit = deps.audit ?? createAuditTrail({ store: deps.store, logger: log });
   const running = new Map<string, Running>();
   const byLeg = new Map<string, string>();
   const byCaller = new Map<string, string>();
@@ -143,33 +143,55 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     execute(r, step.commands);
   };
 
-  /** Runs an ARI command whose failure only needs a log line (404 = already gone = done). */
-  const fire = (r: Running, what: string, p: Promise<unknown>): void => {
-    p.catch((err: unknown) => {
-      if (!isGone(err)) r.log.warn({ err: { message: (err as Error).message }, what }, 'ARI command failed');
+  /**
+   * Per channel and bridge, the tail of the ARI commands sent to it. A command goes out once the
+   * previous command to any of its channels or bridge has answered (or failed): REST requests travel
+   * on separate keep-alive sockets and Asterisk runs them in arrival order, so only waiting for the
+   * answer keeps "variable, then continue" or "AGENTGATE_ANSWERED_BY, then hang-up" in that order
+   * (issue 15). A command to a channel with nothing in flight is sent at once: ordering costs the
+   * winner's answer → bridged path no round trip.
+   */
+  const tails = new Map<string, Promise<void>>();
+  const inOrder = <T>(keys: readonly string[], send: () => Promise<T>): Promise<T> => {
+    const before: Promise<void>[] = [];
+    for (const k of keys) {
+      const t = tails.get(k);
+      if (t) before.push(t);
+    }
+    const p = before.length === 0 ? send() : Promise.all(before).then(send);
+    const settled = (): void => {
+      for (const k of keys) if (tails.get(k) === tail) tails.delete(k);
+    };
+    const tail: Promise<void> = p.then(settled, settled);
+    for (const k of keys) tails.set(k, tail);
+    return p;
+  };
+  const chanKey = (id: string): string => `channel:${id}`;
+  const bridgeKey = (id: string): string => `bridge:${id}`;
+
+  /** Sends an ARI command in its channel's order; its failure only needs a log line (404 = already gone = done). */
+  const fire = (flog: Logger, what: string, keys: readonly string[], send: () => Promise<unknown>): void => {
+    inOrder(keys, send).catch((err: unknown) => {
+      if (!isGone(err)) flog.warn({ err: { message: (err as Error).message }, what }, 'ARI command failed');
     });
   };
-  const handled = (r: Running, what: string, p: Promise<unknown>): Promise<unknown> =>
-    p.catch((err: unknown) => {
-      if (!isGone(err)) r.log.warn({ err: { message: (err as Error).message }, what }, 'ARI command failed');
-    });
 
   function execute(r: Running, commands: DispatchCommand[]): void {
     const s = r.state;
     for (const c of commands) {
       switch (c.type) {
         case 'RingCaller':
-          fire(r, 'ring', rest.ring(s.callerId));
+          fire(r.log, 'ring', [chanKey(s.callerId)], () => rest.ring(s.callerId));
           break;
         case 'AnswerCaller':
-          // The join waits for this answer (a caller is bridged once answered, as billing expects).
-          r.answering = handled(r, 'answer', rest.answer(s.callerId));
+          // Ordered before the join (a caller is bridged once answered, as billing expects).
+          fire(r.log, 'answer', [chanKey(s.callerId)], () => rest.answer(s.callerId));
           break;
         case 'CreateLeg': {
           byLeg.set(c.legId, s.id);
           r.legEndpoint.set(c.legId, c.endpoint);
           timeline(s.id, 'leg-ringing', `ringing ${c.endpoint}`);
-          rest.createChannel({ endpoint: c.endpoint, app: ari!.app, appArgs: `leg,${s.id}`, channelId: c.legId, originator: s.callerId }).catch((err: unknown) => {
+          inOrder([chanKey(c.legId)], () => rest.createChannel({ endpoint: c.endpoint, app: ari!.app, appArgs: `leg,${s.id}`, channelId: c.legId, originator: s.callerId })).catch((err: unknown) => {
             r.log.info({ leg: c.legId, endpoint: c.endpoint, err: { message: (err as Error).message } }, 'leg could not be created');
             timeline(s.id, 'leg-failed', `${c.endpoint} unavailable (${(err as Error).message})`);
             feed(s.id, { type: 'LegCreateFailed', legId: c.legId, detail: (err as Error).message, at: deps.clock.now() });
@@ -177,26 +199,29 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           break;
         }
         case 'DialLeg':
-          rest.dial(c.legId, { caller: s.callerId, timeout: c.timeoutSec }).catch((err: unknown) => {
+          inOrder([chanKey(c.legId)], () => rest.dial(c.legId, { caller: s.callerId, timeout: c.timeoutSec })).catch((err: unknown) => {
             if (isGone(err)) return;
             r.log.warn({ leg: c.legId, err: { message: (err as Error).message } }, 'dial failed');
-            fire(r, 'hangup', rest.hangup(c.legId, 'normal'));
+            fire(r.log, 'hangup', [chanKey(c.legId)], () => rest.hangup(c.legId, 'normal'));
           });
           break;
         case 'HangupLeg':
           timeline(s.id, 'leg-hangup', `${r.legEndpoint.get(c.legId) ?? c.legId} hung up (${c.reason === 'answered_elsewhere' ? 'answered elsewhere' : 'normal clearing'})`);
-          fire(r, 'hangup leg', rest.hangup(c.legId, c.reason));
+          fire(r.log, 'hangup leg', [chanKey(c.legId)], () => rest.hangup(c.legId, c.reason));
           break;
         case 'PrepareBridge':
-          r.bridge = rest.createBridge(c.bridgeId, `dispatch-${s.id}`);
-          r.bridge.catch((err: unknown) => r.log.warn({ err: { message: (err as Error).message } }, 'bridge creation failed'));
+          r.bridgeRequested = true;
+          fire(r.log, 'create bridge', [bridgeKey(c.bridgeId)], () => rest.createBridge(c.bridgeId, `dispatch-${s.id}`));
           break;
         case 'BridgeCallerWith': {
           const legId = c.legId;
           timeline(s.id, 'answered', `${r.legEndpoint.get(legId) ?? legId} answered`);
-          r.bridge ??= rest.createBridge(c.bridgeId, `dispatch-${s.id}`);
-          Promise.all([r.bridge, r.answering])
-            .then(() => rest.addChannels(c.bridgeId, [s.callerId, legId]))
+          if (!r.bridgeRequested) {
+            r.bridgeRequested = true;
+            fire(r.log, 'create bridge', [bridgeKey(c.bridgeId)], () => rest.createBridge(c.bridgeId, `dispatch-${s.id}`));
+          }
+          // After the bridge exists and the caller's answer (both ordered before it), in one request.
+          inOrder([chanKey(s.callerId), chanKey(legId), bridgeKey(c.bridgeId)], () => rest.addChannels(c.bridgeId, [s.callerId, legId]))
             .then(() => {
               // The call may have ended while joining (caller hung up): then nothing more to record.
               if (running.get(s.id) !== r || r.state.winner !== legId) return;
@@ -212,18 +237,19 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           break;
         }
         case 'DestroyBridge':
-          fire(r, 'destroy bridge', rest.destroyBridge(c.bridgeId));
+          fire(r.log, 'destroy bridge', [bridgeKey(c.bridgeId)], () => rest.destroyBridge(c.bridgeId));
           break;
         case 'HangupCaller':
+          // After AGENTGATE_ANSWERED_BY (ordered on the caller): the hang-up handler and CDR see it.
           timeline(s.id, 'caller-hangup', 'caller hung up by agentgate (agent left)');
-          fire(r, 'hangup caller', rest.hangup(s.callerId, 'normal'));
+          fire(r.log, 'hangup caller', [chanKey(s.callerId)], () => rest.hangup(s.callerId, 'normal'));
           break;
         case 'SetCallerVar':
-          fire(r, 'set var', rest.setVar(s.callerId, c.name, c.value));
+          fire(r.log, 'set var', [chanKey(s.callerId)], () => rest.setVar(s.callerId, c.name, c.value));
           break;
         case 'ContinueCaller':
-          // After SetCallerVar (same connection, in order): back to the dialplan.
-          fire(r, 'continue', rest.continueInDialplan(s.callerId, c.fallback));
+          // Sent once the variables before it answered: the dialplan reads them as it resumes.
+          fire(r.log, 'continue', [chanKey(s.callerId)], () => rest.continueInDialplan(s.callerId, c.fallback));
           break;
         case 'StartTimer': {
           const name = c.name;
@@ -271,7 +297,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     timeline(s.id, 'finished', `call ${result === 'ANSWERED' ? 'ended' : `ended: ${result}`}${detail.talkMs ? ` after ${(detail.talkMs / 1000).toFixed(1)} s of talk` : ''}`);
     r.log.info({ result, ...detail }, 'dispatch finished');
     emitter.emit('finished', { callId: s.id, agentId: s.agentId, result });
-    void deps.store.appendAudit({ kind: 'dispatch', at: now, actor: s.agentId, action: 'dispatch', result, detail }).catch((err: unknown) => r.log.error({ err }, 'audit write failed'));
+    audit.enqueue({ kind: 'dispatch', at: now, actor: s.agentId, action: 'dispatch', result, detail });
     deps.store.deleteDispatch(s.id).catch(() => {
       leftovers.set(s.id, { agentId: s.agentId, release: leftovers.get(s.id)?.release ?? false });
     });
@@ -331,7 +357,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     if (noAgent) clog.info({ reason: noAgent }, 'no agent to ring');
     const allOffline = !noAgent && addresses.length === 0;
     const step = startDispatch({ id, agentId: agent?.user.id ?? agentArg, callerId: ch.id, now: deps.clock.now(), config: deps.dispatch, timeoutSec, addresses: noAgent ? [] : addresses, noAgentReason: noAgent, allOffline, claimHeld });
-    const r: Running = { state: step.state, timers: new Map(), log: clog, callerName: ch.caller?.number ?? '', legEndpoint: new Map() };
+    const r: Running = { state: step.state, timers: new Map(), log: clog, callerName: ch.caller?.number ?? '', legEndpoint: new Map(), bridgeRequested: false };
     running.set(id, r);
     byCaller.set(ch.id, id);
     timeline(id, 'start', noAgent ? `call for ${agentArg || '(nobody)'}: ${noAgent}` : allOffline ? `call for ${agentArg}: every address is offline` : `call from ${ch.caller?.number ?? '?'} for ${agent!.user.id}: ringing ${addresses.length} address(es) at once`);
@@ -339,11 +365,18 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     execute(r, step.commands);
   }
 
+  /** Channels in the feature branch now: a repeated StasisStart for one of them is not run twice. */
+  const inFeature = new Set<string>();
+
   async function feature(ch: Chan, args: string[]): Promise<void> {
+    if (inFeature.has(ch.id)) return;
+    inFeature.add(ch.id);
     const flog = log.child({ caller: ch.id, feature: args.slice(1) });
     let result = 'FAILED';
     let sound: string | undefined = 'an-error-has-occurred';
     try {
+      // Each step is sent after the previous one answered: the channel is up before the handler's
+      // sound plays, and AGENTGATE_RESULT is set before /continue lets the dialplan read it.
       await rest.answer(ch.id);
       if (deps.featureHandler) {
         const out = await deps.featureHandler({ channelId: ch.id, channelName: ch.name, callerNumber: ch.caller?.number ?? '', args: args.slice(1) });
@@ -359,35 +392,81 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
       await rest.continueInDialplan(ch.id);
     } catch (err) {
       if (!isGone(err)) flog.warn({ err: { message: (err as Error).message } }, 'feature feedback failed');
+    } finally {
+      inFeature.delete(ch.id);
     }
   }
 
-  const onEvent = async (e: Record<string, unknown>): Promise<void> => {
-    const type = e.type as string;
-    const ch = (e.channel ?? e.peer) as Chan | undefined;
-    if (!ch) return;
+  /** The first Stasis argument with a control character, as an error message; undefined when all are clean. */
+  function badArgument(args: readonly string[]): string | undefined {
+    for (let i = 0; i < args.length; i++) {
+      try {
+        refuseControlChars(`dialplan argument ${i + 1}`, args[i]!);
+      } catch (err) {
+        return (err as Error).message;
+      }
+    }
+    return undefined;
+  }
+
+  /** Sends a caller agentgate will not serve back to the dialplan: AGENTGATE_RESULT first, then /continue. */
+  function sendBack(c: Chan, result: string, fallback?: DispatchConfigFallback): void {
+    const key = [chanKey(c.id)];
+    fire(log, 'set var', key, () => rest.setVar(c.id, 'AGENTGATE_RESULT', result));
+    fire(log, 'continue', key, () => rest.continueInDialplan(c.id, fallback));
+  }
+
+  /** Callers between their StasisStart and the dispatch or feature taking them: a repeated StasisStart is ignored. */
+  const starting = new Set<string>();
+
+  const onEvent = async (e: AriEvent): Promise<void> => {
+    const ch = e.type === 'Dial' ? e.peer : e.channel;
     const watchedOf = byWatched.get(ch.id);
-    if (watchedOf !== undefined && (type === 'ChannelDestroyed' || type === 'StasisEnd')) return endWatched(watchedOf, ch.id);
+    if (watchedOf !== undefined && (e.type === 'ChannelDestroyed' || e.type === 'StasisEnd')) return endWatched(watchedOf, ch.id);
     const legOf = byLeg.get(ch.id);
     const callerOf = byCaller.get(ch.id);
-    switch (type) {
+    switch (e.type) {
       case 'StasisStart': {
-        const args = (e.args as string[] | undefined) ?? [];
+        const args = e.args;
         if (legOf && running.has(legOf)) return feed(legOf, { type: 'LegStasisStarted', legId: ch.id });
-        if (args[0] === 'dispatch') return startCall(ch, args);
+        if (callerOf || starting.has(ch.id)) return; // a repeated StasisStart for a caller already being served
+        if (args[0] === 'dispatch' || args[0] === 'feature') {
+          // Refused before anything reads them: they would reach logs, the audit and AMI as they are.
+          const bad = badArgument(args);
+          if (bad) {
+            log.warn({ caller: ch.id, channel: ch.name, reason: bad }, 'Stasis arguments refused (control character); caller continued with AGENTGATE_RESULT=NOAGENT');
+            return sendBack(ch, 'NOAGENT', args[0] === 'dispatch' ? deps.dispatch.fallback : undefined);
+          }
+        }
+        if (args[0] === 'dispatch') {
+          starting.add(ch.id);
+          try {
+            return await startCall(ch, args);
+          } catch (err) {
+            // Failed before a dispatch took the caller (the Store down, say): never leave it in Stasis.
+            if (!byCaller.has(ch.id)) {
+              log.error({ caller: ch.id, err: { message: (err as Error).message } }, 'dispatch could not start; caller continued with AGENTGATE_RESULT=NOAGENT');
+              sendBack(ch, 'NOAGENT', deps.dispatch.fallback);
+              return;
+            }
+            throw err;
+          } finally {
+            starting.delete(ch.id);
+          }
+        }
         if (args[0] === 'feature') return feature(ch, args);
         if (args[0] === 'leg') {
           // A leg of a dispatch this process no longer drives (late, or from before a restart): never leave it up.
-          await rest.hangup(ch.id, 'normal').catch(() => undefined);
+          await inOrder([chanKey(ch.id)], () => rest.hangup(ch.id, 'normal')).catch(() => undefined);
         }
         return;
       }
       case 'Dial': {
         if (!legOf) return;
-        const status = String(e.dialstatus ?? '');
+        const status = e.dialstatus;
         if (!running.has(legOf)) {
           // A leg answering after its dispatch ended: the call is gone, never leave it up.
-          if (status === 'ANSWER') await rest.hangup(ch.id, 'answered_elsewhere').catch(() => undefined);
+          if (status === 'ANSWER') await inOrder([chanKey(ch.id)], () => rest.hangup(ch.id, 'answered_elsewhere')).catch(() => undefined);
           return;
         }
         if (status === 'RINGING') return feed(legOf, { type: 'LegRinging', legId: ch.id });
@@ -400,7 +479,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           byLeg.delete(ch.id);
           return;
         }
-        if (legOf) return feed(legOf, { type: 'LegEnded', legId: ch.id, cause: Number(e.cause ?? 0), at: deps.clock.now() });
+        if (legOf) return feed(legOf, { type: 'LegEnded', legId: ch.id, cause: e.cause, at: deps.clock.now() });
         if (callerOf) return feed(callerOf, { type: 'CallerHungUp', at: deps.clock.now() });
         return;
       }
@@ -410,7 +489,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
         if (callerOf) {
           const r = running.get(callerOf);
           if (r && r.state.phase !== 'done') {
-            if (type === 'StasisEnd' || e.soft !== true) {
+            if (e.type === 'StasisEnd' || e.soft !== true) {
               timeline(callerOf, 'caller-gone', 'the caller hung up');
               feed(callerOf, { type: 'CallerHungUp', at: deps.clock.now() });
             }
@@ -475,7 +554,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
         if (!isGone(err)) log.warn({ err: { message: (err as Error).message }, command: c.type }, 'clean-up command failed');
       }
     }
-    await deps.store.appendAudit({ kind: 'dispatch', at: deps.clock.now(), actor: d.agentId, action: 'dispatch', result: 'RECOVERED', detail: { server: deps.server.name, caller: d.callerChannelId, legs: d.legChannelIds, why } }).catch(() => undefined);
+    audit.enqueue({ kind: 'dispatch', at: deps.clock.now(), actor: d.agentId, action: 'dispatch', result: 'RECOVERED', detail: { server: deps.server.name, caller: d.callerChannelId, legs: d.legChannelIds, why } });
     await deps.store.deleteDispatch(d.id).catch(() => undefined);
   }
 
@@ -513,7 +592,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     const hungUpBy = gone === d.callerChannelId ? 'caller' : 'agent';
     timeline(id, 'finished', `call ended (${hungUpBy} hung up) after its owner process had gone`);
     emitter.emit('finished', { callId: id, agentId: d.agentId, result: 'ANSWERED' });
-    await deps.store.appendAudit({ kind: 'dispatch', at: deps.clock.now(), actor: d.agentId, action: 'dispatch', result: 'ANSWERED', detail: { server: deps.server.name, caller: { channel: d.callerChannelId }, winnerChannel: w.winner, legs: d.legChannelIds, hungUpBy, adopted: true } }).catch((err: unknown) => log.error({ err }, 'audit write failed'));
+    audit.enqueue({ kind: 'dispatch', at: deps.clock.now(), actor: d.agentId, action: 'dispatch', result: 'ANSWERED', detail: { server: deps.server.name, caller: { channel: d.callerChannelId }, winnerChannel: w.winner, legs: d.legChannelIds, hungUpBy, adopted: true } });
     await deps.store.deleteDispatch(id).catch(() => undefined);
   }
 
@@ -647,6 +726,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     await events.stop();
     rest.close();
     for (const r of running.values()) for (const h of r.timers.values()) deps.clock.cancelTimer(h);
+    if (ownAudit) await audit.stop();
   };
   return emitter;
 }

@@ -187,14 +187,16 @@ export class Simulator {
     });
   }
 
-  get faults(): { dropAriWebsockets(refuseReconnectForMs?: number): void; freezeAriWebsockets(): void; sendRawAriFrame(text: string, app?: string): boolean; delayRest(m: RegExp, ms: number): void; delayResponse(m: RegExp, ms: number): void; failRest(m: RegExp, status: number, body: unknown): void; clear(): void } {
+  get faults(): { dropAriWebsockets(refuseReconnectForMs?: number): void; freezeAriWebsockets(): void; sendRawAriFrame(text: string, app?: string): boolean; delayRest(m: RegExp, ms: number): void; delayOneRest(m: RegExp, ms: number): void; delayResponse(m: RegExp, ms: number): void; failRest(m: RegExp, status: number, body: unknown): void; answerRawRest(m: RegExp, status: number, text: string): void; clear(): void } {
     return {
       dropAriWebsockets: (ms) => this.ari.dropWebsockets(ms),
       freezeAriWebsockets: () => this.ari.freezeWebsockets(),
       sendRawAriFrame: (text, app = 'agentgate') => this.ari.sendRawFrame(app, text),
       delayRest: (m, ms) => this.ari.delayRest(m, ms),
+      delayOneRest: (m, ms) => this.ari.delayOneRest(m, ms),
       delayResponse: (m, ms) => this.ari.delayResponse(m, ms),
       failRest: (m, status, body) => this.ari.failRest(m, status, body),
+      answerRawRest: (m, status, text) => this.ari.answerRawRest(m, status, text),
       clear: () => {
         this.ari.clearFaults();
         this.ami.clearFaults();

@@ -7,6 +7,10 @@
  *   agentgate allocated under load, garbage that lengthened the GC pauses behind the p99 latency;
  * - one handler for the event types agentgate uses, routed by channel id by the caller (ari-client
  *   never frees per-channel listeners); a throwing handler is logged, never kills event delivery;
+ * - every event is checked against the schema of its type before the handler sees it: the handler
+ *   gets the typed union `AriEvent`, never a frame whose fields it would have to doubt. A frame that
+ *   is not JSON, not an object, has no type, or fails its schema is logged and dropped; a type
+ *   agentgate does not consume (ChannelVarset, a type newer than this code) is dropped silently;
  * - a websocket ping every pingIntervalMs; no pong within two intervals → the socket is dropped and
  *   ari-client reconnects;
  * - reconnect never stops: after ari-client's WebSocketMaxRetries we start again, with backoff;
@@ -14,8 +18,42 @@
  */
 import ari from 'ari-client';
 import type { Logger } from 'pino';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 
-export type AriEventHandler = (event: Record<string, unknown>) => void | Promise<void>;
+/**
+ * The fields of a channel agentgate reads. Extra fields pass (Asterisk sends many and newer
+ * versions add more); a read field of the wrong type rejects the whole event.
+ */
+const Channel = Type.Object({
+  id: Type.String({ minLength: 1 }),
+  name: Type.String(),
+  caller: Type.Optional(Type.Object({ number: Type.String(), name: Type.String() })),
+});
+
+/** One schema per event type agentgate consumes; add one here before reading a new type. */
+const SCHEMAS = {
+  StasisStart: Type.Object({ type: Type.Literal('StasisStart'), channel: Channel, args: Type.Array(Type.String()) }),
+  StasisEnd: Type.Object({ type: Type.Literal('StasisEnd'), channel: Channel }),
+  /** `peer` is the dialled channel (agentgate's leg); `dialstatus` is '' when the dial starts. */
+  Dial: Type.Object({ type: Type.Literal('Dial'), peer: Channel, dialstatus: Type.String() }),
+  ChannelDestroyed: Type.Object({ type: Type.Literal('ChannelDestroyed'), channel: Channel, cause: Type.Integer() }),
+  /** `soft: true` is Asterisk's soft-hangup flag (cause 32), not a hang-up by the far end. */
+  ChannelHangupRequest: Type.Object({ type: Type.Literal('ChannelHangupRequest'), channel: Channel, cause: Type.Optional(Type.Integer()), soft: Type.Optional(Type.Boolean()) }),
+} satisfies Record<string, TSchema>;
+
+export type AriEventType = keyof typeof SCHEMAS;
+export type AriChannel = Static<typeof Channel>;
+/** Every ARI event the handler may receive, checked against its schema. */
+export type AriEvent = { [K in AriEventType]: Static<(typeof SCHEMAS)[K]> }[AriEventType];
+
+const CHECKS = Object.fromEntries(Object.entries(SCHEMAS).map(([k, v]) => [k, TypeCompiler.Compile(v as TSchema)])) as Record<AriEventType, TypeCheck<TSchema>>;
+
+function isConsumed(type: string): type is AriEventType {
+  return Object.hasOwn(CHECKS, type);
+}
+
+export type AriEventHandler = (event: AriEvent) => void | Promise<void>;
 
 export interface AriEventsOptions {
   url: string;
@@ -30,8 +68,6 @@ export interface AriEventsOptions {
   /** After ari-client gives up reconnecting (~43 s), start it again after this long (default 5 s). */
   restartAfterGiveUpMs?: number;
 }
-
-const TYPES = new Set(['StasisStart', 'StasisEnd', 'Dial', 'ChannelDestroyed', 'ChannelHangupRequest', 'ChannelStateChange', 'ChannelEnteredBridge', 'ChannelLeftBridge', 'BridgeDestroyed', 'ApplicationReplaced', 'PlaybackFinished']);
 
 interface RawWs {
   on(ev: 'pong', f: () => void): void;
@@ -116,11 +152,18 @@ export class AriEvents {
     if (!ws || ws === this.framesWs) return;
     this.framesWs = ws;
     ws.removeAllListeners('message');
-    ws.on('message', (data) => this.onFrame(data));
+    ws.on('message', (data) => {
+      // A throw here would escape into ws's socket handler: an uncaught exception ends the process.
+      try {
+        this.onFrame(data);
+      } catch (err) {
+        this.opts.logger.error({ err }, 'ARI event frame could not be handled; skipped');
+      }
+    });
   }
 
   private onFrame(data: unknown): void {
-    const text = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
+    const text = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data as Buffer[]).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
     let event: unknown;
     try {
       event = JSON.parse(text);
@@ -128,14 +171,20 @@ export class AriEvents {
       this.opts.logger.warn({ frame: text.slice(0, 200) }, 'ARI event frame is not JSON; skipped');
       return;
     }
-    const type = (event as { type?: unknown } | null)?.type;
-    if (typeof type !== 'string' || typeof event !== 'object' || Array.isArray(event)) {
+    const type = event !== null && typeof event === 'object' && !Array.isArray(event) ? (event as { type?: unknown }).type : undefined;
+    if (typeof type !== 'string') {
       this.opts.logger.warn({ frame: text.slice(0, 200) }, 'ARI event frame without a type; skipped');
       return;
     }
-    if (!TYPES.has(type)) return; // ChannelVarset, ChannelDtmfReceived, ... and types newer than this code
+    if (!isConsumed(type)) return; // ChannelVarset, ChannelDtmfReceived, ... and types newer than this code
+    const check = CHECKS[type];
+    if (!check.Check(event)) {
+      const first = check.Errors(event).First();
+      this.opts.logger.warn({ type, field: first?.path, problem: first?.message, frame: text.slice(0, 200) }, `malformed ARI ${type} event (${first?.path ?? '?'}: ${first?.message ?? '?'}); skipped`);
+      return;
+    }
     try {
-      const r = this.opts.onEvent(event as Record<string, unknown>);
+      const r = this.opts.onEvent(event as AriEvent);
       if (r instanceof Promise) r.catch((err: unknown) => this.opts.logger.error({ err, type }, 'ARI event handler failed'));
     } catch (err) {
       this.opts.logger.error({ err, type }, 'ARI event handler threw');

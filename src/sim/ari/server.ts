@@ -33,9 +33,13 @@ export interface AriServerOptions {
 interface Fault {
   match: RegExp;
   delayMs?: number;
+  /** How many more matching requests this fault applies to (undefined: every one). */
+  times?: number;
   /** Delay the answer after the request took effect (the client learns late of what happened). */
   afterMs?: number;
   fail?: { status: number; body: unknown };
+  /** Answer with this body text as is (not JSON-encoded): a malformed or unexpected answer. */
+  raw?: { status: number; text: string };
 }
 
 export class AriServer {
@@ -153,11 +157,23 @@ export class AriServer {
   delayRest(match: RegExp, ms: number): void {
     this.faults.push({ match, delayMs: ms });
   }
+  /**
+   * Holds the next request matching `match` for `ms` before it takes effect; later requests (on
+   * other keep-alive connections) are not held and overtake it, as on a real Asterisk under load
+   * where each connection has its own thread. Only that one request is delayed.
+   */
+  delayOneRest(match: RegExp, ms: number): void {
+    this.faults.push({ match, delayMs: ms, times: 1 });
+  }
   delayResponse(match: RegExp, ms: number): void {
     this.faults.push({ match, afterMs: ms });
   }
   failRest(match: RegExp, status: number, body: unknown): void {
     this.faults.push({ match, fail: { status, body } });
+  }
+  /** Answers requests matching `match` with `text` as the body, unencoded (malformed JSON, a wrong shape). */
+  answerRawRest(match: RegExp, status: number, text: string): void {
+    this.faults.push({ match, raw: { status, text } });
   }
   clearFaults(): void {
     this.faults = [];
@@ -222,10 +238,19 @@ export class AriServer {
     }
     if (!this.authorized(req, url)) return send(res, 401, { message: 'Authentication required' });
     const key = `${req.method} ${path}`;
-    for (const f of this.faults) {
+    for (const f of [...this.faults]) {
       if (!f.match.test(key)) continue;
+      if (f.times !== undefined) {
+        if (f.times <= 0) continue;
+        f.times--;
+      }
       if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
       if (f.fail) return send(res, f.fail.status, f.fail.body);
+      if (f.raw) {
+        res.writeHead(f.raw.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(f.raw.text) });
+        res.end(f.raw.text);
+        return;
+      }
     }
     const after = this.faults.find((f) => f.afterMs !== undefined && f.match.test(key))?.afterMs;
     try {
@@ -264,7 +289,7 @@ export class AriServer {
           return p.originate({ endpoint: str('endpoint'), app: str('app'), appArgs: str('appArgs'), channelId: str('channelId'), otherChannelId: str('otherChannelId'), originator: str('originator'), timeout: num('timeout'), callerId: str('callerId'), variables: vars(), context: str('context'), extension: str('extension') });
       }
       if (r1 === 'create' && r2 === undefined && method === 'POST')
-        return p.create({ endpoint: str('endpoint'), app: str('app'), appArgs: str('appArgs'), channelId: str('channelId'), otherChannelId: str('otherChannelId'), originator: str('originator') });
+        return p.create({ endpoint: str('endpoint'), app: str('app'), appArgs: str('appArgs'), channelId: str('channelId'), otherChannelId: str('otherChannelId'), originator: str('originator'), variables: vars() });
       if (r1 !== undefined && r2 === undefined) {
         if (method === 'GET') return p.getChannel(r1);
         if (method === 'DELETE') {

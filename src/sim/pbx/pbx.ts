@@ -65,6 +65,10 @@ export interface HangupRecord {
   /** The ARI reason the channel was hung up with, when agentgate hung it up. */
   reason?: string;
   how: 'hungup' | 'continued' | 'failed';
+  /**
+   * The channel's variables when it left: for a `continued` channel, those the dialplan saw when it
+   * resumed after Stasis() (a variable set after the /continue is not seen by that dialplan).
+   */
   variables: Record<string, string>;
   continuedTo?: { context: string; exten: string; priority: number };
   answered: boolean;
@@ -414,10 +418,12 @@ export class Pbx extends EventEmitter {
   }
 
   /** POST /channels/create: in Stasis at once (StasisStart a moment after the response, as recorded). */
-  create(p: { endpoint?: string; app?: string; appArgs?: string; channelId?: string; otherChannelId?: string; originator?: string }): ChannelJson {
+  create(p: { endpoint?: string; app?: string; appArgs?: string; channelId?: string; otherChannelId?: string; originator?: string; variables?: Record<string, string> }): ChannelJson {
     if (!p.endpoint) throw new PbxError(400, { message: 'Endpoint must be specified' });
     if (!p.app) throw new PbxError(400, { message: 'Application must be specified' });
     const c = this.newChannel(p.channelId, p.endpoint);
+    // Body `{"variables":{...}}`: set as the channel is made (recordings/ari-callcontrol/refer-ari-only).
+    for (const [k, v] of Object.entries(p.variables ?? {})) c.variables.set(k, String(v));
     const json = { ...c.json };
     const app = p.app;
     c.subscribedApp = app;
@@ -689,8 +695,11 @@ export class Pbx extends EventEmitter {
     c.inStasis = false;
     this.chEvent(c, 'StasisEnd');
     if (c.fromDialplan) c.subscribedApp = undefined;
+    // The dialplan resumes now and reads its variables now (the NoOp/GotoIf after Stasis()): what
+    // is set later, by a request that overtook this one on another connection, it never sees.
+    const seen = Object.fromEntries(c.variables);
     // The dialplan after Stasis() runs to its Hangup(); the app is no longer told about it.
-    setImmediate(() => this.finish(c, 16, { how: 'continued', continuedTo: to }));
+    setImmediate(() => this.finish(c, 16, { how: 'continued', continuedTo: to, variables: seen }));
   }
 
   /** DELETE /channels/{id}?reason= */
@@ -722,7 +731,7 @@ export class Pbx extends EventEmitter {
     this.finish(c, cause, { how: 'hungup', reason: o.reason });
   }
 
-  private finish(c: Channel, cause: number, o: { how: HangupRecord['how']; reason?: string; continuedTo?: HangupRecord['continuedTo'] }): void {
+  private finish(c: Channel, cause: number, o: { how: HangupRecord['how']; reason?: string; continuedTo?: HangupRecord['continuedTo']; variables?: Record<string, string> }): void {
     for (const t of c.timers) clearTimeout(t);
     c.timers.clear();
     this.channelsById.delete(c.json.id);
@@ -738,7 +747,7 @@ export class Pbx extends EventEmitter {
       cause,
       causeTxt: causeText(cause),
       how: o.how,
-      variables: Object.fromEntries(c.variables),
+      variables: o.variables ?? Object.fromEntries(c.variables),
       answered: c.answeredOnce,
     };
     if (o.reason !== undefined) rec.reason = o.reason;

@@ -53,6 +53,24 @@ describe('ARI adapter', () => {
     await call.hangup();
   });
 
+  it('an event of a consumed type with a missing or wrong-typed field is logged naming the field and dropped; delivery goes on', async () => {
+    sim = await Simulator.start();
+    const rec = await recordEvents(sim);
+    events = rec.events;
+    const channel = { id: 'c-1', name: 'PJSIP/x-1', state: 'Up', caller: { number: '1', name: '' } };
+    sim.faults.sendRawAriFrame(JSON.stringify({ type: 'StasisStart', application: 'agentgate', channel, args: 'dispatch,alice' }));
+    sim.faults.sendRawAriFrame(JSON.stringify({ type: 'ChannelDestroyed', application: 'agentgate', channel, cause: '16' }));
+    sim.faults.sendRawAriFrame(JSON.stringify({ type: 'Dial', application: 'agentgate', dialstatus: 'ANSWER' }));
+    sim.faults.sendRawAriFrame(JSON.stringify({ type: 'StasisEnd', application: 'agentgate', channel: { ...channel, id: 42 } }));
+    sim.faults.sendRawAriFrame(JSON.stringify({ type: 'ChannelHangupRequest', application: 'agentgate', channel, soft: 'yes' }));
+    const call = await sim.dialIn({ args: ['x'] });
+    await until(() => rec.starts.includes(call.id), 3000, 'the StasisStart after the bad frames');
+    // Only the good StasisStart reached the handler.
+    expect(rec.types).toEqual(['StasisStart']);
+    for (const field of ['/args', '/cause', '/peer', '/channel/id', '/soft']) expect(rec.warnings.some((w) => w.includes('malformed ARI') && w.includes(field))).toBe(true);
+    await call.hangup();
+  });
+
   it('REST calls time out with AGENTGATE_ERR_ARI_TIMEOUT instead of hanging', async () => {
     sim = await Simulator.start();
     sim.faults.delayRest(/GET \/channels/, 1000);
