@@ -324,8 +324,15 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
       break;
     }
     case 'BridgeFailed': {
-      if (s.phase !== 'bridging') break;
-      // The winner or the caller vanished while joining; the LegEnded / CallerHungUp that follows decides.
+      if (s.phase !== 'bridging' || !s.winner) break;
+      // The join failed (the winner or the caller vanished, or Asterisk refused it). An answered agent
+      // that is not connected to anyone must not be left up: it is hung up, and its LegEnded then
+      // decides as for a winner that left before the bridge (keep ringing the others, or fail).
+      const w = s.legs.find((l) => l.id === s.winner)!;
+      if (w.status !== 'ended' && w.hangupReason === undefined) {
+        w.hangupReason = 'normal';
+        commands.push({ type: 'HangupLeg', legId: w.id, reason: 'normal' });
+      }
       break;
     }
     case 'LegEnded': {

@@ -46,6 +46,18 @@ describe('dispatch machine (table)', () => {
     expect(log).toContainEqual({ type: 'SetCallerVar', name: 'AGENTGATE_ANSWERED_BY', value: 'PJSIP/2' });
   });
 
+  it('the join fails with both sides still up (Asterisk refused it): the answered agent is hung up and the others keep ringing, never stuck in bridging', () => {
+    const { state, log } = begin();
+    let s = run(state, [{ type: 'LegStasisStarted', legId: 'd-leg1' }, { type: 'LegStasisStarted', legId: 'd-leg2' }, { type: 'LegAnswered', legId: 'd-leg2', at: 10 }, { type: 'BridgeFailed', detail: '500', at: 11 }], log);
+    expect(hangups(log)).toEqual([{ type: 'HangupLeg', legId: 'd-leg2', reason: 'normal' }]);
+    s = run(s, [{ type: 'LegEnded', legId: 'd-leg2', cause: 16, at: 12 }], log);
+    expect(s.phase).toBe('ringing');
+    s = run(s, [{ type: 'TimerFired', name: 'overall', at: 30_000 }], log);
+    expect(isFinished(s)).toBe(true);
+    expect(s.result).toBe('TIMEOUT');
+    expect(log).toContainEqual({ type: 'ReleaseAgent' });
+  });
+
   it('caller hangs up while ringing: legs hung up with normal clearing, claim released, nothing continued', () => {
     const { state, log } = begin();
     const s = run(state, [{ type: 'LegStasisStarted', legId: 'd-leg1' }, { type: 'LegStasisStarted', legId: 'd-leg2' }, { type: 'CallerHungUp', at: 5 }], log);
