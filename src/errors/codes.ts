@@ -52,18 +52,36 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** The `{name}` placeholders of a message template, as a union of names. */
+type Holes<S extends string> = S extends `${string}{${infer K}}${infer Rest}` ? K | Holes<Rest> : never;
+
+/**
+ * What a code's template needs: every `{name}` in its message must be given (tsc checks it at each
+ * `new AgentgateError(...)`), plus any extra detail (e.g. `decision`) kept in `details`.
+ */
+export type ErrorParams<C extends ErrorCode> = { readonly [K in Holes<(typeof ERROR_CODES)[C]['message']>]: unknown } & Readonly<Record<string, unknown>>;
+
+export interface ErrorOptions {
+  field?: string;
+  cause?: unknown;
+  /** Replaces the rendered template (the code and its status stay). */
+  message?: string;
+}
+
+type ErrorArgs<C extends ErrorCode> = [Holes<(typeof ERROR_CODES)[C]['message']>] extends [never]
+  ? [params?: Readonly<Record<string, unknown>>, opts?: ErrorOptions]
+  : [params: ErrorParams<C>, opts?: ErrorOptions];
+
 /** An error that carries a stable code, the HTTP status it maps to and optionally the bad field. */
-export class AgentgateError extends Error {
-  readonly code: ErrorCode;
+export class AgentgateError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
   readonly status: number;
   readonly field: string | undefined;
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(
-    code: ErrorCode,
-    params: Record<string, unknown> = {},
-    opts: { field?: string; cause?: unknown; message?: string } = {},
-  ) {
+  constructor(code: C, ...args: ErrorArgs<C>) {
+    const params: Readonly<Record<string, unknown>> = args[0] ?? {};
+    const opts: ErrorOptions = args[1] ?? {};
     const entry = ERROR_CODES[code];
     super(opts.message ?? render(entry.message, params), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AgentgateError';

@@ -22,7 +22,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { AgentgateError } from '../../errors/codes.js';
 
-export class AriHttpError extends AgentgateError {
+export class AriHttpError extends AgentgateError<'AGENTGATE_ERR_ARI_FAILED'> {
   constructor(
     readonly httpStatus: number,
     readonly body: string,
