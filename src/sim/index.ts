@@ -28,6 +28,8 @@ export interface SimulatorOptions {
   amiAuthFailDelayMs?: number;
   /** Ended channels whose hang-up record is kept for tests (default 50,000). */
   recordLimit?: number;
+  /** See PbxOptions.localStasisDelayMs. */
+  localStasisDelayMs?: number;
 }
 
 export interface SimCall {
@@ -62,7 +64,7 @@ export class Simulator {
   amiPort = 0;
 
   private constructor(private readonly opts: SimulatorOptions) {
-    this.pbx = new Pbx({ endpoints: opts.endpoints, recordLimit: opts.recordLimit });
+    this.pbx = new Pbx({ endpoints: opts.endpoints, recordLimit: opts.recordLimit, localStasisDelayMs: opts.localStasisDelayMs });
     this.queues = new AppQueue(opts.queues ?? DEFAULT_QUEUES);
     this.ami = new AmiServer({
       host: opts.host,

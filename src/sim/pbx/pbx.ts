@@ -109,6 +109,12 @@ interface Bridge {
 }
 
 export interface PbxOptions {
+  /**
+   * How long after /channels/create a Local leg enters Stasis (default 15 ms; the recording's idle
+   * server took 3 ms). The ARI conformance replay sets more, so that the recorded 409 for an early
+   * /dial still shows when the machine running the tests is loaded.
+   */
+  localStasisDelayMs?: number;
   asteriskId?: string;
   /** How many ended channels' records to keep (oldest dropped). Default 50,000. */
   recordLimit?: number;
@@ -180,10 +186,12 @@ export class Pbx extends EventEmitter {
   /** Which apps a websocket holds now (set by the ARI server). */
   readonly heldApps = new Set<string>();
   private readonly recordLimit: number;
+  private readonly localStasisDelayMs: number;
 
   constructor(opts: PbxOptions = {}) {
     super();
     this.recordLimit = opts.recordLimit ?? 50_000;
+    this.localStasisDelayMs = opts.localStasisDelayMs ?? 15;
     this.setMaxListeners(0);
     this.asteriskId = opts.asteriskId ?? '02:fc:00:00:00:01';
     for (const [k, v] of Object.entries({ ...DEFAULT_ENDPOINTS, ...(opts.endpoints ?? {}) })) this.scripts.set(k, v);
@@ -429,9 +437,9 @@ export class Pbx extends EventEmitter {
     c.subscribedApp = app;
     // A PJSIP channel is in Stasis as the create returns; a Local one runs its dialplan first, some
     // ms later (3 ms on the recording's idle server; a /dial in between gets 409:
-    // recordings/ari/websocket-reconnect.jsonl). 15 ms here, so that a client on a loaded machine
-    // sending /dial at once still meets the 409 the recording shows.
-    const enter = (fn: () => void): void => void (c.tech === 'Local' ? this.later(c, 15, fn) : setImmediate(fn));
+    // recordings/ari/websocket-reconnect.jsonl). 15 ms by default (localStasisDelayMs), so that a
+    // client on a loaded machine sending /dial at once still meets the 409 the recording shows.
+    const enter = (fn: () => void): void => void (c.tech === 'Local' ? this.later(c, this.localStasisDelayMs, fn) : setImmediate(fn));
     enter(() => {
       if (this.channelsById.get(c.json.id) !== c) return;
       c.json.dialplan = { ...c.json.dialplan, app_name: 'Stasis', app_data: [app, p.appArgs ?? ''].filter(Boolean).join(',') };
