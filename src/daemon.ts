@@ -197,7 +197,17 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     if (config.http.enabled) {
       http = await buildHttpServer({ config, queue, policy, store, tokens, clock, logger, health });
       const server = http;
-      stops.push(() => server.close());
+      stops.push(async () => {
+        // Drain: requests in flight get their answer (new ones 503). A keep-alive connection whose
+        // request ended after close() began would hold the stop for the keep-alive timeout (72 s):
+        // idle connections are closed as they become idle.
+        const idle = setInterval(() => server.server.closeIdleConnections(), 100);
+        try {
+          await server.close();
+        } finally {
+          clearInterval(idle);
+        }
+      });
       httpUrl = await step(http.listen({ host: config.http.host, port: config.http.port }));
       log.info({ url: httpUrl }, 'HTTP API listening');
     }
