@@ -10,8 +10,9 @@ import { createLogger } from './log.js';
 import { systemClock, type Clock } from './ports/clock.js';
 import type { Store } from './ports/store.js';
 import { createStore } from './adapters/store/create-store.js';
-import { createPolicyHolder, type PolicyHolder } from './app/policy-holder.js';
-import { parsePolicyDoc } from './domain/policy/index.js';
+import type { PolicyHolder } from './app/policy-holder.js';
+import { loadPolicy, reloadDirectory, startPolicySync, type DirectoryReload } from './app/policy-sync.js';
+import { diffSummary } from './app/policy-diff.js';
 import { startQueueService, type QueueService } from './app/queue-service.js';
 import { createAuditTrail } from './app/audit-trail.js';
 import { createAriChannelLookup } from './adapters/ari/channel-lookup.js';
@@ -34,7 +35,25 @@ export interface DaemonOptions {
    * should stop it and exit non-zero. Without it, the daemon stops itself.
    */
   onFatal?: (err: Error) => void;
+  /** The config file it was read from: named in log lines that tell the admin what to run. */
+  configFile?: string;
+  /**
+   * Aborting it while the daemon starts (SIGTERM before ARI or AMI answered) stops what was started
+   * so far and makes startDaemon reject with an error named 'AbortError'.
+   */
+  signal?: AbortSignal;
 }
+
+/** What a reload (SIGHUP) applied, and what it could not. */
+export interface ReloadReport {
+  policy: DirectoryReload;
+  tokens: { added: number; removed: number };
+  /** Top-level config keys that changed but apply only at the next start (servers, http, ...). */
+  restartNeeded: string[];
+}
+
+/** Config keys a reload applies live; any other key that changed needs a restart. */
+const LIVE_KEYS = new Set(['directory', 'tokens']);
 
 export interface Daemon {
   readonly config: Config;
@@ -50,29 +69,19 @@ export interface Daemon {
   readonly httpUrl: string | undefined;
   /** What /readyz answers: every component up, else which one fails and why. */
   health(): Promise<Readiness>;
+  /**
+   * Applies a re-read config (SIGHUP): the directory per the rule of src/app/policy-sync.ts, the
+   * config's API tokens; logs what changed and which other keys need a restart. Rejects (and keeps
+   * everything in force) when the Store refuses the import.
+   */
+  reload(next: Config): Promise<ReloadReport>;
   stop(): Promise<void>;
 }
 
-/**
- * The policy in force: the newest of the Store's versioned document and the config's directory.
- * The config seeds the Store on first start; after that, admin changes (HTTP) live in the Store and
- * survive restarts, and every instance picks them up.
- */
-async function loadPolicy(config: Config, store: Store, logger: Logger): Promise<PolicyHolder> {
-  const stored = await store.getPolicy();
-  if (stored === null) {
-    const put = await store.putPolicy(0, config.directory);
-    if (!put.ok) return loadPolicy(config, store, logger); // another instance seeded it first
-    logger.info({ version: put.version }, 'policy seeded from the config directory');
-    return createPolicyHolder(config.directory, put.version);
-  }
-  const parsed = parsePolicyDoc(stored.doc);
-  if (!parsed.ok) {
-    logger.error({ version: stored.version, errors: parsed.errors.slice(0, 5) }, 'policy in the Store is invalid; using the config directory');
-    return createPolicyHolder(config.directory, 0);
-  }
-  logger.info({ version: stored.version }, 'policy loaded from the Store');
-  return createPolicyHolder(parsed.value, stored.version);
+function abortError(): Error {
+  const err = new Error('start aborted (stop requested while starting)');
+  err.name = 'AbortError';
+  return err;
 }
 
 /**
@@ -108,32 +117,46 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
   const clock = opts.clock ?? systemClock();
   const instanceId = config.instance.id;
   const log = logger.child({ component: 'daemon', instance: instanceId });
-  const ownStore = opts.store === undefined;
-  const store = opts.store ?? (await createStore(config, { clock, logger }));
   const stops: Array<() => Promise<void>> = [];
+  const signal = opts.signal;
+  /**
+   * A start step that a stop request (opts.signal) interrupts: the start then unwinds what it started.
+   * A step still pending is stopped by `late` once it completes (an ARI that never answers keeps
+   * retrying until the process exits: the caller ends the process after an aborted start).
+   */
+  const step = async <T>(p: Promise<T>, late?: (v: T) => Promise<void>): Promise<T> => {
+    if (!signal) return p;
+    if (signal.aborted) {
+      p.then((v) => late?.(v)).catch(() => undefined);
+      throw abortError();
+    }
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(abortError());
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([p, aborted]);
+    } catch (err) {
+      if (signal.aborted) p.then((v) => late?.(v)).catch(() => undefined);
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort!);
+    }
+  };
+  const ownStore = opts.store === undefined;
+  const store = opts.store ?? (await step(createStore(config, { clock, logger }), (s) => s.close()));
   if (ownStore) stops.push(() => store.close());
 
   try {
     // First: a second process with this instance id is refused before it touches any call.
-    const heartbeat = await startInstanceHeartbeat({ store, clock, logger, instanceId, ttlMs: config.instance.leaseTtlMs, idFromHost: config.instance.idFromHost });
+    const heartbeat = await step(startInstanceHeartbeat({ store, clock, logger, instanceId, ttlMs: config.instance.leaseTtlMs, idFromHost: config.instance.idFromHost }), (h) => h.stop());
     stops.push(() => heartbeat.stop());
 
-    const policy = await loadPolicy(config, store, log);
-    const pollMs = opts.policyPollMs ?? 2000;
-    const poll = setInterval(() => {
-      store.getPolicy().then(
-        (p) => {
-          if (p === null || p.version <= policy.current().version) return;
-          const parsed = parsePolicyDoc(p.doc);
-          if (!parsed.ok) return log.error({ version: p.version }, 'newer policy in the Store is invalid; keeping the current one');
-          policy.replace(parsed.value, p.version);
-          log.info({ version: p.version }, 'policy updated from the Store');
-        },
-        (err: unknown) => log.warn({ err }, 'policy poll failed'),
-      );
-    }, pollMs);
-    poll.unref();
-    stops.push(async () => clearInterval(poll));
+    const policyDeps = { store, clock, logger: log, ...(opts.configFile === undefined ? {} : { configFile: opts.configFile }) };
+    const policy = await step(loadPolicy(config.directory, policyDeps));
+    const sync = startPolicySync({ ...policyDeps, policy, pollMs: opts.policyPollMs ?? 2000 });
+    stops.push(async () => sync.stop());
 
     // One audit trail for the use cases: records the Store refuses wait in it, in order.
     const audit = createAuditTrail({ store, logger });
@@ -141,13 +164,13 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     // Feature-code UserEvents are believed only after ARI shows their channel (servers with ARI).
     const channels = createAriChannelLookup(config.servers.map((s) => ({ name: s.name, ari: s.ari })));
     stops.push(async () => channels.close());
-    const queue = await startQueueService({ servers: config.servers, store, policy, clock, logger, instanceId, channels, featureContexts: config.featureCodes.contexts, audit });
+    const queue = await step(startQueueService({ servers: config.servers, store, policy, clock, logger, instanceId, channels, featureContexts: config.featureCodes.contexts, audit }), (q) => q.stop());
     stops.push(() => queue.stop());
 
     const dispatch = new Map<string, DispatchService>();
     for (const server of config.servers) {
       if (server.ari === undefined) continue;
-      const svc = await startDispatchService({
+      const svc = await step(startDispatchService({
         server,
         dispatch: config.dispatch,
         store,
@@ -159,7 +182,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
         leaseTtlMs: config.instance.leaseTtlMs,
         heartbeat,
         audit,
-      });
+      }), (d) => d.stop());
       dispatch.set(server.name, svc);
       stops.push(() => svc.stop());
     }
@@ -173,15 +196,26 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     let httpUrl: string | undefined;
     if (config.http.enabled) {
       http = await buildHttpServer({ config, queue, policy, store, tokens, clock, logger, health });
-      httpUrl = await http.listen({ host: config.http.host, port: config.http.port });
       const server = http;
-      stops.push(() => server.close());
+      stops.push(async () => {
+        // Drain: requests in flight get their answer (new ones 503). A keep-alive connection whose
+        // request ended after close() began would hold the stop for the keep-alive timeout (72 s):
+        // idle connections are closed as they become idle.
+        const idle = setInterval(() => server.server.closeIdleConnections(), 100);
+        try {
+          await server.close();
+        } finally {
+          clearInterval(idle);
+        }
+      });
+      httpUrl = await step(http.listen({ host: config.http.host, port: config.http.port }));
       log.info({ url: httpUrl }, 'HTTP API listening');
     }
 
     log.info({ servers: config.servers.map((s) => s.name), store: config.store.redis ? 'redis' : 'memory' }, 'agentgate started');
     let stopped = false;
     let daemon: Daemon | undefined;
+    let lastConfig = config;
     heartbeat.on('conflict', (err: Error) => {
       log.fatal({ err: { message: err.message } }, 'stopping: another agentgate runs with this instance id');
       if (opts.onFatal) opts.onFatal(err);
@@ -199,6 +233,34 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
       http,
       httpUrl,
       health,
+      async reload(next) {
+        const before = lastConfig;
+        const policyReport = await reloadDirectory({ ...policyDeps, policy }, before.directory, next.directory);
+        const hashes = (c: Config): Set<string> => new Set(c.tokens.map((t) => t.sha256.toLowerCase()));
+        const [was, now] = [hashes(before), hashes(next)];
+        await tokens.seed(next.tokens);
+        const tokenReport = { added: [...now].filter((h) => !was.has(h)).length, removed: [...was].filter((h) => !now.has(h)).length };
+        const restartNeeded = (Object.keys({ ...before, ...next }) as Array<keyof Config>).filter(
+          (k) => !LIVE_KEYS.has(k) && JSON.stringify(before[k]) !== JSON.stringify(next[k]),
+        );
+        lastConfig = next;
+        log.info(
+          {
+            policyVersion: policyReport.version,
+            directoryChanged: policyReport.fileChanged,
+            imported: policyReport.imported,
+            changed: diffSummary(policyReport.diff),
+            tokens: tokenReport,
+          },
+          policyReport.imported
+            ? `config reloaded: the directory was imported as policy version ${policyReport.version}`
+            : policyReport.fileChanged
+              ? `config reloaded: the Store already holds this directory (policy version ${policyReport.version})`
+              : `config reloaded: directory unchanged since it was last read, policy version ${policyReport.version} stays`,
+        );
+        if (restartNeeded.length > 0) log.warn({ restartNeeded }, `config reloaded: ${restartNeeded.join(', ')} changed; restart needed for that to apply`);
+        return { policy: policyReport, tokens: tokenReport, restartNeeded };
+      },
       async stop() {
         if (stopped) return;
         stopped = true;

@@ -9,6 +9,11 @@ export interface PolicyHolder {
   current(): CompiledPolicy;
   /** Installs a new version; ignored when older than the one in force. Listeners run synchronously. */
   replace(doc: PolicyDoc, version: number): CompiledPolicy;
+  /**
+   * Installs `doc` whatever its version: the Store is the source of truth, also when its version went
+   * back (Redis restarted empty and the policy was written back, or an admin restored a backup).
+   */
+  adopt(doc: PolicyDoc, version: number): CompiledPolicy;
   onChange(listener: (policy: CompiledPolicy) => void): () => void;
 }
 
@@ -19,6 +24,11 @@ export function createPolicyHolder(doc: PolicyDoc, version = 0): PolicyHolder {
     current: () => policy,
     replace(next, nextVersion) {
       if (nextVersion < policy.version) return policy;
+      policy = compilePolicy(next, nextVersion);
+      for (const l of listeners) l(policy);
+      return policy;
+    },
+    adopt(next, nextVersion) {
       policy = compilePolicy(next, nextVersion);
       for (const l of listeners) l(policy);
       return policy;

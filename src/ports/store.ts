@@ -53,6 +53,12 @@ export interface Store {
   /** The policy document, versioned: put succeeds only when the stored version is expectedVersion (0 = none yet). */
   getPolicy(): Promise<{ version: number; doc: unknown } | null>;
   putPolicy(expectedVersion: number, doc: unknown): Promise<{ ok: true; version: number } | { ok: false; version: number }>;
+  /**
+   * Write `doc` as `version` only when no policy is stored (Redis restarted empty while the daemons
+   * kept the policy in force): versions never go back, so a client's `expectedVersion` stays
+   * meaningful. Returns the version stored afterwards (ok: false = another writer was first).
+   */
+  restorePolicy(version: number, doc: unknown): Promise<{ ok: boolean; version: number }>;
 
   close(): Promise<void>;
 }

@@ -217,6 +217,13 @@ export function storeContract(name: string, make: (opts: { auditMaxLength: numbe
         const r = await Promise.all([s.putPolicy(1, { w: 'a' }), s.putPolicy(1, { w: 'b' })]);
         expect(r.filter((x) => x.ok)).toHaveLength(1);
       });
+
+      it('restore writes a version only into an empty Store (Redis restarted empty); a later put goes on from it', async () => {
+        expect(await s.restorePolicy(7, { v: 7 })).toEqual({ ok: true, version: 7 });
+        expect(await s.restorePolicy(3, { v: 3 })).toEqual({ ok: false, version: 7 });
+        expect(await s.getPolicy()).toEqual({ version: 7, doc: { v: 7 } });
+        expect(await s.putPolicy(7, { v: 8 })).toEqual({ ok: true, version: 8 });
+      });
     });
   });
 }

@@ -148,6 +148,11 @@ export function createMemoryStore(opts: MemoryStoreOptions): Store {
       policy = { version: current + 1, doc: structuredClone(doc) };
       return { ok: true, version: policy.version };
     },
+    async restorePolicy(version, doc) {
+      if (policy !== null) return { ok: false, version: policy.version };
+      policy = { version, doc: structuredClone(doc) };
+      return { ok: true, version };
+    },
 
     async close() {
       // nothing to release

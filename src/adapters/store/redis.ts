@@ -75,6 +75,17 @@ redis.call('HSET', KEYS[1], 'version', v + 1, 'doc', ARGV[2])
 return {1, v + 1}
 `;
 
+/**
+ * KEYS[1] policy hash. ARGV[1] version, ARGV[2] document JSON. Writes only when no policy is stored.
+ * Returns {1, version} when written, {0, storedVersion} when a policy was there already.
+ */
+const RESTORE_POLICY = `
+local v = redis.call('HGET', KEYS[1], 'version')
+if v then return {0, tonumber(v)} end
+redis.call('HSET', KEYS[1], 'version', ARGV[1], 'doc', ARGV[2])
+return {1, tonumber(ARGV[1])}
+`;
+
 export interface RedisStoreOptions {
   url: string;
   prefix?: string;
@@ -90,6 +101,7 @@ type Scripted = Redis & {
   agRelease(k1: string, holder: string): Promise<number>;
   agHolder(k1: string): Promise<[string, number, number] | null>;
   agPutPolicy(k1: string, expected: number, doc: string): Promise<[number, number]>;
+  agRestorePolicy(k1: string, version: number, doc: string): Promise<[number, number]>;
   agAdopt(k1: string, k2: string, id: string, expected: string, next: string): Promise<number>;
 };
 
@@ -115,6 +127,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
   redis.defineCommand('agRelease', { numberOfKeys: 1, lua: RELEASE });
   redis.defineCommand('agHolder', { numberOfKeys: 1, lua: HOLDER });
   redis.defineCommand('agPutPolicy', { numberOfKeys: 1, lua: PUT_POLICY });
+  redis.defineCommand('agRestorePolicy', { numberOfKeys: 1, lua: RESTORE_POLICY });
   redis.defineCommand('agAdopt', { numberOfKeys: 2, lua: ADOPT });
   try {
     await redis.connect();
@@ -226,6 +239,11 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
       wrap(async () => {
         const [ok, version] = await redis.agPutPolicy(keys.policy(), expectedVersion, JSON.stringify(doc));
         return ok === 1 ? { ok: true as const, version } : { ok: false as const, version };
+      }),
+    restorePolicy: (version, doc) =>
+      wrap(async () => {
+        const [ok, stored] = await redis.agRestorePolicy(keys.policy(), version, JSON.stringify(doc));
+        return { ok: ok === 1, version: stored };
       }),
 
     async close() {
