@@ -6,6 +6,11 @@
  */
 import { main } from './main.js';
 
+// SIGHUP's default action ends the process: until `run` installs its reload handler (loading the
+// modules and the config takes a second or two), a reload sent by systemd must not kill the daemon.
+const ignoreHupDuringStart = (): void => undefined;
+process.on('SIGHUP', ignoreHupDuringStart);
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
