@@ -215,6 +215,10 @@ export class AriEvents {
       // ari-client gives up after ~43 s; agentgate never does.
       const ms = this.opts.restartAfterGiveUpMs ?? 5000;
       this.opts.logger.warn({ app: this.opts.app, restartInMs: ms }, 'ARI reconnect attempts exhausted; starting over');
+      // A password changed in ari.conf since the start shows only as failed websocket upgrades: say so.
+      this.checkCredentials().catch((err: unknown) => {
+        if (err instanceof AgentgateError && err.code === 'AGENTGATE_ERR_CONFIG') this.opts.logger.error({ app: this.opts.app, field: err.field }, err.message);
+      });
       this.retryTimer = setTimeout(() => void client.start(this.opts.app).catch(() => undefined), ms);
     });
     await client.start(this.opts.app);
