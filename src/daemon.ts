@@ -20,6 +20,7 @@ import { startDispatchService, type DispatchService } from './app/dispatch-servi
 import { startInstanceHeartbeat, type InstanceHeartbeat } from './app/instance-heartbeat.js';
 import { createTokenService, type TokenService } from './app/tokens.js';
 import { buildHttpServer, type Readiness } from './adapters/http/server.js';
+import { AgentgateError, isAgentgateError } from './errors/codes.js';
 
 export interface DaemonOptions {
   logger?: Logger;
@@ -107,8 +108,8 @@ async function readiness(deps: { store: Store; queue: QueueService; dispatch: Re
   if (!storeState.ok) failing.push({ component: 'store', reason: `the Store (Redis) does not answer: ${storeState.error}` });
   const ami = deps.queue.connections();
   for (const c of ami) if (!c.connected) failing.push({ component: `ami:${c.server}`, reason: `AMI connection to ${c.server} is down` });
-  const ari = [...deps.dispatch].map(([server, svc]) => ({ server, connected: svc.connected(), active: svc.active() }));
-  for (const c of ari) if (!c.connected) failing.push({ component: `ari:${c.server}`, reason: `ARI websocket to ${c.server} is down` });
+  const ari = [...deps.dispatch].map(([server, svc]) => ({ server, connected: svc.connected(), problem: svc.ariProblem(), active: svc.active() }));
+  for (const c of ari) if (c.problem !== undefined) failing.push({ component: `ari:${c.server}`, reason: c.problem });
   return { ok: failing.length === 0, failing, components: { store: storeState, ami, ari, policyVersion: deps.policy.current().version } };
 }
 
@@ -168,7 +169,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     stops.push(() => queue.stop());
 
     const dispatch = new Map<string, DispatchService>();
-    for (const server of config.servers) {
+    for (const [index, server] of config.servers.entries()) {
       if (server.ari === undefined) continue;
       const svc = await step(startDispatchService({
         server,
@@ -182,6 +183,11 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
         leaseTtlMs: config.instance.leaseTtlMs,
         heartbeat,
         audit,
+      }).catch((err: unknown) => {
+        // The ARI adapter names `ari.password` / `ari.url` (credentials refused, not ARI): name the server too.
+        if (!isAgentgateError(err) || err.code !== 'AGENTGATE_ERR_CONFIG' || !err.field?.startsWith('ari.')) throw err;
+        const field = `servers[${index}].${err.field}`;
+        throw new AgentgateError('AGENTGATE_ERR_CONFIG', { field, detail: err.details.detail }, { field, cause: err });
       }), (d) => d.stop());
       dispatch.set(server.name, svc);
       stops.push(() => svc.stop());

@@ -71,6 +71,8 @@ export interface TimelineEvent {
 
 export interface DispatchService extends EventEmitter {
   connected(): boolean;
+  /** Why Stasis calls cannot reach this instance now (websocket down, app taken by another websocket, app not listed), or undefined. */
+  ariProblem(): string | undefined;
   active(): number;
   stop(): Promise<void>;
 }
@@ -717,6 +719,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
   scanLoop();
 
   emitter.connected = () => events.isConnected();
+  emitter.ariProblem = () => events.problem();
   emitter.active = () => running.size;
   emitter.stop = async () => {
     stopped = true;

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, { text: string; load: () => Promise<Command> }> =
   'check-config': { text: 'Validate a config file and print every error with its path', load: () => import('./commands/check-config.js') },
   token: { text: 'Create an API token for a user: the token once, and the line for `tokens:` in the config', load: () => import('./commands/token.js') },
   policy: { text: 'The policy in force (in the Store): export it, diff it with the config, import the config as an admin', load: () => import('./commands/policy.js') },
+  doctor: { text: 'Check the PBX, Redis and a running agentgate against the config; one line per check, what to fix', load: () => import('./commands/doctor.js') },
   explain: { text: 'May <user> do <action> on <extension> [queue], and why (exit 0 allowed, 1 denied)', load: () => import('./commands/explain.js') },
   demo: { text: 'Start the simulator and the daemon and walk through calls and queue operations', load: () => import('./commands/demo.js') },
   sim: { text: 'Run the Asterisk simulator standalone (ARI on 8088, AMI on 5038)', load: () => import('./commands/sim.js') },

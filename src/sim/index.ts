@@ -22,7 +22,8 @@ export interface SimulatorOptions {
   ariPort?: number;
   amiPort?: number;
   ariUsers?: { username: string; password: string }[];
-  amiUsers?: { username: string; secret: string }[];
+  /** manager.conf users; `read` / `write` classes default to every class. */
+  amiUsers?: { username: string; secret: string; read?: string[]; write?: string[] }[];
   endpoints?: Record<string, EndpointScript>;
   queues?: QueueConfig[];
   amiAuthFailDelayMs?: number;

@@ -63,6 +63,10 @@ export class AmiClient {
   private readonly pending = new Map<string, Pending>();
   private readonly lists = new Map<string, { items: RawAmiMessage[]; done: (items: RawAmiMessage[]) => void }>();
   private readonly waiters = new Set<{ ok: () => void; fail: (err: Error) => void }>();
+  /** Connection attempts that failed since the last login (a log line for the first, then every 30 s). */
+  private failedAttempts = 0;
+  private lastFailureLog = 0;
+  private lastSocketError: string | undefined;
   connectedSince = 0;
 
   constructor(private readonly opts: AmiClientOptions) {}
@@ -124,6 +128,7 @@ export class AmiClient {
         this.connected = true;
         this.connectedSince = Date.now();
         this.backoff = 200;
+        this.failedAttempts = 0;
         clearTimeout(this.loginTimer);
         this.startKeepalive(m);
         log.info({ server: this.opts.server }, 'AMI connected');
@@ -143,7 +148,10 @@ export class AmiClient {
     const down = (): void => this.drop(m, 'closed');
     m.on('close', down);
     m.on('end', down);
-    m.on('error', down);
+    m.on('error', (err: unknown) => {
+      if (m === this.manager) this.lastSocketError = err instanceof Error ? err.message : String(err);
+      down();
+    });
   }
 
   /** A parsed message from the library's reader: events are ours, responses go to the library. */
@@ -215,7 +223,19 @@ export class AmiClient {
     if (was) {
       if (why !== 'frozen') this.opts.logger.warn({ server: this.opts.server }, 'AMI connection lost; reconnecting');
       this.opts.onState?.(false);
+    } else if (why === 'closed' && !this.stopped) {
+      // Never logged in on this connection: Asterisk unreachable (or it closed on us). Said at once,
+      // then every 30 s while it lasts, so an AMI that is down at start is visible in the log.
+      this.failedAttempts++;
+      const now = Date.now();
+      if (this.failedAttempts === 1 || now - this.lastFailureLog >= 30_000) {
+        this.lastFailureLog = now;
+        const { host, port, server } = this.opts;
+        const why = this.lastSocketError ?? 'connection closed before login';
+        this.opts.logger.warn({ server, host, port, attempts: this.failedAttempts, err: { message: why } }, `AMI at ${host}:${port} not reachable (${why}); retrying (every 5 s at most)`);
+      }
     }
+    this.lastSocketError = undefined;
     try {
       m.disconnect();
     } catch {

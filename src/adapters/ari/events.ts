@@ -14,12 +14,26 @@
  * - a websocket ping every pingIntervalMs; no pong within two intervals → the socket is dropped and
  *   ari-client reconnects;
  * - reconnect never stops: after ari-client's WebSocketMaxRetries we start again, with backoff;
- * - `onConnected` runs after every (re)connect, so the caller can reconcile (Asterisk replays nothing).
+ * - `onConnected` runs after every (re)connect, so the caller can reconcile (Asterisk replays nothing);
+ * - before ari-client loads the api-docs, agentgate fetches them itself with the credentials: a wrong
+ *   password or a URL that is not ARI would make swagger-client throw a bare string from inside an
+ *   HTTP callback (`401 : undefined …/api-docs/resources.json`), an uncaught exception that ends the
+ *   process. A 401/403 or a 404 is AGENTGATE_ERR_CONFIG naming `ari.password` or `ari.url` (the daemon
+ *   prefixes the server's path): start-up fails with it. Anything else (unreachable, 503 while
+ *   Asterisk boots) is retried with a log line naming the URL;
+ * - ApplicationReplaced (recordings/ari/application-replaced.jsonl: only one websocket holds an app,
+ *   the newest wins) means another client took the app: logged as an error, the websocket is closed
+ *   and not reopened (ari-client would otherwise take the app back on its next reconnect, and two
+ *   instances would steal it from each other forever), and `problem()` says so for readiness. Every
+ *   appCheckIntervalMs `GET /applications/{app}` checks that Asterisk lists the app; once it is free
+ *   again (404) after a replacement, agentgate takes it back.
  */
 import ari from 'ari-client';
 import type { Logger } from 'pino';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { AgentgateError } from '../../errors/codes.js';
+import { AriHttpError, AriRest, isGone } from './rest.js';
 
 /**
  * The fields of a channel agentgate reads. Extra fields pass (Asterisk sends many and newer
@@ -40,16 +54,20 @@ const SCHEMAS = {
   ChannelDestroyed: Type.Object({ type: Type.Literal('ChannelDestroyed'), channel: Channel, cause: Type.Integer() }),
   /** `soft: true` is Asterisk's soft-hangup flag (cause 32), not a hang-up by the far end. */
   ChannelHangupRequest: Type.Object({ type: Type.Literal('ChannelHangupRequest'), channel: Channel, cause: Type.Optional(Type.Integer()), soft: Type.Optional(Type.Boolean()) }),
+  /** Another websocket took `application` (recorded fields: type, timestamp, application, asterisk_id). Handled here, never passed on. */
+  ApplicationReplaced: Type.Object({ type: Type.Literal('ApplicationReplaced'), application: Type.String() }),
 } satisfies Record<string, TSchema>;
 
-export type AriEventType = keyof typeof SCHEMAS;
+type ConsumedType = keyof typeof SCHEMAS;
+/** The event types the handler receives (ApplicationReplaced is the adapter's own business). */
+export type AriEventType = Exclude<ConsumedType, 'ApplicationReplaced'>;
 export type AriChannel = Static<typeof Channel>;
 /** Every ARI event the handler may receive, checked against its schema. */
 export type AriEvent = { [K in AriEventType]: Static<(typeof SCHEMAS)[K]> }[AriEventType];
 
-const CHECKS = Object.fromEntries(Object.entries(SCHEMAS).map(([k, v]) => [k, TypeCompiler.Compile(v as TSchema)])) as Record<AriEventType, TypeCheck<TSchema>>;
+const CHECKS = Object.fromEntries(Object.entries(SCHEMAS).map(([k, v]) => [k, TypeCompiler.Compile(v as TSchema)])) as Record<ConsumedType, TypeCheck<TSchema>>;
 
-function isConsumed(type: string): type is AriEventType {
+function isConsumed(type: string): type is ConsumedType {
   return Object.hasOwn(CHECKS, type);
 }
 
@@ -67,6 +85,10 @@ export interface AriEventsOptions {
   onDisconnected: () => void;
   /** After ari-client gives up reconnecting (~43 s), start it again after this long (default 5 s). */
   restartAfterGiveUpMs?: number;
+  /** How often `GET /applications/{app}` checks that Asterisk lists the app (default 10 s). */
+  appCheckIntervalMs?: number;
+  /** Timeout of the adapter's own REST requests (api-docs check, application check; default 5 s). */
+  restTimeoutMs?: number;
 }
 
 interface RawWs {
@@ -86,23 +108,57 @@ export class AriEvents {
   private watchedWs: RawWs | undefined;
   private framesWs: RawWs | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private appTimer: NodeJS.Timeout | undefined;
+  private readonly rest: AriRest;
+  /** When another websocket took the app (ISO time), until agentgate holds it again. */
+  private replacedAt: string | undefined;
+  /** What the last GET /applications/{app} said while connected (undefined: not asked since). */
+  private listed: boolean | undefined;
+  private checking = false;
 
-  constructor(private readonly opts: AriEventsOptions) {}
+  constructor(private readonly opts: AriEventsOptions) {
+    this.rest = new AriRest({ url: opts.url, username: opts.username, password: opts.password, timeoutMs: opts.restTimeoutMs ?? 5000 });
+  }
 
   isConnected(): boolean {
     return this.connected;
   }
 
-  /** Resolves once connected the first time; keeps reconnecting afterwards until stop(). */
+  /**
+   * Why calls to the app cannot reach this instance now, or undefined when they can: the websocket
+   * is down, another websocket took the app (ApplicationReplaced), or Asterisk does not list the app.
+   */
+  problem(): string | undefined {
+    const app = this.opts.app;
+    if (this.replacedAt !== undefined) {
+      return `ARI application '${app}' was taken over by another websocket at ${this.replacedAt} (ApplicationReplaced): another agentgate or ARI client uses app '${app}' on this Asterisk; Stasis(${app}) calls go to it`;
+    }
+    if (!this.connected) return `ARI websocket to ${this.opts.url} is down`;
+    if (this.listed === false) return `Asterisk does not list ARI application '${app}' (GET /applications/${app}: 404) although the websocket is open`;
+    return undefined;
+  }
+
+  /**
+   * Resolves once connected the first time; keeps reconnecting afterwards until stop(). Rejects
+   * only with AGENTGATE_ERR_CONFIG (credentials refused, or no ARI at the URL): retrying cannot help.
+   */
   async start(): Promise<void> {
     let delay = 200;
     for (;;) {
       if (this.stopped) return;
       try {
         await this.connectOnce();
+        this.appTimer = setInterval(() => {
+          this.checkApp().catch((err: unknown) => this.opts.logger.error({ err }, 'ARI application check failed'));
+        }, this.opts.appCheckIntervalMs ?? 10_000);
+        this.appTimer.unref();
         return;
       } catch (err) {
-        this.opts.logger.warn({ err: { message: (err as Error).message }, retryInMs: delay }, 'ARI connect failed; retrying');
+        if (err instanceof AgentgateError && err.code === 'AGENTGATE_ERR_CONFIG') throw err;
+        // The network error itself (ECONNREFUSED, EHOSTUNREACH, ...) says more than the wrapper.
+        const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+        const why = cause instanceof Error ? cause.message : String(cause);
+        this.opts.logger.warn({ url: this.opts.url, err: { message: why }, retryInMs: delay }, `ARI at ${this.opts.url} not reachable (${why}); retrying in ${delay} ms`);
         await new Promise((r) => {
           this.retryTimer = setTimeout(r, delay);
         });
@@ -111,7 +167,28 @@ export class AriEvents {
     }
   }
 
+  /**
+   * The api-docs ari-client is about to load, fetched with the credentials first (see the file
+   * comment). Throws AGENTGATE_ERR_CONFIG for what only the config can fix; other errors are retried.
+   */
+  private async checkCredentials(): Promise<void> {
+    try {
+      await this.rest.call('GET', '/api-docs/resources.json');
+    } catch (err) {
+      if (!(err instanceof AriHttpError)) throw err;
+      const { url, username } = this.opts;
+      if (err.httpStatus === 401 || err.httpStatus === 403) {
+        throw new AgentgateError('AGENTGATE_ERR_CONFIG', { field: 'ari.password', detail: `ARI at ${url} refused user '${username}' with this password (${err.httpStatus}): the username and password must match a user in Asterisk's ari.conf` }, { field: 'ari.password', cause: err });
+      }
+      if (err.httpStatus === 404) {
+        throw new AgentgateError('AGENTGATE_ERR_CONFIG', { field: 'ari.url', detail: `${url} answers 404 for /ari/api-docs/resources.json: not an Asterisk ARI (the URL is http.conf's address without /ari; ari.conf needs enabled = yes)` }, { field: 'ari.url', cause: err });
+      }
+      throw err;
+    }
+  }
+
   private async connectOnce(): Promise<void> {
+    await this.checkCredentials();
     // ari-client's swagger loader prints a "deprecated version of Swagger" notice on stdout for
     // Asterisk's (correct) api-docs; agentgate's stdout is pino JSON, so that one line is dropped.
     const log = console.log;
@@ -138,6 +215,10 @@ export class AriEvents {
       // ari-client gives up after ~43 s; agentgate never does.
       const ms = this.opts.restartAfterGiveUpMs ?? 5000;
       this.opts.logger.warn({ app: this.opts.app, restartInMs: ms }, 'ARI reconnect attempts exhausted; starting over');
+      // A password changed in ari.conf since the start shows only as failed websocket upgrades: say so.
+      this.checkCredentials().catch((err: unknown) => {
+        if (err instanceof AgentgateError && err.code === 'AGENTGATE_ERR_CONFIG') this.opts.logger.error({ app: this.opts.app, field: err.field }, err.message);
+      });
       this.retryTimer = setTimeout(() => void client.start(this.opts.app).catch(() => undefined), ms);
     });
     await client.start(this.opts.app);
@@ -183,6 +264,10 @@ export class AriEvents {
       this.opts.logger.warn({ type, field: first?.path, problem: first?.message, frame: text.slice(0, 200) }, `malformed ARI ${type} event (${first?.path ?? '?'}: ${first?.message ?? '?'}); skipped`);
       return;
     }
+    if (type === 'ApplicationReplaced') {
+      if ((event as { application: string }).application === this.opts.app) this.onReplaced();
+      return;
+    }
     try {
       const r = this.opts.onEvent(event as AriEvent);
       if (r instanceof Promise) r.catch((err: unknown) => this.opts.logger.error({ err, type }, 'ARI event handler failed'));
@@ -191,9 +276,63 @@ export class AriEvents {
     }
   }
 
+  /**
+   * Another websocket holds the app now. The socket is closed on purpose (ari-client does not
+   * reconnect then): reopening it would take the app back, and the other holder would do the same.
+   */
+  private onReplaced(): void {
+    if (this.stopped || this.replacedAt !== undefined) return;
+    this.replacedAt = new Date().toISOString();
+    const app = this.opts.app;
+    this.opts.logger.error(
+      { app, url: this.opts.url },
+      `ARI application '${app}' was taken over by another websocket (ApplicationReplaced): another agentgate or ARI client uses app '${app}' on this Asterisk, and Stasis(${app}) calls now go to it. This instance reports not ready and does not take the app back while the other holds it: give each instance its own servers[].ari.app, or stop the other one`,
+    );
+    try {
+      this.client?.stop();
+    } catch {
+      // already closed
+    }
+    if (this.connected) {
+      this.connected = false;
+      this.opts.onDisconnected();
+    }
+  }
+
+  /** GET /applications/{app}: is the app listed; after a replacement, take it back once it is free. */
+  private async checkApp(): Promise<void> {
+    if (this.stopped || this.checking) return;
+    this.checking = true;
+    try {
+      let listed: boolean;
+      try {
+        await this.rest.application(this.opts.app);
+        listed = true;
+      } catch (err) {
+        if (!isGone(err)) return; // ARI unreachable: the websocket's own state tells readiness
+        listed = false;
+      }
+      const app = this.opts.app;
+      if (this.replacedAt !== undefined) {
+        if (listed || this.stopped) return;
+        this.opts.logger.warn({ app }, `ARI application '${app}' is free again (GET /applications/${app}: 404); taking it back`);
+        this.replacedAt = undefined;
+        await this.client?.start(app).catch((err: unknown) => this.opts.logger.warn({ app, err: { message: (err as Error).message } }, 'ARI websocket could not be reopened; retrying'));
+        return;
+      }
+      if (!this.connected) return;
+      if (!listed && this.listed !== false) this.opts.logger.error({ app }, `Asterisk does not list ARI application '${app}' although agentgate's websocket is open: Stasis(${app}) calls fail to the dialplan fallback`);
+      else if (listed && this.listed === false) this.opts.logger.info({ app }, `Asterisk lists ARI application '${app}' again`);
+      this.listed = listed;
+    } finally {
+      this.checking = false;
+    }
+  }
+
   private markConnected(): void {
     this.lastPong = Date.now();
     if (this.connected) return;
+    this.listed = undefined;
     this.connected = true;
     this.opts.logger.info({ app: this.opts.app }, 'ARI websocket connected');
     try {
@@ -233,6 +372,8 @@ export class AriEvents {
     this.stopped = true;
     if (this.pingTimer) clearInterval(this.pingTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.appTimer) clearInterval(this.appTimer);
+    this.rest.close();
     try {
       this.client?.stop();
     } catch {

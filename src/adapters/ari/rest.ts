@@ -93,6 +93,7 @@ const Endpoint = Type.Object({ technology: Type.String(), resource: Type.String(
 const EndpointList = Type.Array(Endpoint);
 const Application = Type.Object({ channel_ids: Type.Array(Type.String()), bridge_ids: Type.Array(Type.String()) });
 const Playback = Type.Object({ id: Type.String() });
+const AsteriskInfo = Type.Object({ system: Type.Object({ version: Type.String() }) });
 
 export class AriRest {
   private readonly basePath: string;
@@ -213,6 +214,10 @@ export class AriRest {
   }
   endpoint(tech: string, resource: string): Promise<{ technology: string; resource: string; state: string }> {
     return this.read(Endpoint, 'GET', `/endpoints/${encodeURIComponent(tech)}/${encodeURIComponent(resource)}`);
+  }
+  /** `GET /asterisk/info`: the version is `system.version` (e.g. `22.7.0`). */
+  asteriskInfo(): Promise<{ system: { version: string } }> {
+    return this.read(AsteriskInfo, 'GET', '/asterisk/info');
   }
   application(app: string): Promise<{ channel_ids: string[]; bridge_ids: string[] }> {
     return this.read(Application, 'GET', `/applications/${encodeURIComponent(app)}`);

@@ -39,7 +39,25 @@ export interface AmiPbxHooks {
 export interface AmiUser {
   username: string;
   secret: string;
+  /** manager.conf `read` classes (default: every class): events of other classes are not sent. */
+  read?: string[];
+  /** manager.conf `write` classes (default: every class): actions needing another answer "Permission denied". */
+  write?: string[];
 }
+
+/**
+ * The write class each action needs, as Asterisk registers them (app_queue.c load_module: QueueAdd,
+ * QueueRemove, QueuePause, QueuePenalty with EVENT_FLAG_AGENT, QueueStatus with 0; manager.c:
+ * UserEvent with EVENT_FLAG_USER, Originate with originate and call). Ping, Login, Logoff need none.
+ */
+const ACTION_CLASSES: Record<string, string[]> = {
+  queueadd: ['agent'],
+  queueremove: ['agent'],
+  queuepause: ['agent'],
+  queuepenalty: ['agent'],
+  userevent: ['user'],
+  originate: ['originate', 'call'],
+};
 
 export interface AmiServerOptions {
   host?: string;
@@ -65,6 +83,15 @@ interface Session {
   socket: Socket;
   buffer: string;
   loggedIn: boolean;
+  /** The logged-in user's classes (undefined: every class). */
+  read?: Set<string>;
+  write?: Set<string>;
+}
+
+/** Whether a session whose read classes are `read` receives an event with this `Privilege` header. */
+function readable(read: Set<string> | undefined, privilege: string | undefined): boolean {
+  if (read === undefined || privilege === undefined) return true;
+  return privilege.split(',').some((c) => c !== 'all' && read.has(c));
 }
 
 function render(fields: Fields): string {
@@ -150,12 +177,13 @@ export class AmiServer {
   }
 
   private broadcast(fields: Fields): void {
-    for (const s of this.sessions) if (s.loggedIn) this.write(s, fields);
+    const privilege = fields.find(([k]) => k.toLowerCase() === 'privilege')?.[1];
+    for (const s of this.sessions) if (s.loggedIn && readable(s.read, privilege)) this.write(s, fields);
   }
 
-  private broadcastLines(lines: string[]): void {
+  private broadcastLines(lines: string[], privilege?: string): void {
     const text = lines.map((l) => `${l}\r\n`).join('') + '\r\n';
-    for (const s of this.sessions) if (s.loggedIn) this.writeText(s, text);
+    for (const s of this.sessions) if (s.loggedIn && readable(s.read, privilege)) this.writeText(s, text);
   }
 
   private accept(socket: Socket): void {
@@ -228,12 +256,14 @@ export class AmiServer {
   private async handle(s: Session, name: string, h: Record<string, string>, lines: string[]): Promise<void> {
     const id: Fields = h.actionid !== undefined ? [['ActionID', h.actionid]] : [];
     if (name === 'login') {
-      const ok = (this.opts.users ?? [{ username: 'agentgate', secret: 'secret' }]).some((u) => u.username === h.username && u.secret === h.secret);
-      if (!ok) {
+      const user = (this.opts.users ?? [{ username: 'agentgate', secret: 'secret' }]).find((u) => u.username === h.username && u.secret === h.secret);
+      if (!user) {
         setTimeout(() => this.respond(s, h, false, 'Authentication failed'), this.opts.authFailDelayMs ?? 1000);
         return;
       }
       s.loggedIn = true;
+      s.read = user.read === undefined ? undefined : new Set(user.read);
+      s.write = user.write === undefined ? undefined : new Set(user.write);
       this.respond(s, h, true, 'Authentication accepted');
       const up = String(Math.floor((Date.now() - this.started) / 1000));
       this.write(s, [['Event', 'FullyBooted'], ['Privilege', 'system,all'], ['Uptime', up], ['LastReload', up], ['Status', 'Fully Booted']]);
@@ -245,6 +275,9 @@ export class AmiServer {
       return;
     }
     if (!s.loggedIn) return this.respond(s, h, false, 'Permission denied');
+    // manager.c: an action whose classes the user's `write` lacks is answered like this, and not run.
+    const needs = ACTION_CLASSES[name];
+    if (needs !== undefined && s.write !== undefined && !needs.every((c) => s.write!.has(c))) return this.respond(s, h, false, 'Permission denied');
     const q = this.opts.queues;
     switch (name) {
       case 'ping':
@@ -273,7 +306,7 @@ export class AmiServer {
         // manager.c action_userevent: every header line but `Action:` and `UserEvent:` (exact prefix,
         // any case) is appended as sent — so `Action : login` and repeated headers pass.
         const body = lines.filter((l) => l !== '' && !/^action:/i.test(l) && !/^userevent:/i.test(l));
-        this.broadcastLines(['Event: UserEvent', 'Privilege: user,all', `UserEvent: ${userEvent}`, ...body]);
+        this.broadcastLines(['Event: UserEvent', 'Privilege: user,all', `UserEvent: ${userEvent}`, ...body], 'user,all');
         return;
       }
       case 'originate': {

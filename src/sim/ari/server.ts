@@ -227,6 +227,12 @@ export class AriServer {
       const r = this.opts.control ? await this.opts.control(req, body, url) : undefined;
       return r ? send(res, r.status, r.body) : send(res, 404, { message: 'Not found' });
     }
+    // As Asterisk's ast_ari_callback: authentication comes before everything, api-docs included
+    // (401 {"message":"Authentication required"} with a Basic challenge).
+    if (!this.authorized(req, url)) {
+      res.setHeader('WWW-Authenticate', 'Basic realm="Asterisk REST Interface"');
+      return send(res, 401, { message: 'Authentication required' });
+    }
     const path = url.pathname.slice(4);
     const docs = /^\/api-docs\/(\w+)\.json$/.exec(path);
     if (docs && req.method === 'GET') {
@@ -236,7 +242,6 @@ export class AriServer {
       res.end(text);
       return;
     }
-    if (!this.authorized(req, url)) return send(res, 401, { message: 'Authentication required' });
     const key = `${req.method} ${path}`;
     for (const f of [...this.faults]) {
       if (!f.match.test(key)) continue;
