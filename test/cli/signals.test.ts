@@ -157,7 +157,7 @@ describe('SIGTERM always ends the daemon', () => {
     });
     cleanups.push(cfg.remove);
     const p = daemon(cfg.file);
-    await until(() => p.output().includes('ARI connect failed; retrying'), 40_000, `ARI retries:\n${p.output()}`);
+    await until(() => /ARI at \S+ not reachable/.test(p.output()), 40_000, `ARI retries:\n${p.output()}`);
     p.child.kill('SIGTERM');
     const t0 = Date.now();
     expect(await exitCode(p), p.output()).toBe(0);
