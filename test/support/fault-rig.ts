@@ -146,12 +146,15 @@ export async function readyz(url: string): Promise<{ status: number; failing: st
   return { status: r.status, failing, body: r.body };
 }
 
-/** Polls /readyz until it answers `status` naming exactly `failing`; returns when it first did. */
+/**
+ * Polls /readyz until it answers `status` naming exactly `failing`; returns when it first did. A
+ * refused connection (the API not listening yet) counts as "not yet".
+ */
 export async function readyzBecomes(url: string, status: number, failing: string[], timeoutMs: number): Promise<number> {
   const end = Date.now() + timeoutMs;
   let last: Awaited<ReturnType<typeof readyz>> | undefined;
   for (;;) {
-    last = await readyz(url);
+    last = await readyz(url).catch((err: unknown) => ({ status: 0, failing: [], body: { error: (err as Error).message } }));
     if (last.status === status && JSON.stringify(last.failing) === JSON.stringify(failing)) return Date.now();
     if (Date.now() > end) throw new Error(`/readyz did not become ${status} ${JSON.stringify(failing)} within ${timeoutMs} ms; last: ${last.status} ${JSON.stringify(last.body)}`);
     await new Promise((r) => setTimeout(r, 25));
