@@ -14,6 +14,7 @@ afterEach(() => cleanups.run());
 
 interface AuditRow {
   at: number;
+  detail: Record<string, unknown>;
   actor?: string;
   action?: string;
   extension?: string;
@@ -30,7 +31,7 @@ async function auditRows(url: string, query = 'kind=queue-op&limit=1000'): Promi
 const row = (e: AuditRow): string => `${e.actor} ${e.action} ${e.extension} ${e.result}`;
 
 describe('faults: Redis stopped and restarted empty during queue operations', () => {
-  it('while Redis is down every operation answers 503 AGENTGATE_ERR_STORE and nothing reaches AMI; one Asterisk confirmed as Redis went is reported done; config tokens keep working; /readyz names the store; once Redis is back the buffered audit records appear in GET /v1/audit and operations work again', async () => {
+  it('while Redis is down every operation answers 503 AGENTGATE_ERR_STORE and nothing reaches AMI; one Asterisk confirmed as Redis went is reported done; a feature code is refused cleanly; config tokens keep working; /readyz names the store; once Redis is back the buffered audit records appear in GET /v1/audit and operations work again', async () => {
     const rig = await startRig(cleanups);
     const { sim, redis } = rig;
     const d = await startFaultDaemon(rig);
@@ -57,19 +58,23 @@ describe('faults: Redis stopped and restarted empty during queue operations', ()
     await readyzBecomes(d.url, 503, ['store'], 5000);
     const sentBefore = queueActions(sim).length;
     const pbxBefore = JSON.stringify(sim.queues.members());
-    const refusedOps: Array<[string, Record<string, unknown>]> = [
-      ['unpause', { extension: '1001', queue: 'support' }],
-      ['login', { extension: '1002', queue: 'support' }],
-      ['penalty', { extension: '1001', queue: 'support', penalty: 3 }],
-      ['logout', { extension: '1001', queue: 'support' }],
+    // alice's phone dials *43 (pause, a feature-code UserEvent) meanwhile: verified over ARI, then
+    // refused cleanly because the Store cannot deduplicate it; the daemon goes on.
+    await sim.dialExtension({ from: 'PJSIP/1001', context: 'from-internal', exten: '*43' });
+    // Each operation waits for the Store check (bounded): sent together, as several clients would.
+    const refusedOps: Array<[string, string, Record<string, unknown>]> = [
+      ['sam', 'unpause', { extension: '1001', queue: 'support' }],
+      ['sam', 'login', { extension: '1002', queue: 'support' }],
+      ['sam', 'penalty', { extension: '1001', queue: 'support', penalty: 3 }],
+      ['sam', 'logout', { extension: '1001', queue: 'support' }],
+      ['alice', 'pause', { extension: '1003' }], // alice's config token works too: 503, not 401
     ];
-    for (const [action, body] of refusedOps) {
-      const r = await api(d.url, 'POST', `/v1/queue/${action}`, { token: TOKENS.sam, body });
-      expect(r, `${action}: ${JSON.stringify(r.body)}`).toMatchObject({ status: 503, body: { code: 'AGENTGATE_ERR_STORE' } });
-    }
-    // alice's config token works too (503 from the Store check, not 401); a denied request is still a 403.
-    expect(await api(d.url, 'POST', '/v1/queue/pause', { token: TOKENS.alice, body: { extension: '1003' } })).toMatchObject({ status: 503, body: { code: 'AGENTGATE_ERR_STORE' } });
+    const refused = await Promise.all(refusedOps.map(([who, action, body]) => api(d.url, 'POST', `/v1/queue/${action}`, { token: TOKENS[who as keyof typeof TOKENS], body })));
+    refused.forEach((r, i) => expect(r, `${refusedOps[i]![1]}: ${JSON.stringify(r.body)}`).toMatchObject({ status: 503, body: { code: 'AGENTGATE_ERR_STORE' } }));
+    // A denied request is still a 403 (the policy needs no Redis), and audited.
     expect(await api(d.url, 'POST', '/v1/queue/login', { token: TOKENS.alice, body: { extension: '1002', queue: 'support' } })).toMatchObject({ status: 403, body: { code: 'AGENTGATE_ERR_FORBIDDEN' } });
+    await d.waitForOutput(/feature code not applied: the Store does not answer/, 10_000);
+    expect(d.alive()).toBe(true);
     // What needs no Redis still answers, with the same tokens.
     const members = await api(d.url, 'GET', '/v1/queue/members?queue=support', { token: TOKENS.sam });
     expect(members.status).toBe(200);
@@ -84,16 +89,26 @@ describe('faults: Redis stopped and restarted empty during queue operations', ()
     await readyzBecomes(d.url, 200, [], 15_000);
     // The records written while Redis was down are there, in order; the ones from before went with
     // the old Redis data (it restarted empty), which is not agentgate's to keep.
-    await until(async () => (await auditRows(d.url)).length >= 7, 10_000, `buffered audit records flushed:\n${d.output()}`);
-    expect((await auditRows(d.url)).map(row)).toEqual([
-      'sam pause 1001 ok',
-      'sam unpause 1001 refused',
-      'sam login 1002 refused',
-      'sam penalty 1001 refused',
-      'sam logout 1001 refused',
-      'alice pause 1003 refused',
-      'alice login 1002 denied',
-    ]);
+    await until(async () => (await auditRows(d.url)).length >= 8, 10_000, `buffered audit records flushed:\n${d.output()}`);
+    const rows = await auditRows(d.url);
+    // In time order: the applied pause first, then what was refused or denied during the outage.
+    expect(rows.map(row)[0]).toBe('sam pause 1001 ok');
+    expect(rows.map(row).slice(1).sort()).toEqual(
+      [
+        'sam unpause 1001 refused',
+        'sam login 1002 refused',
+        'sam penalty 1001 refused',
+        'sam logout 1001 refused',
+        'alice pause 1003 refused',
+        'alice login 1002 denied',
+        'alice pause 1001 refused', // the feature code from alice's phone, named after its owner
+      ].sort(),
+    );
+    const feature = rows.find((r) => (r.detail as { source?: string }).source === 'dialplan');
+    expect(feature).toMatchObject({ actor: 'alice', extension: '1001', detail: { channel: expect.stringMatching(/^PJSIP\/1001-/), error: { code: 'AGENTGATE_ERR_STORE' }, sent: false } });
+    // alice sees it among her own records.
+    const own = await api(d.url, 'GET', '/v1/audit?kind=queue-op&extension=1001', { token: TOKENS.alice });
+    expect((own.body.entries as AuditRow[]).map(row)).toEqual(['alice pause 1001 refused']);
 
     // The same config tokens work, and the operations refused before go through now, each once.
     const unpause = await api(d.url, 'POST', '/v1/queue/unpause', { token: TOKENS.sam, body: { extension: '1001', queue: 'support' } });
