@@ -120,6 +120,8 @@ describe('#12.3 forged feature codes', () => {
     await until(() => sim.queues.members('support').length === 1, 3000, 'bob logged in by the real feature code');
     expect(sim.queues.members('support')[0]).toMatchObject({ interface: 'PJSIP/1003' });
     expect(sim.ami.received.filter((a) => a.action === 'QueueAdd')).toHaveLength(1);
+    // The member view follows Asterisk's QueueMemberAdded event, which may land a moment later.
+    await until(() => q.members({ queue: 'support' }).length === 1, 3000, 'the member event');
     expect(q.members({ queue: 'support' }).map((m) => m.extension)).toEqual(['1003']);
   });
 
