@@ -338,20 +338,21 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
     if (ch === null) return rejected(`no channel ${e.uniqueid} on ${server}`);
     if (ch.name !== e.channel) return rejected(`channel ${e.uniqueid} is ${ch.name}, not ${e.channel}`);
     if (!featureContexts.has(ch.context)) return rejected(`channel ${ch.name} is executing in context '${ch.context}', not a feature-code context (featureCodes.contexts: ${[...featureContexts].join(', ')})`);
+    // The interface is the channel name without its -<sequence> suffix: PJSIP/1001-00000004 → PJSIP/1001.
+    // Resolved before the Store is asked, so that a refusal names who was refused.
+    const iface = ch.name.replace(/-[0-9a-f]+(;\d)?$/, '');
+    const policy = deps.policy.current();
+    const ext = extensionByInterface(policy, iface);
+    const owner = ext ? userOwningExtension(policy, ext.id) : undefined;
     let first: boolean;
     try {
       first = await deps.store.once(`userevent:${server}:${e.uniqueid}`, 3_600_000);
     } catch (err) {
       flog.error({ action, err: { message: (err as Error).message } }, 'feature code not applied: the Store does not answer');
-      await record({ action, queue: e.queue, result: 'refused', detail: { source: 'dialplan', server, channel: ch.name, error: { code: 'AGENTGATE_ERR_STORE', message: (err as Error).message }, sent: false } });
+      await record({ actor: owner?.id, action, extension: ext?.id, queue: e.queue, result: 'refused', detail: { source: 'dialplan', server, channel: ch.name, error: { code: 'AGENTGATE_ERR_STORE', message: (err as Error).message }, sent: false } });
       return;
     }
     if (!first) return;
-    // The interface is the channel name without its -<sequence> suffix: PJSIP/1001-00000004 → PJSIP/1001.
-    const iface = ch.name.replace(/-[0-9a-f]+(;\d)?$/, '');
-    const policy = deps.policy.current();
-    const ext = extensionByInterface(policy, iface);
-    const owner = ext ? userOwningExtension(policy, ext.id) : undefined;
     if (!ext || !owner) return rejected(`the extension of ${iface} has no owner`);
     const req: QueueOpRequest = { actor: owner.id, action: action as QueueAction, extension: ext.id, source: 'dialplan' };
     if (e.queue) req.queue = e.queue;

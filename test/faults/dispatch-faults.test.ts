@@ -16,6 +16,8 @@ import type { Store } from '../../src/ports/store.js';
 import { ALICE, scripts, until } from '../support/dispatch-harness.js';
 import { startDaemonProcess, writeConfigFile, type DaemonProcess } from '../support/daemon-process.js';
 import { OwnRedis } from '../support/redis-server.js';
+import { freePort } from '../support/free-port.js';
+import { readyzBecomes } from '../support/fault-rig.js';
 
 const ORPHAN_LIMIT_MS = 15_000;
 const BOB = { id: 'bob', name: 'Bob', role: 'agent', scope: 'call_center_agent', addresses: ['PJSIP/2004'], flags: { inbound: true } };
@@ -37,13 +39,13 @@ async function setup(): Promise<{ sim: Simulator; redis: OwnRedis; store: Store 
   return { sim, redis, store };
 }
 
-function daemon(sim: Simulator, redis: OwnRedis, over: { instance?: string; app?: string } = {}): DaemonProcess {
+function daemon(sim: Simulator, redis: OwnRedis, over: { instance?: string; app?: string; httpPort?: number } = {}): DaemonProcess {
   const { file, remove } = writeConfigFile({
     ...(over.instance === undefined ? {} : { instance: { id: over.instance } }),
     log: { level: 'warn' },
     servers: [{ name: 'pbx1', ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', app: over.app ?? 'agentgate', pingIntervalMs: 1000, restTimeoutMs: 2000 } }],
     store: { redis: { url: redis.url, prefix: 'fault' } },
-    http: { enabled: false },
+    http: over.httpPort === undefined ? { enabled: false } : { enabled: true, host: '127.0.0.1', port: over.httpPort },
     dispatch: { answer: 'late', ringTimeoutSec: 120 },
     directory: { users: [ALICE, BOB], extensions: [{ id: '1001', interface: 'PJSIP/1001' }] },
   });
@@ -156,11 +158,14 @@ describe('faults: dispatch', () => {
     await cleanStop(b);
   }, 60_000);
 
-  it('Redis stopped and restarted EMPTY during dispatches: nothing crashes, every call ends right, no orphan beyond 15 s, and claims and records come back', async () => {
+  it('Redis stopped and restarted EMPTY during dispatches: nothing crashes, every call ends right, no orphan beyond 15 s, claims and records come back, and /readyz is 503 naming the store while it is down and 200 after', async () => {
     const { sim, redis, store } = await setup();
     scripts(sim, { 'PJSIP/2001': { kind: 'ring' }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' }, 'PJSIP/2004': { kind: 'answer', afterMs: 20 } });
-    const d = daemon(sim, redis);
+    const httpPort = await freePort();
+    const url = `http://127.0.0.1:${httpPort}`;
+    const d = daemon(sim, redis, { httpPort });
     await connected(sim, d);
+    await readyzBecomes(url, 200, [], 10_000);
     const bobCall = await sim.dialIn({ args: ['dispatch', 'bob'] });
     await until(() => talkingWith(sim, 'PJSIP/2004'), 5000, 'bob talking');
     const aliceCall = await sim.dialIn({ args: ['dispatch', 'alice'] });
@@ -169,6 +174,8 @@ describe('faults: dispatch', () => {
 
     await redis.stop();
     const downAt = Date.now();
+    // Readiness tells the truth: the Store is down (ARI is not).
+    await readyzBecomes(url, 503, ['store'], 5000);
     // While Redis is down: the ringing caller hangs up → its legs are hung up all the same.
     await aliceCall.hangup();
     await until(() => ringing(sim) === 0, 5000, 'alice\'s legs hung up without Redis');
@@ -177,9 +184,11 @@ describe('faults: dispatch', () => {
     const duringEnd = await during.ended();
     expect(duringEnd).toMatchObject({ how: 'continued', variables: { AGENTGATE_RESULT: 'NOAGENT' } });
     expect(Date.now() - downAt).toBeLessThan(ORPHAN_LIMIT_MS);
+    await readyzBecomes(url, 503, ['store'], 1000); // still down
 
     await redis.resume(); // empty
     const upAt = Date.now();
+    await readyzBecomes(url, 200, [], ORPHAN_LIMIT_MS);
     // The talking call's claim and record are written again; the heartbeat is back.
     await until(async () => (await store.leaseHolder('agent:bob'))?.holder === bobRecord.id, ORPHAN_LIMIT_MS, `bob's claim back:\n${d.output()}`);
     await until(async () => (await store.listDispatches()).some((r) => r.id === bobRecord.id), ORPHAN_LIMIT_MS, 'bob\'s record back');

@@ -16,6 +16,8 @@ export interface DaemonProcess {
   /** Resolves with the signal (or null) once the process exited. */
   exited(): Promise<NodeJS.Signals | null>;
   alive(): boolean;
+  /** Resolves once the output matches re (a log line), or rejects with the output after timeoutMs or when the process exits. */
+  waitForOutput(re: RegExp, timeoutMs?: number): Promise<void>;
 }
 
 /** Writes the config as YAML into a fresh temporary folder; returns the file and its clean-up. */
@@ -32,10 +34,19 @@ export function startDaemonProcess(file: string): DaemonProcess {
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   const exit = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, signal) => r(signal)));
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null;
   return {
     child,
     output: () => out,
     exited: () => exit,
-    alive: () => child.exitCode === null && child.signalCode === null,
+    alive,
+    async waitForOutput(re, timeoutMs = 20_000) {
+      const end = Date.now() + timeoutMs;
+      while (!re.test(out)) {
+        if (!alive()) throw new Error(`the daemon exited before printing ${re}:\n${out}`);
+        if (Date.now() > end) throw new Error(`the daemon did not print ${re} within ${timeoutMs} ms:\n${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
   };
 }

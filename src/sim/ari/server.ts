@@ -137,6 +137,10 @@ export class AriServer {
     this.refuseUntil = Date.now() + refuseForMs;
     for (const ws of this.wss?.clients ?? []) ws.terminate();
   }
+  /** Refuses websocket upgrades (503) for ms without touching open websockets: the network is cut for new connections. */
+  refuseWebsockets(ms: number): void {
+    this.refuseUntil = Date.now() + ms;
+  }
   /**
    * A half-open connection (a NAT or firewall dropped the flow without a FIN): the sockets stay
    * open, but no ping is answered and no event gets through. Only a client's own keepalive notices.

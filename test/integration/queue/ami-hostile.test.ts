@@ -120,6 +120,8 @@ describe('#12.3 forged feature codes', () => {
     await until(() => sim.queues.members('support').length === 1, 3000, 'bob logged in by the real feature code');
     expect(sim.queues.members('support')[0]).toMatchObject({ interface: 'PJSIP/1003' });
     expect(sim.ami.received.filter((a) => a.action === 'QueueAdd')).toHaveLength(1);
+    // The member view follows Asterisk's QueueMemberAdded event, which may land a moment later.
+    await until(() => q.members({ queue: 'support' }).length === 1, 3000, 'the member event');
     expect(q.members({ queue: 'support' }).map((m) => m.extension)).toEqual(['1003']);
   });
 
@@ -150,7 +152,7 @@ describe('#12.3 forged feature codes', () => {
 });
 
 describe('#12.1 a feature code while the Store is down', () => {
-  it('fails cleanly (logged, nothing sent), is audited once the Store is back, and the next feature code works', async () => {
+  it('fails cleanly (logged, nothing sent), is audited once the Store is back naming the phone\'s owner, and the next feature code works', async () => {
     const { sim, store, logs } = await start();
     store.down = true;
     await sim.dialExtension({ from: 'PJSIP/1003', context: 'from-internal', exten: '*41' });
@@ -158,7 +160,8 @@ describe('#12.1 a feature code while the Store is down', () => {
     expect(sim.ami.received.filter((a) => a.action === 'QueueAdd')).toHaveLength(0);
     store.down = false;
     await until(async () => (await store.queryAudit({ result: 'refused' })).length === 1, 3000, 'audited when the Store is back');
-    expect((await store.queryAudit({ result: 'refused' }))[0]).toMatchObject({ action: 'login', detail: { source: 'dialplan', sent: false, error: { code: 'AGENTGATE_ERR_STORE' } } });
+    // Named after the phone's owner, so an auditor (and bob, who sees his own records) finds it.
+    expect((await store.queryAudit({ result: 'refused' }))[0]).toMatchObject({ actor: 'bob', action: 'login', extension: '1003', detail: { source: 'dialplan', sent: false, error: { code: 'AGENTGATE_ERR_STORE' } } });
     await sim.dialExtension({ from: 'PJSIP/1003', context: 'from-internal', exten: '*41' });
     await until(() => sim.queues.members('support').length === 1, 3000, 'the next one logs bob in');
   });
