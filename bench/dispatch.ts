@@ -26,6 +26,13 @@ import { startSimWorker } from './sim-thread.js';
 const AGENTS = Number(process.env.BENCH_DISPATCH_CONCURRENT ?? 1000);
 const REDIS_URL = process.env.AGENTGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** What BENCHMARKS.md says above this scenario's figures. */
+export const NOTES = `Ring-all dispatch against the simulator (in a worker thread of its own, over real ARI sockets).
+Latencies are measured on the simulator's clock from the winning leg's Dial ANSWER to its
+ChannelEnteredBridge (answer→bridged) and to the last losing leg's ChannelDestroyed, with 1,000
+calls ringing 3 addresses each at once, first with the memory Store, then with Redis as the Store.
+Goal: answer→bridged p99 ≤ 5 ms with either.`;
+
 async function startAgentgate(ariUrl: string, store: Store): Promise<DispatchService> {
   const users = Array.from({ length: AGENTS }, (_, i) => ({
     id: `a${i}`,

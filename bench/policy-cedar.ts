@@ -1,36 +1,37 @@
 /**
  * The policy benchmark's directory translated to Cedar (@cedar-policy/cedar-wasm, the engine AWS
- * Verified Permissions runs on), so that the same decisions can be asked of both engines.
+ * Verified Permissions runs on; its `nodejs` entry point, since the default one imports the .wasm as
+ * an ES module, which Node 20 refuses), so that the same decisions can be asked of both engines.
  *
- * Translation, written from the rules in src/domain/policy/decide.ts and computed from the raw
- * PolicyDoc on its own (not from agentgate's compiled index, so that the agreement check also
- * cross-checks compile.ts):
- * - Entities. `User` (attrs role, scope, rank, supervises: Set<Group>, reachQueues: Set<Queue>,
- *   optional pbx: Set<String>, optional ip0..ipN ranges), parents = its groups (membership declared
- *   on either side) and the queues it is an agent of. `Group`, parents = the queues whose agents its
- *   members are. `Extension` (optional server, optional owner), parent = its owner, so that
- *   `resource in User::"u"` is "owned by u" and `resource in Group::"g"` is "owned by a member of g",
- *   exactly the targets `user:` and `group:` of a grant. `Queue` (optional server). Actions login,
- *   logout, pause, unpause, penalty.
- * - Grants are policies: each grant with an extension-like target becomes one `permit` (subject in
- *   the scope, actions, `resource in [targets]`); its queue targets become part of one `forbid` per
- *   queue (login/logout in that queue are forbidden unless some grant gives them to a subject of the
- *   principal). agentgate lets the extension part and the queue part come from different grants;
- *   Cedar ORs permits, so the queue part has to be a forbid to keep that AND of two ORs exact.
- * - Every other check of decide.ts (target, ip, scope, role, supervision) is one `forbid`.
- * - Two relations are derived data, not directory facts, because Cedar cannot read its own policies:
- *   "agent of a queue" (users some login grant lets into it: the User/Group → Queue parents) and a
- *   call_center_supervisor's reachable queues (queues any of its grants names: `reachQueues`).
- *   The translator computes both from the grants, as decide.ts's supervisorReach does.
+ * Written from the rules in src/domain/policy/decide.ts and computed from the raw PolicyDoc on its
+ * own (not from agentgate's compiled index), so that the agreement check also cross-checks compile.ts:
+ * - Entities. `User` (attrs role, scope, rank, supervises: Set<Group>, reachQueues, optional
+ *   pbx: Set<String>, optional ip0..ipN ranges), parents = its groups (membership declared on either
+ *   side). `Group`. `Extension` (optional server, optional owner), parent = its owner, so that
+ *   `resource in User::"u"` is "owned by u" and `resource in Group::"g"` "owned by a member of g":
+ *   exactly the `user:` and `group:` targets of a grant. `Queue` (optional server).
+ * - Every check of decide.ts but the grants (target, ip, scope, role, supervision) is one `forbid`.
+ * - The grants, two ways (CedarMode below). As data: "subject may A on T" is the hierarchy edge
+ *   subject → `Perm::"A T"`; an Extension carries, per action, the Perms that stand for it (its
+ *   own, its owner's, its owner's groups'), a Queue those of login/logout on it; five permits ask
+ *   `principal in resource.A` (and `principal in context.queue.A` for login/logout). As policies: one
+ *   `permit` per grant with an extension-like target; its queue targets go into one `forbid` per
+ *   queue (login/logout there are forbidden unless a grant gives them to the principal): agentgate
+ *   lets the extension part and the queue part come from different grants, and Cedar ORs permits,
+ *   so the queue part must be a forbid to keep that AND of two ORs exact.
+ * - A call_center_supervisor reaches the agents of the queues its grants name. Cedar cannot read its
+ *   own policies, so the translator derives `reachQueues` from the grants (as supervisorReach does)
+ *   and "agent of q" is being below `Perm::"login queue:q"` (as data) or a `Queue::"q"` parent of
+ *   the users and groups some login grant lets into q (as policies).
  * - ipAllow entries become Cedar ip ranges: `10.0.%.%` is 10.0.0.0/16, `10.%` 10.0.0.0/8, a plain
- *   address a /32 (/128). A `%` before a number (`10.%.3.%`) is not a CIDR range: the translator
+ *   address a /32 (/128). A `%` before a number (`10.%.3.%`) is no CIDR range: the translator
  *   refuses such a directory. Requests must carry plain addresses (agentgate also matches the IPv4
  *   inside `::ffff:a.b.c.d`; Cedar compares address families as given).
- * - Unknown actors, extensions, queues or actions are not translated: every sampled request names
- *   known ones (Cedar would answer an error, agentgate a denial with a reason).
- * Per request Cedar gets the entities the decision can touch (the actor and its groups, the
+ * - Unknown actors, extensions, queues or actions are not translated (the call throws): every
+ *   sampled request names known ones. Cedar would answer an error, agentgate a denial with reasons.
+ * Per request Cedar gets only the entities the decision can touch (the actor and its groups, the
  * extension, its owner and the owner's groups, the queue), as Cedar's documentation advises: handing
- * it all 14,000 entities on every call would measure JSON conversion, not authorization.
+ * it all the entities on every call would measure JSON conversion, not authorization.
  */
 import { preparsePolicySet, statefulIsAuthorized, type Context, type EntityJson, type StatefulAuthorizationCall } from '@cedar-policy/cedar-wasm/nodejs';
 import { QUEUE_ACTIONS, ROLES, type DecisionRequest, type PolicyDoc, type QueueAction } from '../src/domain/policy/index.js';

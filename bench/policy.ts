@@ -30,6 +30,34 @@ import { compilePolicy, decide, parsePolicyDoc, type Decision, type DecisionRequ
 import { buildCedar, cedarAllows, type CedarMode } from './policy-cedar.js';
 import { generateMixedRequests, generatePolicy, generateRequests, SIZE } from './policy-directory.js';
 
+/** What BENCHMARKS.md says above this scenario's figures. */
+export const NOTES = `The same directory (2,000 users in 500 groups, 2,000 extensions each owned by a user, 200 queues,
+10,000 grants; \`bench/policy-directory.ts\`) is decided by agentgate, by Cedar and by node-casbin
+in one run. Cedar gets every rule of \`src/domain/policy/decide.ts\` (target, source address, portal
+scope, role bound, supervision, grants), translated by \`bench/policy-cedar.ts\`, in two forms:
+**grants as data** (five permits; each grant is a hierarchy edge from its subject to a \`Perm\`
+entity; the form Cedar's guides recommend for large relationship sets, and the anchor of the
+≥ 10× goal) and **grants as policies** (one permit per grant, evaluated on every call). Before its
+figures count, Cedar must give agentgate's answer (allowed or denied) on every one of
+\`BENCH_POLICY_AGREE\` (10,000) requests drawn to reach every check, and on every request it is
+timed on; one difference fails the run. Cedar is called with a pre-built request and the entities
+that decision can touch (actor, its groups, the extension, its owner and the owner's groups, the
+queue), as its documentation advises; building that slice is not timed.
+
+What Cedar cannot express, and how the comparison stays exact:
+- *A supervisor reaches the agents of the queues its grants name*: Cedar cannot read its own
+  policies, so the translator derives each supervisor's queues from the grants as entity data.
+- *\`%\` wildcards in \`ipAllow\`*: Cedar has CIDR ranges; \`10.0.%.%\` is 10.0.0.0/16 and the
+  translator refuses a \`%\` before a number (\`10.%.3.%\`). The benchmark directory uses
+  \`10.0.%.%\` only, and requests carry plain IPv4 addresses (agentgate also matches the IPv4 inside
+  \`::ffff:a.b.c.d\`, Cedar does not).
+- *Unknown users, extensions or queues*: agentgate denies with a reason, Cedar would report an error;
+  no sampled request names one.
+
+node-casbin answers only the grant part (RBAC over ~80,000 \`p\` lines), so it may allow what the
+other checks refuse (never the reverse, checked on its sample); it scans every line per decision,
+and so does Cedar with grants as policies: both are timed on the requests that fit in a few seconds.`;
+
 /**
  * casbin's best shot at the same grants: plain RBAC (no domain, the bench has one PBX), users linked
  * to their groups by `g`, extensions to their owner and owners to their groups by `g2`, and the cheap
@@ -317,7 +345,7 @@ export async function run(): Promise<Record<string, unknown>> {
     },
   };
 
-  const row = (name: string, ...cols: string[]): string => `${name.padEnd(24)}${cols.map((c) => c.padStart(16)).join('')}\n`;
+  const row = (name: string, ...cols: string[]): string => `${name.padEnd(24)}${cols.map((c) => c.padStart(18)).join('')}\n`;
   const n = (x: number | undefined): string => (x === undefined ? '-' : Math.round(x).toLocaleString('en'));
   const us = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(2));
   process.stdout.write(`policy: ${SIZE.grants} grants, ${SIZE.users} users, ${SIZE.groups} groups, ${SIZE.queues} queues, ${SIZE.extensions} extensions — ${figures.machine}\n`);

@@ -51,9 +51,11 @@ function runOne(name: string, figuresFile: string): Promise<{ code: number | nul
   });
 }
 
-function section(name: string, output: string, figures: unknown): string {
+function section(name: string, output: string, result: { figures: unknown; notes: string }): string {
+  // The BENCH_* sizes this scenario reads (named in its source) that were set for this run.
+  const source = readFileSync(join(here, `${name}.ts`), 'utf8');
   const sizes = Object.entries(process.env)
-    .filter(([k]) => k.startsWith('BENCH_'))
+    .filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_FIGURES_FILE' && source.includes(k))
     .map(([k, v]) => `${k}=${v} `)
     .join('');
   const lines = output.split('\n').filter((l) => l.trim() !== '' && !l.startsWith(`${name} figures: `));
@@ -61,6 +63,7 @@ function section(name: string, output: string, figures: unknown): string {
     `<!-- bench:${name} -->`,
     `## ${name}`,
     '',
+    ...(result.notes.trim() === '' ? [] : [result.notes.trim(), '']),
     `- Machine: ${machine}`,
     `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
     `- Command: \`${sizes}npm run bench -- --write ${name}\`${sizes === '' ? '' : ' (reduced sizes: not the reference figures)'}`,
@@ -72,7 +75,7 @@ function section(name: string, output: string, figures: unknown): string {
     '<details><summary>All figures (JSON)</summary>',
     '',
     '```json',
-    JSON.stringify(figures, null, 2),
+    JSON.stringify(result.figures, null, 2),
     '```',
     '',
     '</details>',
@@ -88,13 +91,13 @@ scenarios measure, and their goals, are described at the top of each \`bench/<na
 `;
 
 function writeSections(done: Map<string, string>): void {
-  let md = existsSync(MD) ? readFileSync(MD, 'utf8') : HEAD;
-  for (const name of ALL.filter((n) => done.has(n)).concat([...done.keys()].filter((n) => !ALL.includes(n)))) {
-    const text = done.get(name)!;
-    const re = new RegExp(`<!-- bench:${name} -->[\\s\\S]*?<!-- /bench:${name} -->`);
-    md = re.test(md) ? md.replace(re, () => text) : `${md.trimEnd()}\n\n${text}\n`;
-  }
-  writeFileSync(MD, md.endsWith('\n') ? md : `${md}\n`);
+  // The head is always this file's; sections of scenarios not run now are kept; order is ALL's.
+  const sections = new Map<string, string>();
+  const old = existsSync(MD) ? readFileSync(MD, 'utf8') : '';
+  for (const m of old.matchAll(/<!-- bench:([\w-]+) -->[\s\S]*?<!-- \/bench:\1 -->/g)) sections.set(m[1]!, m[0]);
+  for (const [name, text] of done) sections.set(name, text);
+  const order = [...ALL.filter((n) => sections.has(n)), ...[...sections.keys()].filter((n) => !ALL.includes(n))];
+  writeFileSync(MD, `${HEAD}\n${order.map((n) => sections.get(n)!).join('\n\n')}\n`);
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'agentgate-bench-'));
@@ -110,7 +113,7 @@ try {
       process.stdout.write(`=== ${name}: FAILED (exit ${code})\n`);
       continue;
     }
-    done.set(name, section(name, output, JSON.parse(readFileSync(figuresFile, 'utf8'))));
+    done.set(name, section(name, output, JSON.parse(readFileSync(figuresFile, 'utf8')) as { figures: unknown; notes: string }));
   }
   if (write && done.size > 0) {
     writeSections(done);
