@@ -4,7 +4,7 @@
  * index (compilePolicy). Prints `{"parseMs":..,"indexMs":..}`.
  */
 import { compilePolicy, parsePolicyDoc } from '../src/domain/policy/index.js';
-import { generatePolicy } from './policy.js';
+import { generatePolicy } from './policy-directory.js';
 
 const raw = JSON.parse(JSON.stringify(generatePolicy())) as unknown;
 (globalThis as { gc?: () => void }).gc?.();

@@ -11,10 +11,13 @@ import { startDaemon } from '../src/daemon.js';
 import { createRedisStore } from '../src/adapters/store/redis.js';
 import { systemClock } from '../src/ports/clock.js';
 import { silentLogger } from '../src/log.js';
+import { deleteRedisPrefix } from './support.js';
 
 export async function run(): Promise<Record<string, unknown>> {
   const sim = await startSimWorker(false);
-  const store = await createRedisStore({ url: process.env.AGENTGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: `agbench-q-${process.pid}`, clock: systemClock(), auditMaxLength: 100_000 });
+  const redisUrl = process.env.AGENTGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = `agbench-q-${process.pid}`;
+  const store = await createRedisStore({ url: redisUrl, prefix, clock: systemClock(), auditMaxLength: 100_000 });
   const config = validateConfig({
     instance: { id: 'bench-q' },
     servers: [{ name: 'pbx1', ami: { host: '127.0.0.1', port: sim.amiPort, username: 'agentgate', secret: 'secret' } }],
@@ -51,6 +54,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const auditKept = (await store.queryAudit({ kind: 'queue-op', limit: 5 })).length;
   await daemon.stop();
   await store.close();
+  await deleteRedisPrefix(redisUrl, prefix);
   await sim.request({ op: 'stop' }, 'stopped');
   await sim.worker.terminate();
   const figures = {

@@ -1,35 +1,125 @@
 /**
- * `npm run bench [-- name ...]`: runs each benchmark scenario in its own Node process (so heap
- * figures are not polluted by the others), with --expose-gc, and prints every figure.
+ * `npm run bench [-- [--write] name ...]`: runs each benchmark scenario in its own Node process (so
+ * heap figures are not polluted by the others), with --expose-gc, and prints every figure.
  * Scenarios: bench/<name>.ts exporting `run(): Promise<Record<string, unknown>>`.
+ * `--write` also replaces each scenario's section of BENCHMARKS.md (between its `<!-- bench:name -->`
+ * markers) with what it printed, its figures, the machine, the date and the command; sections of
+ * scenarios not run, or failed, are left as they were.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const ALL = ['sim', 'policy', 'store', 'dispatch', 'queue-ops'];
+const MD = join(here, '..', 'BENCHMARKS.md');
+/**
+ * No `store` scenario: the Store's cost is measured where a user meets it, in `dispatch` (Redis as
+ * the Store at 1,000 concurrent calls and dispatches/s sustained) and `queue-ops` (audit in Redis).
+ */
+const ALL = ['sim', 'policy', 'dispatch', 'queue-ops'];
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const names = (wanted.length > 0 ? wanted : ALL).filter((n) => existsSync(join(here, `${n}.ts`)));
+const args = process.argv.slice(2);
+const write = args.includes('--write');
+const wanted = args.filter((a) => !a.startsWith('-'));
+const unknown = wanted.filter((n) => !existsSync(join(here, `${n}.ts`)));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown scenario ${unknown.join(', ')}; there are: ${ALL.join(', ')}\n`);
+  process.exit(2);
+}
+const names = wanted.length > 0 ? wanted : ALL;
 
-const cpu = cpus()[0]?.model ?? 'unknown cpu';
-process.stdout.write(
-  `agentgate benchmarks — node ${process.version}, ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB\n`,
-);
+const cpu = cpus()[0]?.model.trim() ?? 'unknown cpu';
+const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${platform()} ${release()}`;
+process.stdout.write(`agentgate benchmarks — ${machine}\n`);
 
-let failed = 0;
-for (const name of names) {
-  process.stdout.write(`\n=== ${name}\n`);
-  const res = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'single.ts'), name], {
-    stdio: 'inherit',
-    env: { ...process.env, AGENTGATE_LOG_LEVEL: 'silent' },
+/** One scenario in its own process: its output is shown as it comes and kept for BENCHMARKS.md. */
+function runOne(name: string, figuresFile: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'single.ts'), name], {
+      stdio: ['inherit', 'pipe', 'inherit'],
+      env: { ...process.env, AGENTGATE_LOG_LEVEL: 'silent', BENCH_FIGURES_FILE: figuresFile },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      process.stdout.write(chunk);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal === null ? null : 128), output }));
   });
-  if (res.status !== 0) {
-    failed++;
-    process.stdout.write(`=== ${name}: FAILED (exit ${res.status ?? res.signal})\n`);
+}
+
+function section(name: string, output: string, result: { figures: unknown; notes: string }): string {
+  // The BENCH_* sizes this scenario reads (named in its source) that were set for this run.
+  const source = readFileSync(join(here, `${name}.ts`), 'utf8');
+  const sizes = Object.entries(process.env)
+    .filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_FIGURES_FILE' && source.includes(k))
+    .map(([k, v]) => `${k}=${v} `)
+    .join('');
+  const lines = output.split('\n').filter((l) => l.trim() !== '' && !l.startsWith(`${name} figures: `));
+  return [
+    `<!-- bench:${name} -->`,
+    `## ${name}`,
+    '',
+    ...(result.notes.trim() === '' ? [] : [result.notes.trim(), '']),
+    `- Machine: ${machine}`,
+    `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+    `- Command: \`${sizes}npm run bench -- --write ${name}\`${sizes === '' ? '' : ' (reduced sizes: not the reference figures)'}`,
+    '',
+    '```',
+    ...lines,
+    '```',
+    '',
+    '<details><summary>All figures (JSON)</summary>',
+    '',
+    '```json',
+    JSON.stringify(result.figures, null, 2),
+    '```',
+    '',
+    '</details>',
+    `<!-- /bench:${name} -->`,
+  ].join('\n');
+}
+
+const HEAD = `# Benchmarks
+
+Generated by \`npm run bench -- --write\` (one section per scenario, each run in its own Node process;
+\`npm run bench -- --write policy\` regenerates only that section). Do not edit by hand: what the
+scenarios measure, and their goals, are described at the top of each \`bench/<name>.ts\`.
+`;
+
+function writeSections(done: Map<string, string>): void {
+  // The head is always this file's; sections of scenarios not run now are kept; order is ALL's.
+  const sections = new Map<string, string>();
+  const old = existsSync(MD) ? readFileSync(MD, 'utf8') : '';
+  for (const m of old.matchAll(/<!-- bench:([\w-]+) -->[\s\S]*?<!-- \/bench:\1 -->/g)) sections.set(m[1]!, m[0]);
+  for (const [name, text] of done) sections.set(name, text);
+  const order = [...ALL.filter((n) => sections.has(n)), ...[...sections.keys()].filter((n) => !ALL.includes(n))];
+  writeFileSync(MD, `${HEAD}\n${order.map((n) => sections.get(n)!).join('\n\n')}\n`);
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'agentgate-bench-'));
+const done = new Map<string, string>();
+let failed = 0;
+try {
+  for (const name of names) {
+    process.stdout.write(`\n=== ${name}\n`);
+    const figuresFile = join(tmp, `${name}.json`);
+    const { code, output } = await runOne(name, figuresFile);
+    if (code !== 0 || !existsSync(figuresFile)) {
+      failed++;
+      process.stdout.write(`=== ${name}: FAILED (exit ${code})\n`);
+      continue;
+    }
+    done.set(name, section(name, output, JSON.parse(readFileSync(figuresFile, 'utf8')) as { figures: unknown; notes: string }));
   }
+  if (write && done.size > 0) {
+    writeSections(done);
+    process.stdout.write(`\nBENCHMARKS.md: ${[...done.keys()].join(', ')} written${failed > 0 ? ` (${failed} failed, their sections left as they were)` : ''}\n`);
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
 }
 process.exitCode = failed > 0 ? 1 : 0;
