@@ -19,6 +19,7 @@ import { startDispatchService, type DispatchService } from './app/dispatch-servi
 import { startInstanceHeartbeat, type InstanceHeartbeat } from './app/instance-heartbeat.js';
 import { createTokenService, type TokenService } from './app/tokens.js';
 import { buildHttpServer, type Readiness } from './adapters/http/server.js';
+import { createPrometheusMetrics, type PrometheusMetrics } from './adapters/metrics/prometheus.js';
 
 export interface DaemonOptions {
   logger?: Logger;
@@ -48,6 +49,8 @@ export interface Daemon {
   readonly http: FastifyInstance | undefined;
   /** `http://host:port` once listening, else undefined. */
   readonly httpUrl: string | undefined;
+  /** This daemon's metrics (its own prom-client registry, served at /metrics). */
+  readonly metrics: PrometheusMetrics;
   /** What /readyz answers: every component up, else which one fails and why. */
   health(): Promise<Readiness>;
   stop(): Promise<void>;
@@ -109,7 +112,8 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
   const instanceId = config.instance.id;
   const log = logger.child({ component: 'daemon', instance: instanceId });
   const ownStore = opts.store === undefined;
-  const store = opts.store ?? (await createStore(config, { clock, logger }));
+  const metrics = createPrometheusMetrics();
+  const store = opts.store ?? (await createStore(config, { clock, logger, metrics }));
   const stops: Array<() => Promise<void>> = [];
   if (ownStore) stops.push(() => store.close());
 
@@ -136,12 +140,12 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     stops.push(async () => clearInterval(poll));
 
     // One audit trail for the use cases: records the Store refuses wait in it, in order.
-    const audit = createAuditTrail({ store, logger });
+    const audit = createAuditTrail({ store, logger, metrics });
     stops.push(() => audit.stop());
     // Feature-code UserEvents are believed only after ARI shows their channel (servers with ARI).
     const channels = createAriChannelLookup(config.servers.map((s) => ({ name: s.name, ari: s.ari })));
     stops.push(async () => channels.close());
-    const queue = await startQueueService({ servers: config.servers, store, policy, clock, logger, instanceId, channels, featureContexts: config.featureCodes.contexts, audit });
+    const queue = await startQueueService({ servers: config.servers, store, policy, clock, logger, instanceId, channels, featureContexts: config.featureCodes.contexts, audit, metrics });
     stops.push(() => queue.stop());
 
     const dispatch = new Map<string, DispatchService>();
@@ -159,6 +163,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
         leaseTtlMs: config.instance.leaseTtlMs,
         heartbeat,
         audit,
+        metrics,
       });
       dispatch.set(server.name, svc);
       stops.push(() => svc.stop());
@@ -172,7 +177,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     let http: FastifyInstance | undefined;
     let httpUrl: string | undefined;
     if (config.http.enabled) {
-      http = await buildHttpServer({ config, queue, policy, store, tokens, clock, logger, health });
+      http = await buildHttpServer({ config, queue, policy, store, tokens, clock, logger, health, metrics });
       httpUrl = await http.listen({ host: config.http.host, port: config.http.port });
       const server = http;
       stops.push(() => server.close());
@@ -198,6 +203,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
       heartbeat,
       http,
       httpUrl,
+      metrics,
       health,
       async stop() {
         if (stopped) return;

@@ -19,7 +19,6 @@ import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
 import type { Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
-import client from 'prom-client';
 import type { Config } from '../../config/load.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Store } from '../../ports/store.js';
@@ -32,6 +31,7 @@ import { policyView } from '../../app/policy-view.js';
 import { AgentgateError, ERROR_CODES } from '../../errors/codes.js';
 import { capabilities, checkIp, decide, explain, plainDecision, roleRank, userById, QUEUE_ACTIONS } from '../../domain/policy/index.js';
 import { createAuthFailureLimiter } from './auth-failures.js';
+import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import { AuditQuery, ChangeBody, ErrorBody, ExplainQuery, MembersQuery, NO_CONTROL, QUEUE_BODIES, TokenBody, TokenParams, type ChangeBodyT, type QueueBodyT } from './schemas.js';
 
 /** What /readyz answers: ok only when every component is; `failing` says which and why. */
@@ -50,6 +50,8 @@ export interface HttpDeps {
   clock: Clock;
   logger: Logger;
   health: () => Promise<Readiness>;
+  /** The daemon's metrics registry: served at /metrics, HTTP requests counted in it. */
+  metrics: PrometheusMetrics;
 }
 
 declare module 'fastify' {
@@ -57,8 +59,6 @@ declare module 'fastify' {
     user?: { id: string; tokenHash: string };
   }
 }
-
-const httpRequests = new client.Counter({ name: 'agentgate_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'] });
 
 /** fastify's validation contexts → the prefix of `field`. */
 const LOCATION: Record<string, string> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
@@ -172,7 +172,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'AGENTGATE_ERR_NOT_FOUND', message: `${req.method} ${req.url.split('?')[0]} not found` }));
   app.addHook('onResponse', async (req, reply) => {
-    httpRequests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+    deps.metrics.httpRequest({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode });
   });
 
   /**
@@ -206,7 +206,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     const h = await deps.health();
     return reply.status(h.ok ? 200 : 503).send(h);
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain').send(await client.register.metrics()));
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    const m = await deps.metrics.render();
+    return reply.type(m.contentType).send(m.body);
+  });
 
   for (const action of QUEUE_ACTIONS) {
     app.post<{ Body: QueueBodyT }>(
