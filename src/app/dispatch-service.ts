@@ -105,7 +105,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
   const rest = new AriRest({ url: ari.url, username: ari.username, password: ari.password, timeoutMs: ari.restTimeoutMs });
   const emitter = new EventEmitter() as DispatchService;
   const ownAudit = deps.audit === undefined;
-  const audit = deps.audit ?? createAuditTrail({ store: deps.store, logger: log });
+  const audit = deps.audit ?? createAuditTrail({ store: deps.store, logger: deps.logger, metrics });
   const running = new Map<string, Running>();
   const byLeg = new Map<string, string>();
   const byCaller = new Map<string, string>();

@@ -121,7 +121,7 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
   const log = deps.logger.child({ component: 'queue' });
   const metrics = deps.metrics ?? noMetrics;
   const ownAudit = deps.audit === undefined;
-  const audit = deps.audit ?? createAuditTrail({ store: deps.store, logger: deps.logger });
+  const audit = deps.audit ?? createAuditTrail({ store: deps.store, logger: deps.logger, metrics });
   const featureContexts = new Set(deps.featureContexts ?? ['agentgate-features']);
   const hasAri = new Set(deps.servers.filter((s) => s.ari !== undefined).map((s) => s.name));
   const clients = new Map<string, AmiClient>();

@@ -16,6 +16,7 @@ import { createMemoryStore } from '../../src/adapters/store/memory.js';
 import { systemClock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/log.js';
 import { POLICY_CHANGES } from '../../src/adapters/http/schemas.js';
+import { openApiServers } from '../../src/adapters/http/openapi.js';
 
 interface Operation {
   operationId?: string;
@@ -148,5 +149,16 @@ describe('OpenAPI document (/docs/json)', () => {
     await run('delete', '/v1/tokens/{hash}', `/v1/tokens/${token.tokenHash}`);
     await run('get', '/v1/errors', '/v1/errors', undefined, false);
     expect([...seen].sort()).toEqual(operations().map((o) => `${o.method} ${o.path}`).sort());
+  });
+});
+
+describe('OpenAPI servers', () => {
+  it('the configured host with the bound port; a wildcard bind says localhost and why; IPv6 in brackets', () => {
+    expect(openApiServers('10.0.0.5', { address: '10.0.0.5', family: 'IPv4', port: 8080 }, 8080).map((s) => s.url)).toEqual(['http://10.0.0.5:8080']);
+    expect(openApiServers('127.0.0.1', { address: '127.0.0.1', family: 'IPv4', port: 40123 }, 0).map((s) => s.url)).toEqual(['http://127.0.0.1:40123']);
+    const wild = openApiServers('0.0.0.0', null, 8080);
+    expect(wild.map((s) => s.url)).toEqual(['http://localhost:8080']);
+    expect(wild[0]!.description).toMatch(/host name clients know/);
+    expect(openApiServers('::1', { address: '::1', family: 'IPv6', port: 9000 }, 9000).map((s) => s.url)).toEqual(['http://[::1]:9000']);
   });
 });

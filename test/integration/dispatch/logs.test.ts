@@ -9,6 +9,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { prettyFactory } from 'pino-pretty';
 import { Simulator } from '../../../src/sim/index.js';
 import { createLogger } from '../../../src/log.js';
+import { validateConfig } from '../../../src/config/load.js';
+import { startDaemon } from '../../../src/daemon.js';
+import { createMemoryStore } from '../../../src/adapters/store/memory.js';
+import { systemClock } from '../../../src/ports/clock.js';
 import { makeStore, scripts, startService, until } from '../../support/dispatch-harness.js';
 import { duplicateKeys } from '../../support/json-keys.js';
 
@@ -82,5 +86,50 @@ describe('the log of a call', () => {
     // Busy phones end with cause 17 (user busy), the unavailable one with 20 (subscriber absent).
     expect(Object.fromEntries(lines.filter((l) => l.msg === 'leg ended' && l.level === 20).map((l) => [l.endpoint, l.cause]))).toEqual({ 'PJSIP/2001': 17, 'PJSIP/2002': 20, 'PJSIP/2003': 17 });
     expect(new Set(lines.map((l) => l.callId)).size).toBe(1);
+  });
+
+  it('the whole daemon at debug (a call, queue operations allowed and denied, a feature code): no line has a key twice or a caller key', async () => {
+    const sim = await Simulator.start();
+    const raw: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        raw.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const config = validateConfig({
+      instance: { id: 'logs-daemon' },
+      servers: [
+        {
+          name: 'pbx1',
+          ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 },
+          ami: { host: '127.0.0.1', port: sim.amiPort, username: 'agentgate', secret: 'secret' },
+        },
+      ],
+      http: { enabled: false },
+      directory: {
+        users: [{ ...dana, extensions: ['1001'] }],
+        extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
+        queues: [{ id: 'support' }],
+        grants: [{ id: 'dana-self', subject: 'user:dana', actions: ['pause', 'unpause'], targets: ['user:dana'] }],
+      },
+    });
+    const daemon = await startDaemon(config, { store: createMemoryStore({ clock: systemClock() }), logger: createLogger({ level: 'debug' }, sink) });
+    cleanups.push(() => sim.stop(), () => daemon.stop());
+    scripts(sim, { 'PJSIP/2001': { kind: 'answer', afterMs: 30 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
+    const call = await sim.dialIn({ args: ['dispatch', 'dana'] });
+    await until(() => sim.pbx.bridges().some((b) => b.channels.length === 2), 3000, 'bridged');
+    await call.hangup();
+    // Not a member of any queue: Asterisk refuses the pause (its own log line).
+    await expect(daemon.queue.execute({ actor: 'dana', action: 'pause', extension: '1001', source: 'http', ip: '127.0.0.1' })).rejects.toThrow(/not found/);
+    await expect(daemon.queue.execute({ actor: 'dana', action: 'login', extension: '1001', queue: 'support', source: 'http', ip: '127.0.0.1' })).rejects.toThrow(/Denied by policy/);
+    const feature = await sim.dialIn({ args: ['feature', 'unpause'], from: 'PJSIP/1001' });
+    await feature.ended();
+    await until(() => raw.some((l) => l.includes('"call ended"')) && raw.some((l) => l.includes('"queue operation denied"')), 3000, 'the lines');
+    for (const line of raw) {
+      expect(duplicateKeys(line), line).toEqual([]);
+      expect(Object.keys(JSON.parse(line) as object), line).not.toContain('caller');
+    }
+    expect(prettyFactory({ colorize: false })(raw.join('\n'))).not.toContain('[object Object]');
   });
 });
