@@ -310,7 +310,8 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
       { result, agent: s.agentId, callerNumber: r.callerName, winner: detail.winner, ringMs: detail.ringMs, talkMs: detail.talkMs, hungUpBy: s.hungUpBy, legs: detail.legs.map((l) => ({ endpoint: l.endpoint, outcome: l.outcome, dialStatus: l.dialStatus, cause: l.cause })) },
       'call ended',
     );
-    metrics.dispatchFinished({ server: deps.server.name, result, ringMs: detail.ringMs, legOutcomes: detail.legs.map((l) => l.outcome) });
+    // Ring time only for calls that rang a phone: a NOAGENT answered at once is not a 0 s ring.
+    metrics.dispatchFinished({ server: deps.server.name, result, ringMs: s.legs.length > 0 ? detail.ringMs : undefined, legOutcomes: detail.legs.map((l) => l.outcome) });
     emitter.emit('finished', { callId: s.id, agentId: s.agentId, result });
     audit.enqueue({ kind: 'dispatch', at: now, actor: s.agentId, action: 'dispatch', result, detail });
     deps.store.deleteDispatch(s.id).catch(() => {

@@ -13,6 +13,7 @@ import { validateConfig } from '../../../src/config/load.js';
 import { startDaemon } from '../../../src/daemon.js';
 import { createMemoryStore } from '../../../src/adapters/store/memory.js';
 import { systemClock } from '../../../src/ports/clock.js';
+import type { TimelineEvent } from '../../../src/app/dispatch-service.js';
 import { makeStore, scripts, startService, until } from '../../support/dispatch-harness.js';
 import { duplicateKeys } from '../../support/json-keys.js';
 
@@ -24,7 +25,9 @@ afterEach(async () => {
 
 const dana = { id: 'dana', name: 'Dana', role: 'agent', scope: 'call_center_agent', addresses: ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003'], flags: { inbound: true } };
 
-async function oneCall(level: 'info' | 'debug', script: Parameters<typeof scripts>[1], end: (sim: Simulator, call: Awaited<ReturnType<Simulator['dialIn']>>) => Promise<void>): Promise<{ raw: string[]; call: string }> {
+type Call = Awaited<ReturnType<Simulator['dialIn']>>;
+
+async function oneCall(level: 'info' | 'debug', script: Parameters<typeof scripts>[1], end: (call: Call, bridged: Promise<void>) => Promise<void>): Promise<{ raw: string[]; call: string }> {
   const sim = await Simulator.start();
   const { store, cleanup } = await makeStore('memory');
   const raw: string[] = [];
@@ -37,16 +40,18 @@ async function oneCall(level: 'info' | 'debug', script: Parameters<typeof script
   const svc = await startService(sim, store, { users: [dana], instance: 'logs', logger: createLogger({ level }, sink) });
   cleanups.push(cleanup, () => sim.stop(), () => svc.stop());
   scripts(sim, script);
+  // Bridged as agentgate sees it (not only as the PBX does): a hang-up before that is CALLER_HANGUP.
+  const bridged = new Promise<void>((resolve) => svc.on('timeline', (t: TimelineEvent) => t.kind === 'bridged' && resolve()));
   const call = await sim.dialIn({ args: ['dispatch', 'dana'], callerNumber: '5551234' });
-  await end(sim, call);
+  await end(call, bridged);
   await until(() => raw.some((l) => (JSON.parse(l) as { msg?: string }).msg === 'call ended'), 5000, 'the ended line');
   return { raw: raw.filter((l) => l.includes(call.id)), call: call.id };
 }
 
 describe('the log of a call', () => {
   it('answered call at info: one "call ringing" line (who, which devices), one "call ended" line; no duplicate key, no caller key', async () => {
-    const { raw, call } = await oneCall('info', { 'PJSIP/2001': { kind: 'answer', afterMs: 50 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'busy' } }, async (sim, c) => {
-      await until(() => sim.pbx.bridges().some((b) => b.channels.length === 2), 3000, 'bridged');
+    const { raw, call } = await oneCall('info', { 'PJSIP/2001': { kind: 'answer', afterMs: 50 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'busy' } }, async (c, bridged) => {
+      await bridged;
       await c.hangup();
     });
     for (const line of raw) {
@@ -72,7 +77,7 @@ describe('the log of a call', () => {
   });
 
   it('at debug each leg has its lines (created, ended with its cause) under the call id; a call nobody answers still ends with one "call ended"', async () => {
-    const { raw } = await oneCall('debug', { 'PJSIP/2001': { kind: 'busy' }, 'PJSIP/2002': { kind: 'unavailable' }, 'PJSIP/2003': { kind: 'busy' } }, async (_sim, c) => {
+    const { raw } = await oneCall('debug', { 'PJSIP/2001': { kind: 'busy' }, 'PJSIP/2002': { kind: 'unavailable' }, 'PJSIP/2003': { kind: 'busy' } }, async (c) => {
       await c.ended();
     });
     const lines = raw.map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -102,7 +107,7 @@ describe('the log of a call', () => {
       servers: [
         {
           name: 'pbx1',
-          ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 },
+          ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', restTimeoutMs: 2000 },
           ami: { host: '127.0.0.1', port: sim.amiPort, username: 'agentgate', secret: 'secret' },
         },
       ],

@@ -10,6 +10,7 @@ import { startDaemon, type Daemon } from '../../../src/daemon.js';
 import { createMemoryStore } from '../../../src/adapters/store/memory.js';
 import { systemClock } from '../../../src/ports/clock.js';
 import { silentLogger } from '../../../src/log.js';
+import type { TimelineEvent } from '../../../src/app/dispatch-service.js';
 import { scripts, until } from '../../support/dispatch-harness.js';
 import { metricFamilies, sampleValue } from '../../support/metrics-text.js';
 
@@ -24,7 +25,8 @@ function config(id: string): Config {
     servers: [
       {
         name: 'pbx1',
-        ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 },
+        // The default keepalive (10 s): a 1 s one can drop the websocket on a loaded machine, and this test counts reconnects.
+        ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', restTimeoutMs: 2000 },
         ami: { host: '127.0.0.1', port: sim.amiPort, username: 'agentgate', secret: 'secret' },
       },
     ],
@@ -68,8 +70,10 @@ describe('GET /metrics', () => {
     scripts(sim, { 'PJSIP/2001': { kind: 'answer', afterMs: 100 }, 'PJSIP/2002': { kind: 'ring' } });
     const svc = daemon.dispatch.get('pbx1')!;
     const finished = new Promise<{ result: string }>((resolve) => svc.once('finished', resolve));
+    // Bridged as agentgate sees it (not only as the PBX does): a hang-up before that is CALLER_HANGUP.
+    const bridged = new Promise<void>((resolve) => svc.on('timeline', (t: TimelineEvent) => t.kind === 'bridged' && resolve()));
     const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
-    await until(() => sim.pbx.bridges().some((b) => b.channels.length === 2), 5000, 'bridged');
+    await bridged;
     let text = await scrape(daemon);
     expect(sampleValue(text, 'agentgate_live_calls', { server: 'pbx1' })).toBe(1);
     expect(sampleValue(text, 'agentgate_agent_claims', { server: 'pbx1' })).toBe(1);
@@ -89,6 +93,16 @@ describe('GET /metrics', () => {
     expect(sampleValue(text, 'agentgate_agent_claims', { server: 'pbx1' })).toBe(0);
   });
 
+  it('a call for an unknown agent counts as NOAGENT without a ring time (no phone rang)', async () => {
+    const svc = daemon.dispatch.get('pbx1')!;
+    const finished = new Promise<{ result: string }>((resolve) => svc.once('finished', resolve));
+    await sim.dialIn({ args: ['dispatch', 'nobody'] });
+    expect((await finished).result).toBe('NOAGENT');
+    const text = await scrape(daemon);
+    expect(sampleValue(text, 'agentgate_dispatches_total', { server: 'pbx1', result: 'NOAGENT' })).toBe(1);
+    expect(sampleValue(text, 'agentgate_dispatch_ring_seconds_count', { server: 'pbx1', answered: 'false' })).toBeUndefined();
+  });
+
   it('counts queue operations by action, result and source, and the policy decisions that gated them', async () => {
     expect((await post('/v1/queue/login', sam, { extension: '1001', queue: 'support' })).status).toBe(200);
     expect((await post('/v1/queue/logout', alice, { extension: '1001', queue: 'support' })).status).toBe(403);
@@ -104,13 +118,14 @@ describe('GET /metrics', () => {
     let text = await scrape(daemon);
     expect(sampleValue(text, 'agentgate_connection_up', { system: 'ari', server: 'pbx1' })).toBe(1);
     expect(sampleValue(text, 'agentgate_connection_up', { system: 'ami', server: 'pbx1' })).toBe(1);
-    expect(sampleValue(text, 'agentgate_reconnects_total', { system: 'ari', server: 'pbx1' })).toBeUndefined();
+    const reconnects = async (): Promise<number> => sampleValue(await scrape(daemon), 'agentgate_reconnects_total', { system: 'ari', server: 'pbx1' }) ?? 0;
+    const before = await reconnects();
     const svc = daemon.dispatch.get('pbx1')!;
     sim.faults.dropAriWebsockets();
-    await until(() => !svc.connected(), 5000, 'ARI seen down');
+    // Down then up again: counted (however quickly ari-client reconnected).
+    await until(async () => (await reconnects()) === before + 1, 15_000, 'the ARI reconnect counted');
     await until(() => svc.connected(), 10_000, 'ARI back');
     text = await scrape(daemon);
-    expect(sampleValue(text, 'agentgate_reconnects_total', { system: 'ari', server: 'pbx1' })).toBe(1);
     expect(sampleValue(text, 'agentgate_connection_up', { system: 'ari', server: 'pbx1' })).toBe(1);
   });
 
