@@ -488,7 +488,8 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           if (status === 'ANSWER') await inOrder([chanKey(ch.id)], () => rest.hangup(ch.id, 'answered_elsewhere')).catch(() => undefined);
           return;
         }
-        if (status !== '') running.get(legOf)?.log.debug({ leg: ch.id, endpoint: running.get(legOf)?.legEndpoint.get(ch.id), dialStatus: status }, 'leg dial status');
+        const lr = running.get(legOf)!;
+        if (status !== '') lr.log.debug({ leg: ch.id, endpoint: lr.legEndpoint.get(ch.id), dialStatus: status }, 'leg dial status');
         if (status === 'RINGING') return feed(legOf, { type: 'LegRinging', legId: ch.id });
         if (status === 'ANSWER') return feed(legOf, { type: 'LegAnswered', legId: ch.id, at: deps.clock.now() });
         if (status !== '') return feed(legOf, { type: 'LegDialStatus', legId: ch.id, dialStatus: status });
@@ -500,7 +501,8 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           return;
         }
         if (legOf) {
-          running.get(legOf)?.log.debug({ leg: ch.id, endpoint: running.get(legOf)?.legEndpoint.get(ch.id), cause: e.cause }, 'leg ended');
+          const lr = running.get(legOf);
+          lr?.log.debug({ leg: ch.id, endpoint: lr.legEndpoint.get(ch.id), cause: e.cause }, 'leg ended');
           return feed(legOf, { type: 'LegEnded', legId: ch.id, cause: e.cause, at: deps.clock.now() });
         }
         if (callerOf) return feed(callerOf, { type: 'CallerHungUp', at: deps.clock.now() });
@@ -615,6 +617,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     await deps.store.releaseLease(claimKey(d.agentId), id).catch(() => undefined);
     const hungUpBy = gone === d.callerChannelId ? 'caller' : 'agent';
     timeline(id, 'finished', `call ended (${hungUpBy} hung up) after its owner process had gone`);
+    log.info({ callId: id, callerChannel: d.callerChannelId, agent: d.agentId, result: 'ANSWERED', hungUpBy, adopted: true }, 'call ended');
     emitter.emit('finished', { callId: id, agentId: d.agentId, result: 'ANSWERED' });
     metrics.dispatchFinished({ server: deps.server.name, result: 'ANSWERED', legOutcomes: [] });
     audit.enqueue({ kind: 'dispatch', at: deps.clock.now(), actor: d.agentId, action: 'dispatch', result: 'ANSWERED', detail: { server: deps.server.name, caller: { channel: d.callerChannelId }, winnerChannel: w.winner, legs: d.legChannelIds, hungUpBy, adopted: true } });
