@@ -21,6 +21,7 @@ import { startInstanceHeartbeat, type InstanceHeartbeat } from './app/instance-h
 import { createTokenService, type TokenService } from './app/tokens.js';
 import { buildHttpServer, type Readiness } from './adapters/http/server.js';
 import { AgentgateError, isAgentgateError } from './errors/codes.js';
+import { createPrometheusMetrics, type PrometheusMetrics } from './adapters/metrics/prometheus.js';
 
 export interface DaemonOptions {
   logger?: Logger;
@@ -68,6 +69,8 @@ export interface Daemon {
   readonly http: FastifyInstance | undefined;
   /** `http://host:port` once listening, else undefined. */
   readonly httpUrl: string | undefined;
+  /** This daemon's metrics (its own prom-client registry, served at /metrics). */
+  readonly metrics: PrometheusMetrics;
   /** What /readyz answers: every component up, else which one fails and why. */
   health(): Promise<Readiness>;
   /**
@@ -146,7 +149,8 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     }
   };
   const ownStore = opts.store === undefined;
-  const store = opts.store ?? (await step(createStore(config, { clock, logger }), (s) => s.close()));
+  const metrics = createPrometheusMetrics();
+  const store = opts.store ?? (await step(createStore(config, { clock, logger, metrics }), (s) => s.close()));
   if (ownStore) stops.push(() => store.close());
 
   try {
@@ -160,12 +164,12 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     stops.push(async () => sync.stop());
 
     // One audit trail for the use cases: records the Store refuses wait in it, in order.
-    const audit = createAuditTrail({ store, logger });
+    const audit = createAuditTrail({ store, logger, metrics });
     stops.push(() => audit.stop());
     // Feature-code UserEvents are believed only after ARI shows their channel (servers with ARI).
     const channels = createAriChannelLookup(config.servers.map((s) => ({ name: s.name, ari: s.ari })));
     stops.push(async () => channels.close());
-    const queue = await step(startQueueService({ servers: config.servers, store, policy, clock, logger, instanceId, channels, featureContexts: config.featureCodes.contexts, audit }), (q) => q.stop());
+    const queue = await step(startQueueService({ servers: config.servers, store, policy, clock, logger, instanceId, channels, featureContexts: config.featureCodes.contexts, audit, metrics }), (q) => q.stop());
     stops.push(() => queue.stop());
 
     const dispatch = new Map<string, DispatchService>();
@@ -183,6 +187,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
         leaseTtlMs: config.instance.leaseTtlMs,
         heartbeat,
         audit,
+        metrics,
       }).catch((err: unknown) => {
         // The ARI adapter names `ari.password` / `ari.url` (credentials refused, not ARI): name the server too.
         if (!isAgentgateError(err) || err.code !== 'AGENTGATE_ERR_CONFIG' || !err.field?.startsWith('ari.')) throw err;
@@ -201,7 +206,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     let http: FastifyInstance | undefined;
     let httpUrl: string | undefined;
     if (config.http.enabled) {
-      http = await buildHttpServer({ config, queue, policy, store, tokens, clock, logger, health });
+      http = await buildHttpServer({ config, queue, policy, store, tokens, clock, logger, health, metrics });
       const server = http;
       stops.push(async () => {
         // Drain: requests in flight get their answer (new ones 503). A keep-alive connection whose
@@ -238,6 +243,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
       heartbeat,
       http,
       httpUrl,
+      metrics,
       health,
       async reload(next) {
         const before = lastConfig;

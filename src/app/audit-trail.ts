@@ -17,6 +17,7 @@
  */
 import type { Logger } from 'pino';
 import type { AuditEntryInput, Store } from '../ports/store.js';
+import { noMetrics, type Metrics } from '../ports/metrics.js';
 
 export interface AuditTrail {
   /** Writes the record, or buffers it when the Store fails (or while older records wait). Never rejects. */
@@ -37,6 +38,8 @@ export interface AuditTrailOptions {
   cap?: number;
   /** Retry period while records wait (default 1,000 ms). */
   retryMs?: number;
+  /** Refused writes, dropped records and the buffer's size. Default: none. */
+  metrics?: Metrics;
 }
 
 const summary = (e: AuditEntryInput): Record<string, unknown> => ({ kind: e.kind, at: e.at, actor: e.actor, action: e.action, extension: e.extension, queue: e.queue, result: e.result });
@@ -50,10 +53,13 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> | undefined;
   let stopped = false;
+  const metrics = opts.metrics ?? noMetrics;
+  const unwatch = metrics.watchAudit(() => buffer.length);
 
   const keep = (entry: AuditEntryInput, err: unknown): void => {
     if (buffer.length >= cap) {
       dropped++;
+      metrics.auditDropped();
       log.error({ audit: summary(entry), detail: entry.detail, dropped, cap }, 'audit buffer full: record dropped (kept only in this log line)');
       return;
     }
@@ -78,6 +84,7 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
       try {
         await opts.store.appendAudit(buffer[0]!);
       } catch {
+        metrics.auditWriteFailed();
         schedule();
         break;
       }
@@ -103,6 +110,7 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
     try {
       return await opts.store.appendAudit(entry);
     } catch (err) {
+      metrics.auditWriteFailed();
       keep(entry, err);
       return undefined;
     }
@@ -120,6 +128,7 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
       clearTimeout(timer);
       timer = undefined;
       await flush();
+      unwatch();
       if (buffer.length > 0) log.error({ lost: buffer.length }, 'stopping with audit records the Store never took (they are in this log)');
     },
   };

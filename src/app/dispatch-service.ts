@@ -26,6 +26,7 @@ import type { Clock, TimerHandle } from '../ports/clock.js';
 import type { DispatchRecord, Store } from '../ports/store.js';
 import type { PolicyHolder } from './policy-holder.js';
 import type { InstanceHeartbeat } from './instance-heartbeat.js';
+import { noMetrics, type Metrics } from '../ports/metrics.js';
 import { createOrphanAdopter } from './adopt-dispatches.js';
 import { createAuditTrail, type AuditTrail } from './audit-trail.js';
 import { agentForDispatch } from '../domain/policy/index.js';
@@ -60,6 +61,8 @@ export interface DispatchServiceDeps {
   heartbeat?: InstanceHeartbeat;
   /** Where dispatch audit records go (buffered while the Store is down); default: one of its own. */
   audit?: AuditTrail;
+  /** Dispatch results, ring and bridge times, legs, live calls and claims, ARI connection. Default: none. */
+  metrics?: Metrics;
 }
 
 export interface TimelineEvent {
@@ -100,10 +103,11 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
   const ari = deps.server.ari;
   if (!ari) throw new Error(`server ${deps.server.name} has no ari section`);
   const log = deps.logger.child({ component: 'dispatch', server: deps.server.name });
+  const metrics = deps.metrics ?? noMetrics;
   const rest = new AriRest({ url: ari.url, username: ari.username, password: ari.password, timeoutMs: ari.restTimeoutMs });
   const emitter = new EventEmitter() as DispatchService;
   const ownAudit = deps.audit === undefined;
-  const audit = deps.audit ?? createAuditTrail({ store: deps.store, logger: log });
+  const audit = deps.audit ?? createAuditTrail({ store: deps.store, logger: deps.logger, metrics });
   const running = new Map<string, Running>();
   const byLeg = new Map<string, string>();
   const byCaller = new Map<string, string>();
@@ -193,6 +197,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           byLeg.set(c.legId, s.id);
           r.legEndpoint.set(c.legId, c.endpoint);
           timeline(s.id, 'leg-ringing', `ringing ${c.endpoint}`);
+          r.log.debug({ leg: c.legId, endpoint: c.endpoint }, 'leg created');
           inOrder([chanKey(c.legId)], () => rest.createChannel({ endpoint: c.endpoint, app: ari!.app, appArgs: `leg,${s.id}`, channelId: c.legId, originator: s.callerId })).catch((err: unknown) => {
             r.log.info({ leg: c.legId, endpoint: c.endpoint, err: { message: (err as Error).message } }, 'leg could not be created');
             timeline(s.id, 'leg-failed', `${c.endpoint} unavailable (${(err as Error).message})`);
@@ -209,6 +214,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           break;
         case 'HangupLeg':
           timeline(s.id, 'leg-hangup', `${r.legEndpoint.get(c.legId) ?? c.legId} hung up (${c.reason === 'answered_elsewhere' ? 'answered elsewhere' : 'normal clearing'})`);
+          r.log.debug({ leg: c.legId, endpoint: r.legEndpoint.get(c.legId), reason: c.reason }, 'leg hung up by agentgate');
           fire(r.log, 'hangup leg', [chanKey(c.legId)], () => rest.hangup(c.legId, c.reason));
           break;
         case 'PrepareBridge':
@@ -228,7 +234,10 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
               // The call may have ended while joining (caller hung up): then nothing more to record.
               if (running.get(s.id) !== r || r.state.winner !== legId) return;
               timeline(s.id, 'bridged', `caller bridged with ${r.legEndpoint.get(legId) ?? legId}`);
-              feed(s.id, { type: 'Bridged', at: deps.clock.now() });
+              const now = deps.clock.now();
+              if (r.state.answeredAt !== undefined) metrics.dispatchBridged({ server: deps.server.name, ms: now - r.state.answeredAt });
+              r.log.debug({ leg: legId, endpoint: r.legEndpoint.get(legId) }, 'caller bridged with the answering leg');
+              feed(s.id, { type: 'Bridged', at: now });
               void record(r).catch(() => undefined);
             })
             .catch((err: unknown) => {
@@ -297,7 +306,14 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
       hungUpBy: s.hungUpBy,
     };
     timeline(s.id, 'finished', `call ${result === 'ANSWERED' ? 'ended' : `ended: ${result}`}${detail.talkMs ? ` after ${(detail.talkMs / 1000).toFixed(1)} s of talk` : ''}`);
-    r.log.info({ result, ...detail }, 'dispatch finished');
+    // Not the audit detail spread out: the logger already binds server and callerChannel, and a
+    // `caller` key is pino-pretty's own (it would print it as the line's source).
+    r.log.info(
+      { result, agent: s.agentId, callerNumber: r.callerName, winner: detail.winner, ringMs: detail.ringMs, talkMs: detail.talkMs, hungUpBy: s.hungUpBy, legs: detail.legs.map((l) => ({ endpoint: l.endpoint, outcome: l.outcome, dialStatus: l.dialStatus, cause: l.cause })) },
+      'call ended',
+    );
+    // Ring time only for calls that rang a phone: a NOAGENT answered at once is not a 0 s ring.
+    metrics.dispatchFinished({ server: deps.server.name, result, ringMs: s.legs.length > 0 ? detail.ringMs : undefined, legOutcomes: detail.legs.map((l) => l.outcome) });
     emitter.emit('finished', { callId: s.id, agentId: s.agentId, result });
     audit.enqueue({ kind: 'dispatch', at: now, actor: s.agentId, action: 'dispatch', result, detail });
     deps.store.deleteDispatch(s.id).catch(() => {
@@ -363,7 +379,10 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     running.set(id, r);
     byCaller.set(ch.id, id);
     timeline(id, 'start', noAgent ? `call for ${agentArg || '(nobody)'}: ${noAgent}` : allOffline ? `call for ${agentArg}: every address is offline` : `call from ${ch.caller?.number ?? '?'} for ${agent!.user.id}: ringing ${addresses.length} address(es) at once`);
-    if (!noAgent && !allOffline) await record(r).catch((err: unknown) => clog.error({ err }, 'could not record the dispatch'));
+    if (!noAgent && !allOffline) {
+      clog.info({ agent: agent!.user.id, callerNumber: ch.caller?.number ?? '', devices: addresses.map((a) => a.endpoint), timeoutSec: timeoutSec ?? deps.dispatch.ringTimeoutSec }, 'call ringing');
+      await record(r).catch((err: unknown) => clog.error({ err }, 'could not record the dispatch'));
+    }
     execute(r, step.commands);
   }
 
@@ -373,7 +392,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
   async function feature(ch: Chan, args: string[]): Promise<void> {
     if (inFeature.has(ch.id)) return;
     inFeature.add(ch.id);
-    const flog = log.child({ caller: ch.id, feature: args.slice(1) });
+    const flog = log.child({ callerChannel: ch.id, feature: args.slice(1) });
     let result = 'FAILED';
     let sound: string | undefined = 'an-error-has-occurred';
     try {
@@ -436,7 +455,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           // Refused before anything reads them: they would reach logs, the audit and AMI as they are.
           const bad = badArgument(args);
           if (bad) {
-            log.warn({ caller: ch.id, channel: ch.name, reason: bad }, 'Stasis arguments refused (control character); caller continued with AGENTGATE_RESULT=NOAGENT');
+            log.warn({ callerChannel: ch.id, channel: ch.name, reason: bad }, 'Stasis arguments refused (control character); caller continued with AGENTGATE_RESULT=NOAGENT');
             return sendBack(ch, 'NOAGENT', args[0] === 'dispatch' ? deps.dispatch.fallback : undefined);
           }
         }
@@ -447,7 +466,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           } catch (err) {
             // Failed before a dispatch took the caller (the Store down, say): never leave it in Stasis.
             if (!byCaller.has(ch.id)) {
-              log.error({ caller: ch.id, err: { message: (err as Error).message } }, 'dispatch could not start; caller continued with AGENTGATE_RESULT=NOAGENT');
+              log.error({ callerChannel: ch.id, err: { message: (err as Error).message } }, 'dispatch could not start; caller continued with AGENTGATE_RESULT=NOAGENT');
               sendBack(ch, 'NOAGENT', deps.dispatch.fallback);
               return;
             }
@@ -471,6 +490,8 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           if (status === 'ANSWER') await inOrder([chanKey(ch.id)], () => rest.hangup(ch.id, 'answered_elsewhere')).catch(() => undefined);
           return;
         }
+        const lr = running.get(legOf)!;
+        if (status !== '') lr.log.debug({ leg: ch.id, endpoint: lr.legEndpoint.get(ch.id), dialStatus: status }, 'leg dial status');
         if (status === 'RINGING') return feed(legOf, { type: 'LegRinging', legId: ch.id });
         if (status === 'ANSWER') return feed(legOf, { type: 'LegAnswered', legId: ch.id, at: deps.clock.now() });
         if (status !== '') return feed(legOf, { type: 'LegDialStatus', legId: ch.id, dialStatus: status });
@@ -481,7 +502,11 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
           byLeg.delete(ch.id);
           return;
         }
-        if (legOf) return feed(legOf, { type: 'LegEnded', legId: ch.id, cause: e.cause, at: deps.clock.now() });
+        if (legOf) {
+          const lr = running.get(legOf);
+          lr?.log.debug({ leg: ch.id, endpoint: lr.legEndpoint.get(ch.id), cause: e.cause }, 'leg ended');
+          return feed(legOf, { type: 'LegEnded', legId: ch.id, cause: e.cause, at: deps.clock.now() });
+        }
         if (callerOf) return feed(callerOf, { type: 'CallerHungUp', at: deps.clock.now() });
         return;
       }
@@ -556,6 +581,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
         if (!isGone(err)) log.warn({ err: { message: (err as Error).message }, command: c.type }, 'clean-up command failed');
       }
     }
+    metrics.dispatchFinished({ server: deps.server.name, result: 'RECOVERED', legOutcomes: [] });
     audit.enqueue({ kind: 'dispatch', at: deps.clock.now(), actor: d.agentId, action: 'dispatch', result: 'RECOVERED', detail: { server: deps.server.name, caller: d.callerChannelId, legs: d.legChannelIds, why } });
     await deps.store.deleteDispatch(d.id).catch(() => undefined);
   }
@@ -593,7 +619,9 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     await deps.store.releaseLease(claimKey(d.agentId), id).catch(() => undefined);
     const hungUpBy = gone === d.callerChannelId ? 'caller' : 'agent';
     timeline(id, 'finished', `call ended (${hungUpBy} hung up) after its owner process had gone`);
+    log.info({ callId: id, callerChannel: d.callerChannelId, agent: d.agentId, result: 'ANSWERED', hungUpBy, adopted: true }, 'call ended');
     emitter.emit('finished', { callId: id, agentId: d.agentId, result: 'ANSWERED' });
+    metrics.dispatchFinished({ server: deps.server.name, result: 'ANSWERED', legOutcomes: [] });
     audit.enqueue({ kind: 'dispatch', at: deps.clock.now(), actor: d.agentId, action: 'dispatch', result: 'ANSWERED', detail: { server: deps.server.name, caller: { channel: d.callerChannelId }, winnerChannel: w.winner, legs: d.legChannelIds, hungUpBy, adopted: true } });
     await deps.store.deleteDispatch(id).catch(() => undefined);
   }
@@ -685,9 +713,15 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     logger: log,
     onEvent,
     onConnected: () => {
+      metrics.connection({ system: 'ari', server: deps.server.name, up: true });
       reconcile().catch((err: unknown) => log.error({ err }, 'reconcile failed'));
     },
-    onDisconnected: () => undefined,
+    onDisconnected: () => metrics.connection({ system: 'ari', server: deps.server.name, up: false }),
+  });
+  metrics.connection({ system: 'ari', server: deps.server.name, up: false });
+  const unwatch = metrics.watchDispatch(deps.server.name, {
+    calls: () => running.size + watched.size,
+    claims: () => watched.size + [...running.values()].filter((r) => r.state.claimHeld).length,
   });
   await events.start();
 
@@ -723,6 +757,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
   emitter.active = () => running.size;
   emitter.stop = async () => {
     stopped = true;
+    unwatch();
     deps.heartbeat?.off('beat', onBeat);
     if (renewTimer) deps.clock.cancelTimer(renewTimer);
     if (scanTimer) deps.clock.cancelTimer(scanTimer);

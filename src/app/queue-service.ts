@@ -28,6 +28,7 @@ import { decide, extensionById, extensionByInterface, plainDecision, userOwningE
 import { AmiClient, type AmiEvent, type AmiResponse, type QueueMemberState } from '../adapters/ami/client.js';
 import type { FeatureHandler } from './dispatch-service.js';
 import { createAuditTrail, type AuditTrail } from './audit-trail.js';
+import { noMetrics, type Metrics } from '../ports/metrics.js';
 
 export interface QueueOpRequest {
   actor: string;
@@ -94,6 +95,8 @@ export interface QueueServiceDeps {
   featureContexts?: readonly string[];
   /** Shared audit trail (buffers records while the Store is down); one is made when absent. */
   audit?: AuditTrail;
+  /** Queue operations by outcome, policy decisions, AMI connection state. Default: none. */
+  metrics?: Metrics;
 }
 
 /** How long the pre-AMI Store check may take before the operation is refused. */
@@ -116,8 +119,9 @@ const SOUNDS: Record<string, string> = { login: 'agent-loginok', logout: 'agent-
 
 export async function startQueueService(deps: QueueServiceDeps): Promise<QueueService> {
   const log = deps.logger.child({ component: 'queue' });
+  const metrics = deps.metrics ?? noMetrics;
   const ownAudit = deps.audit === undefined;
-  const audit = deps.audit ?? createAuditTrail({ store: deps.store, logger: deps.logger });
+  const audit = deps.audit ?? createAuditTrail({ store: deps.store, logger: deps.logger, metrics });
   const featureContexts = new Set(deps.featureContexts ?? ['agentgate-features']);
   const hasAri = new Set(deps.servers.filter((s) => s.ari !== undefined).map((s) => s.name));
   const clients = new Map<string, AmiClient>();
@@ -185,6 +189,7 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
       instanceId: deps.instanceId,
       logger: log,
       onEvent: (e) => onEvent(s.name, e),
+      onState: (up) => metrics.connection({ system: 'ami', server: s.name, up }),
       onConnected: () => {
         const p = resync(s.name, client);
         syncing.set(s.name, p);
@@ -192,6 +197,7 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
       },
     });
     clients.set(s.name, client);
+    metrics.connection({ system: 'ami', server: s.name, up: false });
     client.start();
     if (s.ari === undefined || deps.channels === undefined) {
       log.warn({ server: s.name }, 'no ARI for this server: feature-code UserEvents from it will be refused (the calling channel cannot be verified); the Stasis variant (*51-*54) needs ARI too');
@@ -210,7 +216,11 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
 
   const serverFor = (extServer: string | undefined): string | undefined => extServer ?? [...clients.keys()][0];
 
-  const record = (entry: Omit<AuditEntryInput, 'kind' | 'at'>): Promise<string | undefined> => audit.append({ kind: 'queue-op', at: deps.clock.now(), ...entry });
+  /** Every outcome of a queue operation goes through here: audited and counted. */
+  const record = (source: QueueOpRequest['source'], entry: Omit<AuditEntryInput, 'kind' | 'at'>): Promise<string | undefined> => {
+    metrics.queueOperation({ action: entry.action ?? '', result: entry.result, source });
+    return audit.append({ kind: 'queue-op', at: deps.clock.now(), ...entry });
+  };
 
   /**
    * The Store answers now (a one-key read, bounded in time). Checked before AMI, so that an operation
@@ -242,9 +252,11 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
     const decision = decide(policy, { actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, ip: req.ip, source: req.source });
     const base = { actor: req.actor, action: req.action, extension: req.extension, queue: req.queue };
     const plain = plainDecision(decision); // rendered once: the audit and the caller get the same sentences
+    metrics.policyDecision({ action: req.action, allowed: decision.allowed });
     if (!decision.allowed) {
-      await record({ ...base, result: 'denied', detail: { request: req, decision: plain } });
+      await record(req.source, { ...base, result: 'denied', detail: { request: req, decision: plain } });
       const failed = plain.reasons.filter((r) => !r.passed).map((r) => `${r.name}: ${r.detail}`);
+      log.info({ actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, source: req.source, denied: failed }, 'queue operation denied');
       const unknownExt = plain.reasons.find((r) => r.name === 'target' && !r.passed && /unknown extension/.test(r.detail));
       if (unknownExt && !extensionById(policy, req.extension)) throw new AgentgateError('AGENTGATE_ERR_UNKNOWN_EXTENSION', { id: req.extension, decision: plain }, { field: 'extension' });
       if (req.queue !== undefined && !policy.index.queues.has(req.queue)) throw new AgentgateError('AGENTGATE_ERR_UNKNOWN_QUEUE', { id: req.queue, decision: plain }, { field: 'queue' });
@@ -284,7 +296,7 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
       AmiClient.checkValues(action);
       await storeAnswers();
     } catch (err) {
-      await record({ ...base, result: 'refused', detail: { request: req, decision: plain, error: { code: (err as AgentgateError).code, message: (err as Error).message }, sent: false } });
+      await record(req.source, { ...base, result: 'refused', detail: { request: req, decision: plain, error: { code: (err as AgentgateError).code, message: (err as Error).message }, sent: false } });
       if ((err as AgentgateError).code === 'AGENTGATE_ERR_STORE') log.warn({ actor: req.actor, action: req.action, extension: req.extension, err: { message: (err as Error).message } }, 'queue operation refused before AMI: the Store does not answer');
       throw err;
     }
@@ -292,19 +304,21 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
     try {
       res = await client.action(action);
     } catch (err) {
-      await record({ ...base, result: 'error', detail: { request: req, decision: plain, error: { code: (err as AgentgateError).code, message: (err as Error).message } } });
+      await record(req.source, { ...base, result: 'error', detail: { request: req, decision: plain, error: { code: (err as AgentgateError).code, message: (err as Error).message } } });
+      log.warn({ actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, server, err: { message: (err as Error).message } }, 'queue operation failed: AMI did not answer');
       throw err;
     }
     const message = res.message;
     const success = res.response.toLowerCase() === 'success';
     const alreadyDone = !success && req.action === 'logout' && /Not there/i.test(message);
     if (!success && !alreadyDone) {
-      await record({ ...base, result: 'ami-error', detail: { request: req, decision: plain, ami: { response: res.response, message } } });
+      await record(req.source, { ...base, result: 'ami-error', detail: { request: req, decision: plain, ami: { response: res.response, message } } });
+      log.info({ actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, server, ami: message }, 'queue operation refused by Asterisk');
       throw amiError(String(action.action), message, ext.interface, req.queue);
     }
     const ami = alreadyDone ? { response: res.response, message, alreadyDone: true } : { response: res.response, message };
     // Asterisk applied it: from here on the operation is done, whatever the Store does.
-    const auditId = await record({ ...base, result: 'ok', detail: { request: req, decision: plain, ami, server } });
+    const auditId = await record(req.source, { ...base, result: 'ok', detail: { request: req, decision: plain, ami, server } });
     log.info({ actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, server, ami: message, audit: auditId ?? 'buffered' }, 'queue operation applied');
     const out: QueueOpResult = { ok: true, action: req.action, extension: req.extension, interface: ext.interface, server, decision: plain, ami };
     if (auditId !== undefined) out.auditId = auditId;
@@ -323,7 +337,7 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
     const flog = log.child({ server, uniqueid: e.uniqueid, channel: e.channel });
     const rejected = async (reason: string): Promise<void> => {
       flog.warn({ action: e.action, queue: e.queue, reason }, 'feature-code UserEvent rejected');
-      await record({ action: e.action, queue: e.queue, result: 'rejected', detail: { source: 'dialplan', server, reason, event: { ...e } } });
+      await record('dialplan', { action: e.action, queue: e.queue, result: 'rejected', detail: { source: 'dialplan', server, reason, event: { ...e } } });
     };
     if (e.uniqueid === undefined || e.channel === undefined) return rejected('no Channel or Uniqueid: not raised by a channel in the dialplan');
     const action = (e.action ?? '').toLowerCase();
@@ -349,7 +363,7 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
       first = await deps.store.once(`userevent:${server}:${e.uniqueid}`, 3_600_000);
     } catch (err) {
       flog.error({ action, err: { message: (err as Error).message } }, 'feature code not applied: the Store does not answer');
-      await record({ actor: owner?.id, action, extension: ext?.id, queue: e.queue, result: 'refused', detail: { source: 'dialplan', server, channel: ch.name, error: { code: 'AGENTGATE_ERR_STORE', message: (err as Error).message }, sent: false } });
+      await record('dialplan', { actor: owner?.id, action, extension: ext?.id, queue: e.queue, result: 'refused', detail: { source: 'dialplan', server, channel: ch.name, error: { code: 'AGENTGATE_ERR_STORE', message: (err as Error).message }, sent: false } });
       return;
     }
     if (!first) return;

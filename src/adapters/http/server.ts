@@ -19,7 +19,6 @@ import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
 import type { Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
-import client from 'prom-client';
 import type { Config } from '../../config/load.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Store } from '../../ports/store.js';
@@ -32,7 +31,30 @@ import { policyView } from '../../app/policy-view.js';
 import { AgentgateError, ERROR_CODES } from '../../errors/codes.js';
 import { capabilities, checkIp, decide, explain, plainDecision, roleRank, userById, QUEUE_ACTIONS } from '../../domain/policy/index.js';
 import { createAuthFailureLimiter } from './auth-failures.js';
-import { AuditQuery, ChangeBody, ErrorBody, ExplainQuery, MembersQuery, NO_CONTROL, QUEUE_BODIES, TokenBody, TokenParams, type ChangeBodyT, type QueueBodyT } from './schemas.js';
+import type { PrometheusMetrics } from '../metrics/prometheus.js';
+import {
+  AuditQuery,
+  AuditResult,
+  CapabilitiesResult,
+  ChangeBody,
+  ChangeResult,
+  ErrorCodesResult,
+  ExplainQuery,
+  ExplainResult,
+  MembersQuery,
+  MembersResult,
+  NO_CONTROL,
+  OkResult,
+  PolicyResult,
+  QUEUE_BODIES,
+  SHARED_SCHEMAS,
+  TokenBody,
+  TokenParams,
+  TokenResult,
+  type ChangeBodyT,
+  type QueueBodyT,
+} from './schemas.js';
+import { openApiServers, withDiscriminatorMappings } from './openapi.js';
 
 /** What /readyz answers: ok only when every component is; `failing` says which and why. */
 export interface Readiness {
@@ -50,6 +72,8 @@ export interface HttpDeps {
   clock: Clock;
   logger: Logger;
   health: () => Promise<Readiness>;
+  /** The daemon's metrics registry: served at /metrics, HTTP requests counted in it. */
+  metrics: PrometheusMetrics;
 }
 
 declare module 'fastify' {
@@ -57,8 +81,6 @@ declare module 'fastify' {
     user?: { id: string; tokenHash: string };
   }
 }
-
-const httpRequests = new client.Counter({ name: 'agentgate_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'] });
 
 /** fastify's validation contexts → the prefix of `field`. */
 const LOCATION: Record<string, string> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
@@ -111,10 +133,27 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'agentgate', version: '0.1.0', description: 'Ring-all dispatch and policy-gated queue agent operations beside Asterisk' },
+      openapi: '3.0.3',
+      info: {
+        title: 'agentgate',
+        version: '0.1.0',
+        description: 'Ring-all dispatch and policy-gated queue agent operations beside Asterisk. Errors are `{ code, message, field? }` with the codes of docs/errors.md (GET /v1/errors).',
+        license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
+      },
+      tags: [
+        { name: 'queue', description: 'Queue agent operations (policy-gated, then AMI) and live members' },
+        { name: 'policy', description: 'The policy: decisions, capabilities, the document and its changes' },
+        { name: 'audit', description: 'Audit records' },
+        { name: 'tokens', description: 'API tokens' },
+        { name: 'meta', description: 'About the API itself' },
+      ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    // Components named by their $id (User, PolicyChangePutUser, …), not def-0, def-1…
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    // Filled in when the document is first asked for (after listen): the port actually bound.
+    transformObject: (doc) => ('openapiObject' in doc ? withDiscriminatorMappings({ ...doc.openapiObject, servers: openApiServers(config.http.host, app.server.address(), config.http.port) }) : doc.swaggerObject),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(rateLimit, {
@@ -128,7 +167,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   // JSON only: a text/plain body would otherwise reach the schemas as a string.
   app.removeContentTypeParser('text/plain');
-  app.addSchema(ErrorBody);
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  // Response schemas document the API (OpenAPI) and are checked against real answers by the tests;
+  // they do not filter what is sent (fast-json-stringify would silently drop a field they miss).
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.addHook('preValidation', async (req) => coerceQuery(req));
 
   app.setErrorHandler((err: unknown, req, reply) => {
@@ -172,7 +214,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'AGENTGATE_ERR_NOT_FOUND', message: `${req.method} ${req.url.split('?')[0]} not found` }));
   app.addHook('onResponse', async (req, reply) => {
-    httpRequests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+    deps.metrics.httpRequest({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode });
   });
 
   /**
@@ -199,19 +241,47 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     req.user = { id: user.id, tokenHash: rec.tokenHash };
   };
   const auth = { onRequest: authenticate };
-  const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 429: { $ref: 'Error#' } };
+  /** Error answers as OpenAPI documents them: `{ code, message, field? }`, one description per status. */
+  const ERROR_TEXT: Record<number, string> = {
+    400: 'Invalid input: `field` names it',
+    401: 'Missing or unknown API token',
+    403: 'Denied: by the policy (with the decision), the portal scope or the IP allow-list',
+    404: 'Unknown extension, queue, user, group or token',
+    409: 'Conflict: the policy changed meanwhile, or the state does not allow it',
+    413: 'Request body too large',
+    415: 'Not application/json',
+    429: 'Too many requests or failed authentications (see Retry-After)',
+    502: 'Asterisk refused or failed the action (AMI)',
+    503: 'AMI or the Store is not available: nothing was sent',
+    504: 'Asterisk did not answer in time: the action may have run',
+  };
+  const errorsOf = (...statuses: number[]): Record<number, unknown> => Object.fromEntries(statuses.map((st) => [st, { description: ERROR_TEXT[st], $ref: 'Error#' }]));
+  const ok = (description: string, schema: object): Record<number, unknown> => ({ 200: { description, ...schema } });
+  const errors = errorsOf(400, 401, 403, 404, 429);
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const h = await deps.health();
     return reply.status(h.ok ? 200 : 503).send(h);
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain').send(await client.register.metrics()));
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    const m = await deps.metrics.render();
+    return reply.type(m.contentType).send(m.body);
+  });
 
   for (const action of QUEUE_ACTIONS) {
     app.post<{ Body: QueueBodyT }>(
       `/v1/queue/${action}`,
-      { ...auth, schema: { summary: `Queue ${action} (policy-gated, then AMI)`, body: QUEUE_BODIES[action], response: errors } },
+      {
+        ...auth,
+        schema: {
+          operationId: `queue${action[0]!.toUpperCase()}${action.slice(1)}`,
+          tags: ['queue'],
+          summary: `Queue ${action} (policy-gated, then AMI)`,
+          body: QUEUE_BODIES[action],
+          response: { ...ok('Asterisk applied it (or, for logout, the member was not there)', { $ref: 'QueueOperationResult#' }), ...errorsOf(400, 401, 403, 404, 409, 413, 415, 429, 502, 503, 504) },
+        },
+      },
       async (req) => {
         const b = req.body;
         if (action === 'login' && b.reason !== undefined && b.paused !== true) {
@@ -225,15 +295,15 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.get<{ Querystring: Static<typeof MembersQuery> }>(
     '/v1/queue/members',
-    { ...auth, schema: { summary: 'Live queue members (from AMI events and QueueStatus)', querystring: MembersQuery, response: errors } },
+    { ...auth, schema: { operationId: 'listQueueMembers', tags: ['queue'], summary: 'Live queue members (from AMI events and QueueStatus)', querystring: MembersQuery, response: { ...ok('The members, filtered', MembersResult), ...errors } } },
     async (req) => ({ members: deps.queue.members({ queue: req.query.queue, extension: req.query.extension }) }),
   );
 
-  app.get('/v1/me/capabilities', { ...auth, schema: { summary: 'What the caller may do: which UI buttons to show', response: errors } }, async (req) => capabilities(deps.policy.current(), req.user!.id, req.ip));
+  app.get('/v1/me/capabilities', { ...auth, schema: { operationId: 'getMyCapabilities', tags: ['policy'], summary: 'What the caller may do: which UI buttons to show', response: { ...ok("The caller's capabilities", { $ref: 'Capabilities#' }), ...errors } } }, async (req) => capabilities(deps.policy.current(), req.user!.id, req.ip));
 
   app.get<{ Querystring: Static<typeof ExplainQuery> }>(
     '/v1/explain',
-    { ...auth, schema: { summary: 'May <user> do <action> on <extension> [queue], and why (others than yourself: managers and above)', querystring: ExplainQuery, response: errors } },
+    { ...auth, schema: { operationId: 'explainDecision', tags: ['policy'], summary: 'May <user> do <action> on <extension> [queue], and why (others than yourself: managers and above)', querystring: ExplainQuery, response: { ...ok('The decision with every check, and as sentences', ExplainResult), ...errors } } },
     async (req) => {
       const q = req.query;
       const target = q.user ?? req.user!.id;
@@ -249,7 +319,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.get<{ Querystring: Static<typeof AuditQuery> }>(
     '/v1/audit',
-    { ...auth, schema: { summary: 'Audit records, newest first (agents: their own only)', querystring: AuditQuery, response: errors } },
+    { ...auth, schema: { operationId: 'listAudit', tags: ['audit'], summary: 'Audit records, newest first (agents: their own only)', querystring: AuditQuery, response: { ...ok('The matching records, newest first', AuditResult), ...errors } } },
     async (req) => {
       const self = userById(deps.policy.current(), req.user!.id)!;
       const filter = { ...req.query };
@@ -264,13 +334,15 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     {
       ...auth,
       schema: {
+        operationId: 'getPolicy',
+        tags: ['policy'],
         summary: 'The policy in force and its version, as far as the caller may see it',
         description:
           'Administrators and owners get the whole document (view: full). Everyone else (view: restricted) sees themselves in full plus the users they may act on: ' +
           'a supervisor the members of the groups it supervises, a manager every user of a lower role; those others without addresses and without flags.ipAllow. ' +
           'An agent sees only itself. Extensions: those of the visible users; groups: those of visible users or supervised by the caller, listing visible members only; ' +
           'grants: those whose subject is visible; queues: all.',
-        response: errors,
+        response: { ...ok('The policy document as far as the caller may see it', { $ref: 'PolicyView#' }), ...errors },
       },
     },
     async (req) => policyView(deps.policy.current(), req.user!.id),
@@ -278,7 +350,16 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.post<{ Body: ChangeBodyT }>(
     '/v1/policy/changes',
-    { ...auth, schema: { summary: 'Change users, groups, extensions, queues or grants (administration rules apply; versioned)', body: ChangeBody, response: errors } },
+    {
+      ...auth,
+      schema: {
+        operationId: 'changePolicy',
+        tags: ['policy'],
+        summary: 'Change users, groups, extensions, queues or grants (administration rules apply; versioned)',
+        body: ChangeBody,
+        response: { ...ok('Applied: the new version', ChangeResult), ...errorsOf(400, 401, 403, 404, 409, 413, 415, 429, 503) },
+      },
+    },
     async (req) => {
       const r = await applyPolicyChange({ policy: deps.policy, store: deps.store, clock: deps.clock, logger: log }, req.user!.id, req.body.expectedVersion, req.body.change);
       return { ok: true, version: r.version };
@@ -287,12 +368,30 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.post<{ Body: Static<typeof TokenBody> }>(
     '/v1/tokens',
-    { ...auth, schema: { summary: 'Issue an API token: for yourself, or (administrators and owners) for a user of a lower role; audited', body: TokenBody, response: errors } },
+    {
+      ...auth,
+      schema: {
+        operationId: 'issueToken',
+        tags: ['tokens'],
+        summary: 'Issue an API token: for yourself, or (administrators and owners) for a user of a lower role; audited',
+        body: TokenBody,
+        response: { ...ok('The new token (shown once)', TokenResult), ...errorsOf(400, 401, 403, 404, 413, 415, 429) },
+      },
+    },
     async (req) => tokenAdmin.issue(req.user!.id, req.body),
   );
   app.delete<{ Params: Static<typeof TokenParams> }>(
     '/v1/tokens/:hash',
-    { ...auth, schema: { summary: 'Revoke a token by its sha-256: your own, or (administrators and owners) one of a user of a lower role; audited', params: TokenParams, response: errors } },
+    {
+      ...auth,
+      schema: {
+        operationId: 'revokeToken',
+        tags: ['tokens'],
+        summary: 'Revoke a token by its sha-256: your own, or (administrators and owners) one of a user of a lower role; audited',
+        params: TokenParams,
+        response: { ...ok('Revoked', OkResult), ...errors },
+      },
+    },
     async (req) => {
       await tokenAdmin.revoke(req.user!.id, req.params.hash);
       return { ok: true };
@@ -300,7 +399,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   );
 
   // Every code the API can answer with is documented (docs/errors.md); expose the list too.
-  app.get('/v1/errors', { schema: { summary: 'Every error code with its HTTP status' } }, async () => Object.entries(ERROR_CODES).map(([code, e]) => ({ code, status: e.status })));
+  app.get(
+    '/v1/errors',
+    { schema: { operationId: 'listErrorCodes', tags: ['meta'], summary: 'Every error code with its HTTP status (no token needed)', security: [], response: { ...ok('Every code', ErrorCodesResult), ...errorsOf(429) } } },
+    async () => Object.entries(ERROR_CODES).map(([code, e]) => ({ code, status: e.status })),
+  );
 
   await app.ready();
   return app;

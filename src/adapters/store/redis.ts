@@ -94,6 +94,8 @@ export interface RedisStoreOptions {
   clock: Clock;
   auditMaxLength?: number;
   logger?: Logger;
+  /** Told when the connection is ready (true) and when it closes (false): metrics. */
+  onConnection?: (up: boolean) => void;
 }
 
 type Scripted = Redis & {
@@ -126,6 +128,12 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     retryStrategy: (times) => Math.min(100 * times, 2000), // never gives up
   }) as Scripted;
   redis.on('error', (err: Error) => opts.logger?.warn({ err: { message: err.message } }, 'redis connection error'));
+  if (opts.onConnection) {
+    const report = opts.onConnection;
+    report(false);
+    redis.on('ready', () => report(true));
+    redis.on('close', () => report(false));
+  }
   redis.defineCommand('agAcquire', { numberOfKeys: 2, lua: ACQUIRE });
   redis.defineCommand('agRenew', { numberOfKeys: 1, lua: RENEW });
   redis.defineCommand('agRelease', { numberOfKeys: 1, lua: RELEASE });

@@ -92,9 +92,9 @@ describe('dispatch options', () => {
     const call = await sim.dialIn({ args: ['dispatch', 'carol'] });
     await until(() => sim.pbx.bridges().some((b) => b.channels.length === 2), 3000, 'bridged');
     await call.hangup();
-    await until(() => lines.some((l) => l.msg === 'dispatch finished'), 3000, 'the finished line');
+    await until(() => lines.some((l) => l.msg === 'call ended'), 3000, 'the ended line');
     const aboutCall = lines.filter((l) => l.callerChannel === call.id);
-    expect(aboutCall.map((l) => l.msg)).toEqual(['offline addresses skipped', 'dial failed', 'dispatch finished']);
+    expect(aboutCall.filter((l) => (l.level as number) >= 30).map((l) => l.msg)).toEqual(['offline addresses skipped', 'call ringing', 'dial failed', 'call ended']);
     const ids = new Set(aboutCall.map((l) => l.callId));
     expect(ids.size).toBe(1);
     expect([...ids][0]).toMatch(/^log-test-/);
