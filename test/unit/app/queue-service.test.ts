@@ -10,6 +10,7 @@ import { silentLogger } from '../../../src/log.js';
 import type { QueueAnswer, QueueCommand, QueueControl, QueueControlEvent, QueueMemberState } from '../../../src/ports/queue-control.js';
 import { validateConfig } from '../../../src/config/load.js';
 import { manualClock } from '../../support/manual-clock.js';
+import { captureLogs } from '../../support/log-capture.js';
 
 interface FakePbx extends QueueControl {
   sent: QueueCommand[];
@@ -70,9 +71,9 @@ const member = (over: Partial<QueueMemberState> = {}): QueueMemberState => ({
   ...over,
 });
 
-async function start(pbx: FakePbx): Promise<QueueService> {
+async function start(pbx: FakePbx, logger = silentLogger()): Promise<QueueService> {
   const clock = manualClock();
-  return startQueueService({ pbx: [pbx], servers: [{ name: pbx.server }], store: createMemoryStore({ clock }), policy: createPolicyHolder(doc), clock, logger: silentLogger() });
+  return startQueueService({ pbx: [pbx], servers: [{ name: pbx.server }], store: createMemoryStore({ clock }), policy: createPolicyHolder(doc), clock, logger });
 }
 
 describe('queue service on a fake QueueControl', () => {
@@ -117,6 +118,16 @@ describe('queue service on a fake QueueControl', () => {
     pbx.snapshot = [member({ penalty: 3 })];
     pbx.emit({ kind: 'connected', after: 'fully-booted' });
     await expect.poll(() => q.members()).toMatchObject([{ penalty: 3 }]);
+    await q.stop();
+  });
+
+  it("a failed member re-read is logged with pino's err serializer: type, message and stack", async () => {
+    const pbx = fakePbx();
+    pbx.members = () => Promise.reject(new Error('QueueStatus got no answer'));
+    const logs = captureLogs();
+    const q = await start(pbx, logs.logger);
+    const line = logs.lines.find((l) => l.msg === 'QueueStatus failed');
+    expect(line?.err).toMatchObject({ type: 'Error', message: 'QueueStatus got no answer', stack: expect.stringContaining('QueueStatus got no answer') as unknown });
     await q.stop();
   });
 });
