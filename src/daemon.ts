@@ -16,6 +16,7 @@ import { diffSummary } from './app/policy-diff.js';
 import { startQueueService, type QueueService } from './app/queue-service.js';
 import { createAuditTrail } from './app/audit-trail.js';
 import { createAriChannelLookup } from './adapters/ari/channel-lookup.js';
+import { createAmiQueueControls } from './adapters/ami/queue-control.js';
 import { startDispatchService, type DispatchService } from './app/dispatch-service.js';
 import { startInstanceHeartbeat, type InstanceHeartbeat } from './app/instance-heartbeat.js';
 import { createTokenService, type TokenService } from './app/tokens.js';
@@ -169,7 +170,8 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     // Feature-code UserEvents are believed only after ARI shows their channel (servers with ARI).
     const channels = createAriChannelLookup(config.servers.map((s) => ({ name: s.name, ari: s.ari })));
     stops.push(async () => channels.close());
-    const queue = await step(startQueueService({ servers: config.servers, store, policy, clock, logger, instanceId, channels, featureContexts: config.featureCodes.contexts, audit, metrics }), (q) => q.stop());
+    const pbx = createAmiQueueControls(config.servers, { instanceId, logger: logger.child({ component: 'queue' }) });
+    const queue = await step(startQueueService({ pbx, servers: config.servers, store, policy, clock, logger, channels, featureContexts: config.featureCodes.contexts, audit, metrics }), (q) => q.stop());
     stops.push(() => queue.stop());
 
     const dispatch = new Map<string, DispatchService>();

@@ -63,7 +63,7 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
       log.error({ audit: summary(entry), detail: entry.detail, dropped, cap }, 'audit buffer full: record dropped (kept only in this log line)');
       return;
     }
-    if (buffer.length === 0 && err !== undefined) log.warn({ err: { message: (err as Error).message } }, 'Store refuses audit records: buffering them until it answers');
+    if (buffer.length === 0 && err !== undefined) log.warn({ err }, 'Store refuses audit records: buffering them until it answers');
     buffer.push(entry);
     log.warn({ audit: summary(entry), buffered: buffer.length }, 'audit record buffered');
     schedule();

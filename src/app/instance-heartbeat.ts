@@ -153,10 +153,10 @@ export async function startInstanceHeartbeat(deps: InstanceHeartbeatDeps): Promi
       }
       stopped = true;
       const err = inUse(r.holder);
-      log.error({ err: { code: err.code, message: err.message } }, 'another process took this instance id');
+      log.error({ err }, 'another process took this instance id');
       emitter.emit('conflict', err);
     } catch (err) {
-      if (!failing) log.warn({ err: { message: (err as Error).message } }, 'heartbeat renewal failed; retrying');
+      if (!failing) log.warn({ err }, 'heartbeat renewal failed; retrying');
       failing = true;
       emitter.emit('renewal-failed', err);
       schedule(Math.max(100, Math.floor(ttlMs / 6)));
@@ -173,7 +173,7 @@ export async function startInstanceHeartbeat(deps: InstanceHeartbeatDeps): Promi
       released = true;
       stopped = true;
       if (timer) clock.cancelTimer(timer);
-      await store.releaseLease(key, me).catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'heartbeat release failed'));
+      await store.releaseLease(key, me).catch((err: unknown) => log.warn({ err }, 'heartbeat release failed'));
     },
   });
   log.info({ ttlMs }, 'heartbeat lease held');

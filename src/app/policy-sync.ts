@@ -131,7 +131,7 @@ export function startPolicySync(deps: PolicySyncDeps & { policy: PolicyHolder; p
   const syncNow = (): Promise<void> => {
     // One poll at a time: a slow Store must not stack reads.
     running ??= once()
-      .catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'policy poll failed'))
+      .catch((err: unknown) => log.warn({ err }, 'policy poll failed'))
       .finally(() => (running = undefined));
     return running;
   };

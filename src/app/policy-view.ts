@@ -27,7 +27,7 @@ export interface PolicyView {
 export function policyView(policy: CompiledPolicy, viewerId: string): PolicyView {
   const ix = policy.index;
   const viewer = ix.users.get(viewerId);
-  if (viewer && (viewer.user.role === 'administrator' || viewer.user.role === 'owner')) {
+  if (viewer && viewer.rank >= roleRank('administrator')) {
     return { version: policy.version, view: 'full', doc: policy.doc };
   }
   const visible = new Set<string>();

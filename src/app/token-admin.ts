@@ -31,10 +31,13 @@ export interface TokenAdminDeps {
   logger: Logger;
 }
 
+/** Administrators and above (the domain's role order) act on other users' tokens. */
+const actsForOthers = (u: User): boolean => roleRank(u.role) >= roleRank('administrator');
+
 /** Why `self` may not act on `target`'s tokens, or undefined when it may. */
 function refusal(self: User, target: User | undefined, targetId: string): string | undefined {
   if (targetId === self.id) return undefined;
-  if (self.role !== 'administrator' && self.role !== 'owner') return `only administrators and owners act on other users' tokens; ${self.id} is ${self.role}`;
+  if (!actsForOthers(self)) return `only administrators and owners act on other users' tokens; ${self.id} is ${self.role}`;
   if (target !== undefined && roleRank(target.role) >= roleRank(self.role)) {
     return `${self.id} (${self.role}) may not act for ${target.id} (${target.role}): not a lower role`;
   }
@@ -84,7 +87,7 @@ export function createTokenAdmin(deps: TokenAdminDeps): TokenAdmin {
       // Non-administrators learn nothing about other users' tokens, not even whether one exists.
       const why = rec
         ? refusal(me, userById(deps.policy.current(), rec.userId), rec.userId)
-        : me.role === 'administrator' || me.role === 'owner'
+        : actsForOthers(me)
           ? undefined
           : `${me.id} has no such token`;
       if (why !== undefined) {

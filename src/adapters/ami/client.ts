@@ -39,7 +39,7 @@ export interface AmiClientOptions {
   /** Consumed events, checked and typed. Never called for a malformed message. */
   onEvent: (e: AmiEvent) => void;
   /** After every (re)connect and login, and on FullyBooted: re-read state (QueueStatus). */
-  onConnected: () => void;
+  onConnected: (after: 'login' | 'fully-booted') => void;
   onState?: (connected: boolean) => void;
 }
 
@@ -66,7 +66,7 @@ export class AmiClient {
   /** Connection attempts that failed since the last login (a log line for the first, then every 30 s). */
   private failedAttempts = 0;
   private lastFailureLog = 0;
-  private lastSocketError: string | undefined;
+  private lastSocketError: Error | undefined;
   connectedSince = 0;
 
   constructor(private readonly opts: AmiClientOptions) {}
@@ -133,7 +133,7 @@ export class AmiClient {
         this.startKeepalive(m);
         log.info({ server: this.opts.server }, 'AMI connected');
         this.opts.onState?.(true);
-        this.opts.onConnected(); // sends QueueStatus before anyone waiting goes on
+        this.opts.onConnected('login'); // sends QueueStatus before anyone waiting goes on
         for (const w of [...this.waiters]) w.ok();
       }
     });
@@ -149,7 +149,7 @@ export class AmiClient {
     m.on('close', down);
     m.on('end', down);
     m.on('error', (err: unknown) => {
-      if (m === this.manager) this.lastSocketError = err instanceof Error ? err.message : String(err);
+      if (m === this.manager) this.lastSocketError = err instanceof Error ? err : new Error(String(err));
       down();
     });
   }
@@ -204,7 +204,7 @@ export class AmiClient {
     } catch (err) {
       log.error({ server: this.opts.server, err }, 'AMI event handler threw');
     }
-    if (decoded.value.kind === 'fully-booted' && this.connected) this.opts.onConnected();
+    if (decoded.value.kind === 'fully-booted' && this.connected) this.opts.onConnected('fully-booted');
   }
 
   /** Drops the connection (if m is still the current one) and schedules a reconnect. */
@@ -231,8 +231,9 @@ export class AmiClient {
       if (this.failedAttempts === 1 || now - this.lastFailureLog >= 30_000) {
         this.lastFailureLog = now;
         const { host, port, server } = this.opts;
-        const why = this.lastSocketError ?? 'connection closed before login';
-        this.opts.logger.warn({ server, host, port, attempts: this.failedAttempts, err: { message: why } }, `AMI at ${host}:${port} not reachable (${why}); retrying (every 5 s at most)`);
+        const err = this.lastSocketError;
+        const why = err?.message ?? 'connection closed before login';
+        this.opts.logger.warn({ server, host, port, attempts: this.failedAttempts, ...(err === undefined ? {} : { err }) }, `AMI at ${host}:${port} not reachable (${why}); retrying (every 5 s at most)`);
       }
     }
     this.lastSocketError = undefined;

@@ -10,6 +10,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { QueueMemberState } from '../../ports/queue-control.js';
 
 /** An AMI message as received: own keys only, values not trusted (string, array, object...). */
 export type RawAmiMessage = Readonly<Record<string, unknown>>;
@@ -93,17 +94,7 @@ export function ownFields(raw: object): Record<string, unknown> {
   return out;
 }
 
-export interface QueueMemberState {
-  queue: string;
-  interface: string;
-  memberName: string;
-  stateInterface: string;
-  penalty: number;
-  paused: boolean;
-  pausedReason: string;
-  status: number;
-  dynamic: boolean;
-}
+export type { QueueMemberState };
 
 export type AmiEvent =
   | { kind: 'member'; event: string; member: QueueMemberState }

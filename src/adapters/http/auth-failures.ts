@@ -4,6 +4,8 @@
  * address gets `max` failures per window per instance. IPv6 addresses are counted per /64 (one
  * host usually holds a whole /64).
  */
+import ipaddr from 'ipaddr.js';
+
 export interface AuthFailureLimiter {
   /** Milliseconds until `ip` may try again, or 0 when it may try now. */
   blockedFor(ip: string): number;
@@ -11,20 +13,13 @@ export interface AuthFailureLimiter {
   failed(ip: string): void;
 }
 
-/** `ip` as counted: IPv4 as is, IPv4-mapped IPv6 as IPv4, other IPv6 as its /64 prefix. */
+/** `ip` as counted: IPv4 as is, IPv4-mapped IPv6 as IPv4, other IPv6 as its /64 prefix (parsed by ipaddr.js). */
 export function addressKey(ip: string): string {
-  if (!ip.includes(':')) return ip;
-  const lower = ip.toLowerCase().replace(/%.*$/, '');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (mapped) return mapped[1]!;
-  const [head = '', tail] = lower.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`;
+  if (!ipaddr.isValid(ip)) return ip;
+  const a = ipaddr.process(ip); // an IPv4-mapped IPv6 address becomes the IPv4 address it carries
+  if (a.kind() === 'ipv4') return a.toString();
+  const parts = (a as ipaddr.IPv6).parts.slice(0, 4).map((g) => g.toString(16));
+  return `${parts.join(':')}::/64`;
 }
 
 export function createAuthFailureLimiter(opts: { max: number; windowMs: number; now: () => number; maxTracked?: number }): AuthFailureLimiter {

@@ -127,7 +127,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     enableAutoPipelining: true, // commands of one tick leave in one write: fewer syscalls under load
     retryStrategy: (times) => Math.min(100 * times, 2000), // never gives up
   }) as Scripted;
-  redis.on('error', (err: Error) => opts.logger?.warn({ err: { message: err.message } }, 'redis connection error'));
+  redis.on('error', (err: Error) => opts.logger?.warn({ err }, 'redis connection error'));
   if (opts.onConnection) {
     const report = opts.onConnection;
     report(false);

@@ -11,6 +11,7 @@ import { validateConfig, type Config } from '../../../src/config/load.js';
 import { createPolicyHolder } from '../../../src/app/policy-holder.js';
 import { startQueueService, type MemberView, type QueueService } from '../../../src/app/queue-service.js';
 import { createAriChannelLookup } from '../../../src/adapters/ari/channel-lookup.js';
+import { createAmiQueueControls } from '../../../src/adapters/ami/queue-control.js';
 import { createAuditTrail, type AuditTrail } from '../../../src/app/audit-trail.js';
 import { systemClock } from '../../../src/ports/clock.js';
 import { until } from '../../support/dispatch-harness.js';
@@ -78,7 +79,7 @@ async function start(opts: { ami?: Record<string, unknown>; withAri?: boolean } 
   const channels = createAriChannelLookup(c.servers);
   extra.push(() => channels.close());
   const audit = createAuditTrail({ store, logger: logs.logger, retryMs: 50 });
-  const q = await startQueueService({ servers: c.servers, store, policy: createPolicyHolder(c.directory), clock: systemClock(), logger: logs.logger, instanceId: c.instance.id, channels, featureContexts: c.featureCodes.contexts, audit });
+  const q = await startQueueService({ pbx: createAmiQueueControls(c.servers, { instanceId: c.instance.id, logger: logs.logger }), servers: c.servers, store, policy: createPolicyHolder(c.directory), clock: systemClock(), logger: logs.logger, channels, featureContexts: c.featureCodes.contexts, audit });
   rig = { sim, store, q, logs, audit };
   return rig;
 }

@@ -10,6 +10,7 @@ import { createPolicyHolder } from '../../../src/app/policy-holder.js';
 import { startQueueService, type QueueService } from '../../../src/app/queue-service.js';
 import { systemClock } from '../../../src/ports/clock.js';
 import { createAriChannelLookup } from '../../../src/adapters/ari/channel-lookup.js';
+import { createAmiQueueControls } from '../../../src/adapters/ami/queue-control.js';
 import { silentLogger } from '../../../src/log.js';
 import type { Store } from '../../../src/ports/store.js';
 import { makeStore, until, type StoreKind } from '../../support/dispatch-harness.js';
@@ -52,7 +53,7 @@ function config(sim: Simulator, instance = 'q-1'): Config {
 async function start(sim: Simulator, store: Store, instance = 'q-1'): Promise<QueueService> {
   const c = config(sim, instance);
   const channels = createAriChannelLookup(c.servers);
-  const q = await startQueueService({ servers: c.servers, store, policy: createPolicyHolder(c.directory), clock: systemClock(), logger: silentLogger(), instanceId: c.instance.id, channels, featureContexts: c.featureCodes.contexts });
+  const q = await startQueueService({ pbx: createAmiQueueControls(c.servers, { instanceId: c.instance.id, logger: silentLogger() }), servers: c.servers, store, policy: createPolicyHolder(c.directory), clock: systemClock(), logger: silentLogger(), channels, featureContexts: c.featureCodes.contexts });
   return {
     ...q,
     async stop() {
