@@ -26,7 +26,7 @@ import type { PolicyHolder } from './policy-holder.js';
 import { AgentgateError } from '../errors/codes.js';
 import { decide, extensionById, extensionByInterface, plainDecision, userOwningExtension, type Decision, type QueueAction } from '../domain/policy/index.js';
 import { AmiClient, type AmiEvent, type AmiResponse, type QueueMemberState } from '../adapters/ami/client.js';
-import type { FeatureHandler } from './dispatch-service.js';
+import type { FeatureHandler } from './feature-call.js';
 import { createAuditTrail, type AuditTrail } from './audit-trail.js';
 import { noMetrics, type Metrics } from '../ports/metrics.js';
 
