@@ -12,6 +12,7 @@ import { createRedisStore } from '../../src/adapters/store/redis.js';
 import { systemClock } from '../../src/ports/clock.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import type { Store } from '../../src/ports/store.js';
+import type { CallControl } from '../../src/ports/call-control.js';
 import type { InstanceHeartbeat } from '../../src/app/instance-heartbeat.js';
 import { deletePrefix, REDIS_URL, uniquePrefix } from './redis.js';
 
@@ -51,14 +52,14 @@ export async function makeStore(kind: StoreKind, shared?: { prefix: string }): P
   };
 }
 
-export async function startService(sim: Simulator, store: Store, over: Parameters<typeof dispatchConfig>[1] & { logger?: Logger; leaseTtlMs?: number; heartbeat?: InstanceHeartbeat; app?: string } = {}): Promise<DispatchService> {
+export async function startService(sim: Simulator, store: Store, over: Parameters<typeof dispatchConfig>[1] & { logger?: Logger; leaseTtlMs?: number; heartbeat?: InstanceHeartbeat; app?: string; wrapCalls?: (calls: CallControl) => CallControl } = {}): Promise<DispatchService> {
   const config = dispatchConfig(sim, over);
   const server = config.servers[0]!;
   const ari = over.app === undefined ? server.ari! : { ...server.ari!, app: over.app };
   const logger = over.logger ?? silentLogger();
   return startDispatchService({
     server,
-    calls: createAriCallControl({ ...ari, logger: logger.child({ component: 'dispatch', server: server.name }) }),
+    calls: (over.wrapCalls ?? ((c) => c))(createAriCallControl({ ...ari, logger: logger.child({ component: 'dispatch', server: server.name }) })),
     dispatch: config.dispatch,
     store,
     policy: createPolicyHolder(config.directory),

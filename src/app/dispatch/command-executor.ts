@@ -34,7 +34,8 @@ export function executeCommands(ctx: DispatchContext, r: Running, commands: read
         fire(ctx, r.log, 'ring', [chanKey(s.callerId)], () => calls.ring(s.callerId));
         break;
       case 'AnswerCaller':
-        // Ordered before the join (a caller is bridged once answered).
+        // Right before a join: sent beside it (below), not before it.
+        if (commands[i + 1]?.type === 'BridgeCallerWith') break;
         fire(ctx, r.log, 'answer', [chanKey(s.callerId)], () => calls.answer(s.callerId));
         break;
       case 'CreateLeg': {
@@ -66,7 +67,7 @@ export function executeCommands(ctx: DispatchContext, r: Running, commands: read
         fire(ctx, r.log, 'create bridge', [bridgeKey(c.bridgeId)], () => calls.createBridge(c.bridgeId, `dispatch-${s.id}`));
         break;
       case 'BridgeCallerWith':
-        join(ctx, r, c.legId, c.bridgeId, false);
+        join(ctx, r, c.legId, c.bridgeId, commands[i - 1]?.type === 'AnswerCaller');
         break;
       case 'DestroyBridge':
         fire(ctx, r.log, 'destroy bridge', [bridgeKey(c.bridgeId)], () => calls.destroyBridge(c.bridgeId));
