@@ -15,6 +15,7 @@
 import { validateConfig } from '../src/config/load.js';
 import { createPolicyHolder } from '../src/app/policy-holder.js';
 import { startDispatchService, type DispatchService } from '../src/app/dispatch-service.js';
+import { createAriCallControl } from '../src/adapters/ari/call-control.js';
 import { createMemoryStore } from '../src/adapters/store/memory.js';
 import { createRedisStore } from '../src/adapters/store/redis.js';
 import { systemClock } from '../src/ports/clock.js';
@@ -48,7 +49,7 @@ async function startAgentgate(ariUrl: string, store: Store): Promise<DispatchSer
     dispatch: { ringTimeoutSec: 60 },
     directory: { users },
   });
-  return startDispatchService({ server: config.servers[0]!, dispatch: config.dispatch, store, policy: createPolicyHolder(config.directory), clock: systemClock(), logger: silentLogger(), instanceId: 'bench' });
+  return startDispatchService({ server: config.servers[0]!, calls: createAriCallControl({ ...config.servers[0]!.ari!, logger: silentLogger() }), dispatch: config.dispatch, store, policy: createPolicyHolder(config.directory), clock: systemClock(), logger: silentLogger(), instanceId: 'bench' });
 }
 
 interface Concurrent {

@@ -18,6 +18,7 @@ import { createAuditTrail } from './app/audit-trail.js';
 import { createAriChannelLookup } from './adapters/ari/channel-lookup.js';
 import { createAmiQueueControls } from './adapters/ami/queue-control.js';
 import { startDispatchService, type DispatchService } from './app/dispatch-service.js';
+import { createAriCallControl } from './adapters/ari/call-control.js';
 import { startInstanceHeartbeat, type InstanceHeartbeat } from './app/instance-heartbeat.js';
 import { createTokenService, type TokenService } from './app/tokens.js';
 import { buildHttpServer, type Readiness } from './adapters/http/server.js';
@@ -177,8 +178,10 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     const dispatch = new Map<string, DispatchService>();
     for (const [index, server] of config.servers.entries()) {
       if (server.ari === undefined) continue;
+      const calls = createAriCallControl({ ...server.ari, logger: logger.child({ component: 'dispatch', server: server.name }) });
       const svc = await step(startDispatchService({
         server,
+        calls,
         dispatch: config.dispatch,
         store,
         policy,
@@ -190,7 +193,8 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
         heartbeat,
         audit,
         metrics,
-      }).catch((err: unknown) => {
+      }).catch(async (err: unknown) => {
+        await calls.close();
         // The ARI adapter names `ari.password` / `ari.url` (credentials refused, not ARI): name the server too.
         if (!isAgentgateError(err) || err.code !== 'AGENTGATE_ERR_CONFIG' || !err.field?.startsWith('ari.')) throw err;
         const field = `servers[${index}].${err.field}`;

@@ -13,7 +13,7 @@ import type { AuditEntryInput, Store } from '../ports/store.js';
 import type { ChannelLookup } from '../ports/channel-lookup.js';
 import type { FeatureCodeRaised } from '../ports/queue-control.js';
 import type { PolicyHolder } from './policy-holder.js';
-import type { FeatureHandler } from './dispatch-service.js';
+import type { FeatureHandler } from './feature-call.js';
 import type { QueueOpRequest, QueueOpResult } from './queue-service.js';
 import { AgentgateError } from '../errors/codes.js';
 import { extensionByInterface, QUEUE_ACTIONS, userOwningExtension, type QueueAction } from '../domain/policy/index.js';

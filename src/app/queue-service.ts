@@ -25,7 +25,7 @@ import type { QueueAnswer, QueueCommand, QueueControl, QueueRefusal } from '../p
 import type { PolicyHolder } from './policy-holder.js';
 import { AgentgateError } from '../errors/codes.js';
 import { decide, extensionById, plainDecision, userOwningExtension, type Decision, type QueueAction } from '../domain/policy/index.js';
-import type { FeatureHandler } from './dispatch-service.js';
+import type { FeatureHandler } from './feature-call.js';
 import { createAuditTrail, type AuditTrail } from './audit-trail.js';
 import { noMetrics, type Metrics } from '../ports/metrics.js';
 import { createQueueMembers, type MemberFilter, type MemberView } from './queue-members.js';

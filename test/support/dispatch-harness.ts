@@ -6,11 +6,13 @@ import { Simulator, type EndpointScript } from '../../src/sim/index.js';
 import { validateConfig, type Config } from '../../src/config/load.js';
 import { createPolicyHolder } from '../../src/app/policy-holder.js';
 import { startDispatchService, type DispatchService } from '../../src/app/dispatch-service.js';
+import { createAriCallControl } from '../../src/adapters/ari/call-control.js';
 import { createMemoryStore } from '../../src/adapters/store/memory.js';
 import { createRedisStore } from '../../src/adapters/store/redis.js';
 import { systemClock } from '../../src/ports/clock.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import type { Store } from '../../src/ports/store.js';
+import type { CallControl } from '../../src/ports/call-control.js';
 import type { InstanceHeartbeat } from '../../src/app/instance-heartbeat.js';
 import { deletePrefix, REDIS_URL, uniquePrefix } from './redis.js';
 
@@ -50,16 +52,19 @@ export async function makeStore(kind: StoreKind, shared?: { prefix: string }): P
   };
 }
 
-export async function startService(sim: Simulator, store: Store, over: Parameters<typeof dispatchConfig>[1] & { logger?: Logger; leaseTtlMs?: number; heartbeat?: InstanceHeartbeat; app?: string } = {}): Promise<DispatchService> {
+export async function startService(sim: Simulator, store: Store, over: Parameters<typeof dispatchConfig>[1] & { logger?: Logger; leaseTtlMs?: number; heartbeat?: InstanceHeartbeat; app?: string; wrapCalls?: (calls: CallControl) => CallControl } = {}): Promise<DispatchService> {
   const config = dispatchConfig(sim, over);
   const server = config.servers[0]!;
+  const ari = over.app === undefined ? server.ari! : { ...server.ari!, app: over.app };
+  const logger = over.logger ?? silentLogger();
   return startDispatchService({
-    server: over.app === undefined ? server : { ...server, ari: { ...server.ari!, app: over.app } },
+    server,
+    calls: (over.wrapCalls ?? ((c) => c))(createAriCallControl({ ...ari, logger: logger.child({ component: 'dispatch', server: server.name }) })),
     dispatch: config.dispatch,
     store,
     policy: createPolicyHolder(config.directory),
     clock: systemClock(),
-    logger: over.logger ?? silentLogger(),
+    logger,
     instanceId: config.instance.id,
     leaseTtlMs: over.leaseTtlMs,
     heartbeat: over.heartbeat,

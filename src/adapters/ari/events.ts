@@ -33,7 +33,9 @@ import type { Logger } from 'pino';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { AgentgateError } from '../../errors/codes.js';
+import type { CallEvent } from '../../ports/call-control.js';
 import { AriHttpError, AriRest, isGone } from './rest.js';
+import { clientWebSocket, takeOverFrames, withoutSwaggerNotice, type ClientWebSocket } from './client-internals.js';
 
 /**
  * The fields of a channel agentgate reads. Extra fields pass (Asterisk sends many and newer
@@ -64,6 +66,10 @@ export type AriEventType = Exclude<ConsumedType, 'ApplicationReplaced'>;
 export type AriChannel = Static<typeof Channel>;
 /** Every ARI event the handler may receive, checked against its schema. */
 export type AriEvent = { [K in AriEventType]: Static<(typeof SCHEMAS)[K]> }[AriEventType];
+/** Compile-time: the checked events are exactly the port's CallEvent (a schema change must change the port too). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export type AriEventIsCallEvent = Same<AriEvent, CallEvent> extends true ? true : never;
+export const ARI_EVENT_IS_CALL_EVENT: AriEventIsCallEvent = true;
 
 const CHECKS = Object.fromEntries(Object.entries(SCHEMAS).map(([k, v]) => [k, TypeCompiler.Compile(v as TSchema)])) as Record<ConsumedType, TypeCheck<TSchema>>;
 
@@ -91,22 +97,14 @@ export interface AriEventsOptions {
   restTimeoutMs?: number;
 }
 
-interface RawWs {
-  on(ev: 'pong', f: () => void): void;
-  on(ev: 'message', f: (data: unknown) => void): void;
-  removeAllListeners(ev: 'message'): void;
-  terminate(): void;
-  readyState: number;
-}
-
 export class AriEvents {
   private client: Awaited<ReturnType<typeof ari.connect>> | undefined;
   private stopped = false;
   private connected = false;
   private pingTimer: NodeJS.Timeout | undefined;
   private lastPong = Date.now();
-  private watchedWs: RawWs | undefined;
-  private framesWs: RawWs | undefined;
+  private watchedWs: ClientWebSocket | undefined;
+  private framesWs: ClientWebSocket | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private appTimer: NodeJS.Timeout | undefined;
   private readonly rest: AriRest;
@@ -189,19 +187,8 @@ export class AriEvents {
 
   private async connectOnce(): Promise<void> {
     await this.checkCredentials();
-    // ari-client's swagger loader prints a "deprecated version of Swagger" notice on stdout for
-    // Asterisk's (correct) api-docs; agentgate's stdout is pino JSON, so that one line is dropped.
-    const log = console.log;
-    console.log = (...args: unknown[]): void => {
-      if (args.some((a) => JSON.stringify(a)?.includes('deprecated version of Swagger'))) return;
-      log(...args);
-    };
-    let client: Awaited<ReturnType<typeof ari.connect>>;
-    try {
-      client = await ari.connect(this.opts.url, this.opts.username, this.opts.password);
-    } finally {
-      console.log = log;
-    }
+    // ari-client prints a swagger notice on stdout while connecting: dropped (client-internals.ts).
+    const client = await withoutSwaggerNotice(() => ari.connect(this.opts.url, this.opts.username, this.opts.password));
     this.client = client;
     // Emitted from the socket's 'open', before any frame is read: the takeover sees every event.
     client.on('WebSocketConnected', () => {
@@ -229,18 +216,10 @@ export class AriEvents {
 
   /** Replaces ari-client's frame handler on its current websocket with ours (once per socket). */
   private takeOverFrames(): void {
-    const ws = (this.client as unknown as { _ws?: RawWs } | undefined)?._ws;
+    const ws = clientWebSocket(this.client);
     if (!ws || ws === this.framesWs) return;
     this.framesWs = ws;
-    ws.removeAllListeners('message');
-    ws.on('message', (data) => {
-      // A throw here would escape into ws's socket handler: an uncaught exception ends the process.
-      try {
-        this.onFrame(data);
-      } catch (err) {
-        this.opts.logger.error({ err }, 'ARI event frame could not be handled; skipped');
-      }
-    });
+    takeOverFrames(ws, (data) => this.onFrame(data), (err) => this.opts.logger.error({ err }, 'ARI event frame could not be handled; skipped'));
   }
 
   private onFrame(data: unknown): void {
@@ -350,7 +329,7 @@ export class AriEvents {
   }
 
   private keepalive(): void {
-    const ws = (this.client as unknown as { _ws?: RawWs } | undefined)?._ws;
+    const ws = clientWebSocket(this.client);
     if (!ws) return;
     if (ws !== this.watchedWs) {
       this.watchedWs = ws;

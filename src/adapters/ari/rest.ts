@@ -21,6 +21,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { AgentgateError } from '../../errors/codes.js';
+import { refuseControlChars } from '../../errors/control-chars.js';
 
 export class AriHttpError extends AgentgateError<'AGENTGATE_ERR_ARI_FAILED'> {
   constructor(
@@ -42,20 +43,7 @@ export interface AriRestOptions {
 
 type Query = Record<string, string | number | undefined>;
 
-/** A C0 control character or DEL; TAB is allowed (harmless in every place ARI puts a value). */
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
-
-/**
- * Throws AGENTGATE_ERR_VALIDATION naming `field` when `value` holds a C0 control character or DEL.
- * Exported for the dispatch service, which refuses dialplan arguments with the same rule.
- */
-export function refuseControlChars(field: string, value: string): void {
-  const m = CONTROL.exec(value);
-  if (!m) return;
-  const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-  throw new AgentgateError('AGENTGATE_ERR_VALIDATION', { field, detail: `must not contain control characters (U+${code} at position ${m.index})` }, { field });
-}
+export { refuseControlChars };
 
 /** Path segment → the name of the field it carries, for error messages (`/channels/{channelId}`). */
 const PATH_FIELDS: Record<string, string> = { channels: 'channelId', bridges: 'bridgeId', applications: 'application', endpoints: 'endpoint', playbacks: 'playbackId' };

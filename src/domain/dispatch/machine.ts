@@ -1,6 +1,6 @@
 /**
  * Ring-all dispatch as a pure state machine: `transition(state, event) -> { state, commands }`.
- * It never performs a command; src/app/dispatch-service.ts executes them through ARI and the Store.
+ * It never performs a command; src/app/dispatch/command-executor.ts executes them through the CallControl port and the Store.
  * It is total: an event that makes no sense in the current state (a late answer, a second answer, an
  * event for a leg it does not know) returns a defined result, never a throw. Time is an input: timers
  * are commands and their firing is an event.

@@ -148,7 +148,7 @@ export class AriServer {
   freezeWebsockets(): void {
     for (const ws of this.wss?.clients ?? []) {
       this.frozen.add(ws);
-      (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      ws.pause(); // ws 8 public API: stops reading the socket (no pong, no frame)
     }
   }
   /** Sends one text frame as is to the websocket holding app (a malformed or unknown event, as a buggy or newer Asterisk could). */

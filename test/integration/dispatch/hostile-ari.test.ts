@@ -10,6 +10,7 @@ import pino from 'pino';
 import { Simulator } from '../../../src/sim/index.js';
 import { createPolicyHolder } from '../../../src/app/policy-holder.js';
 import { startDispatchService, type DispatchService, type FeatureRequest } from '../../../src/app/dispatch-service.js';
+import { createAriCallControl } from '../../../src/adapters/ari/call-control.js';
 import { systemClock } from '../../../src/ports/clock.js';
 import type { Store } from '../../../src/ports/store.js';
 import { dispatchConfig, makeStore, scripts, until } from '../../support/dispatch-harness.js';
@@ -37,6 +38,7 @@ describe('hostile ARI input', () => {
     const config = dispatchConfig(sim);
     svc = await startDispatchService({
       server: config.servers[0]!,
+      calls: createAriCallControl({ ...config.servers[0]!.ari!, logger }),
       dispatch: config.dispatch,
       store,
       policy: createPolicyHolder(config.directory),
@@ -171,7 +173,7 @@ describe('hostile ARI input', () => {
       });
       const config = dispatchConfig(sim);
       const logger = pino({ level: 'warn' }, { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) });
-      svc = await startDispatchService({ server: config.servers[0]!, dispatch: config.dispatch, store: broken, policy: createPolicyHolder(config.directory), clock: systemClock(), logger, instanceId: config.instance.id });
+      svc = await startDispatchService({ server: config.servers[0]!, calls: createAriCallControl({ ...config.servers[0]!.ari!, logger }), dispatch: config.dispatch, store: broken, policy: createPolicyHolder(config.directory), clock: systemClock(), logger, instanceId: config.instance.id });
       const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
       const ended = await call.ended();
       expect(ended).toMatchObject({ how: 'continued', variables: { AGENTGATE_RESULT: 'NOAGENT' } });

@@ -67,12 +67,19 @@ describe('ARI command order (issue 15)', () => {
     expect(ended).toMatchObject({ how: 'hungup', variables: { AGENTGATE_ANSWERED_BY: 'PJSIP/2002' } });
   });
 
-  it('the winner is bridged after the caller is answered, even when the /answer is held (late answer)', async () => {
+  it('with the caller\'s /answer held, the winner is bridged at once and the caller is answered all the same, never before the agent (late answer, issue 13)', async () => {
     scripts(sim, { 'PJSIP/2001': { kind: 'answer', afterMs: 30 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
     sim.faults.delayOneRest(/^POST \/channels\/[^/]+\/answer$/, 200);
     const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
+    // The caller's state when the agent answered: billing starts only after that.
+    const atAgentAnswer = sim.waitForEvent((e) => e.type === 'Dial' && e.dialstatus === 'ANSWER', 3000).then(() => sim.pbx.channel(call.id)?.state);
     await sim.waitForEvent((e) => e.type === 'ChannelEnteredBridge' && (e.channel as { id: string }).id === call.id, 3000);
-    expect(sim.pbx.channel(call.id)?.state).toBe('Up');
+    expect(await atAgentAnswer).not.toBe('Up');
+    // The join did not wait for the held /answer (issue 13: one round trip on the critical path) ...
+    expect(sim.pbx.channel(call.id)?.state).not.toBe('Up');
+    // ... and the held /answer still answers the caller, in the bridge.
+    await until(() => sim.pbx.channel(call.id)?.state === 'Up', 3000, 'the caller answered');
+    expect(sim.pbx.bridges()[0]?.channels).toContain(call.id);
     await call.hangup();
     await until(() => sim.pbx.channels().length === 0, 3000, 'clean');
   });
