@@ -20,7 +20,7 @@ import { startDispatchService, type DispatchService } from './app/dispatch-servi
 import { startInstanceHeartbeat, type InstanceHeartbeat } from './app/instance-heartbeat.js';
 import { createTokenService, type TokenService } from './app/tokens.js';
 import { buildHttpServer, type Readiness } from './adapters/http/server.js';
-import { AgentgateError, isAgentgateError } from './errors/codes.js';
+import { AgentgateError } from './errors/codes.js';
 
 export interface DaemonOptions {
   logger?: Logger;
@@ -185,7 +185,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
         audit,
       }).catch((err: unknown) => {
         // The ARI adapter names `ari.password` / `ari.url` (credentials refused, not ARI): name the server too.
-        if (!isAgentgateError(err) || err.code !== 'AGENTGATE_ERR_CONFIG' || !err.field?.startsWith('ari.')) throw err;
+        if (!(err instanceof AgentgateError) || err.code !== 'AGENTGATE_ERR_CONFIG' || !err.field?.startsWith('ari.')) throw err;
         const field = `servers[${index}].${err.field}`;
         throw new AgentgateError('AGENTGATE_ERR_CONFIG', { field, detail: err.details.detail }, { field, cause: err });
       }), (d) => d.stop());

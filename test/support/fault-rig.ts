@@ -22,7 +22,7 @@ export const TOKENS = { sam: 'agt_fault-token-for-sam', alice: 'agt_fault-token-
  * supervises team and may run every queue operation on it in queue support; alice may pause herself.
  * alice's addresses 2001-2003 and bob's 2004 are rung by `Stasis(agentgate,dispatch,<user>)`.
  */
-export const DIRECTORY = {
+const DIRECTORY = {
   users: [
     { id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', groups: ['team'], extensions: ['1001', '1003', '1005'], addresses: ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003'], flags: { inbound: true } },
     { id: 'bob', name: 'Bob', role: 'agent', scope: 'call_center_agent', groups: ['team'], extensions: ['1002', '1004', '1006'], addresses: ['PJSIP/2004'], flags: { inbound: true } },
@@ -57,7 +57,7 @@ export interface Rig {
   cleanups: Cleanups;
 }
 
-export const PREFIX = 'fault';
+const PREFIX = 'fault';
 
 export async function startRig(cleanups: Cleanups): Promise<Rig> {
   const redis = await OwnRedis.start();

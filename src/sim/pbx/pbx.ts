@@ -43,7 +43,6 @@ import { PbxState } from './state.js';
 
 export type { AriEvent, BridgeJson, ChannelJson, ChannelState, DialplanUserEvent, EndpointJson, EndpointScript, HangupRecord } from './model.js';
 export { PbxError } from './model.js';
-export { DEFAULT_ENDPOINTS } from './endpoints.js';
 
 export interface PbxOptions {
   /**

@@ -83,7 +83,7 @@ const truthy = (v: string | undefined): boolean => v !== undefined && /^(true|ye
  * device is INVALID (4) and a Custom: device UNKNOWN (0) until set (both recorded); other devices
  * report NOT_INUSE (1) here.
  */
-export function deviceStatus(stateInterface: string): number {
+function deviceStatus(stateInterface: string): number {
   if (stateInterface.startsWith('Local/')) return 4;
   if (stateInterface.startsWith('Custom:')) return 0;
   return 1;
