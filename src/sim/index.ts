@@ -237,5 +237,3 @@ export class Simulator {
     return undefined;
   }
 }
-
-export type { ChannelJson as SimChannel };

@@ -4,7 +4,7 @@
  * `agentgate run` as a real process with the HTTP API on. The test talks to the daemon the way a
  * client does: fetch over loopback, config tokens in the Authorization header.
  */
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { Simulator } from '../../src/sim/index.js';
 import { createRedisStore } from '../../src/adapters/store/redis.js';
 import { systemClock } from '../../src/ports/clock.js';
@@ -151,14 +151,14 @@ export async function readyz(url: string): Promise<{ status: number; failing: st
  * refused connection (the API not listening yet) counts as "not yet".
  */
 export async function readyzBecomes(url: string, status: number, failing: string[], timeoutMs: number): Promise<number> {
-  const end = Date.now() + timeoutMs;
-  let last: Awaited<ReturnType<typeof readyz>> | undefined;
-  for (;;) {
-    last = await readyz(url).catch((err: unknown) => ({ status: 0, failing: [], body: { error: (err as Error).message } }));
-    if (last.status === status && JSON.stringify(last.failing) === JSON.stringify(failing)) return Date.now();
-    if (Date.now() > end) throw new Error(`/readyz did not become ${status} ${JSON.stringify(failing)} within ${timeoutMs} ms; last: ${last.status} ${JSON.stringify(last.body)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  return vi.waitFor(
+    async () => {
+      const last = await readyz(url).catch((err: unknown) => ({ status: 0, failing: [], body: { error: (err as Error).message } }));
+      if (last.status === status && JSON.stringify(last.failing) === JSON.stringify(failing)) return Date.now();
+      throw new Error(`/readyz did not become ${status} ${JSON.stringify(failing)} within ${timeoutMs} ms; last: ${last.status} ${JSON.stringify(last.body)}`);
+    },
+    { timeout: timeoutMs, interval: 25 },
+  );
 }
 
 /** Nothing crashed it: it is alive, and SIGTERM stops it with exit code 0. */

@@ -146,10 +146,6 @@ export class AppQueue {
     };
   }
 
-  queueNames(): string[] {
-    return [...this.queues.keys()];
-  }
-
   /** Every member (tests and the demo read the "real" state through this). */
   members(queue?: string): Member[] {
     const out: Member[] = [];
