@@ -22,7 +22,7 @@ import { createAriCallControl } from './adapters/ari/call-control.js';
 import { startInstanceHeartbeat, type InstanceHeartbeat } from './app/instance-heartbeat.js';
 import { createTokenService, type TokenService } from './app/tokens.js';
 import { buildHttpServer, type Readiness } from './adapters/http/server.js';
-import { AgentgateError, isAgentgateError } from './errors/codes.js';
+import { AgentgateError } from './errors/codes.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from './adapters/metrics/prometheus.js';
 
 export interface DaemonOptions {
@@ -196,7 +196,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
       }).catch(async (err: unknown) => {
         await calls.close();
         // The ARI adapter names `ari.password` / `ari.url` (credentials refused, not ARI): name the server too.
-        if (!isAgentgateError(err) || err.code !== 'AGENTGATE_ERR_CONFIG' || !err.field?.startsWith('ari.')) throw err;
+        if (!(err instanceof AgentgateError) || err.code !== 'AGENTGATE_ERR_CONFIG' || !err.field?.startsWith('ari.')) throw err;
         const field = `servers[${index}].${err.field}`;
         throw new AgentgateError('AGENTGATE_ERR_CONFIG', { field, detail: err.details.detail }, { field, cause: err });
       }), (d) => d.stop());

@@ -7,7 +7,7 @@ const SECRET_KEYS = ['password', 'secret', 'token', 'authorization'];
  * to four (a server's config is `servers[i].ari.password`, a request's `req.headers.authorization`).
  * pino redacts by path, not by key, so each depth is listed.
  */
-export const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
+const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
 
 /**
  * The one root logger. Components take a child: `rootLogger().child({ component: 'dispatch', callId })`.

@@ -70,7 +70,7 @@ function parseHolder(holder: string): HolderInfo | undefined {
 }
 
 /** Whether a process with this pid runs on this host (EPERM: it does, under another user). */
-export function processAlive(pid: number): boolean {
+function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -46,7 +46,7 @@ export function diffPolicies(base: PolicyDoc, next: PolicyDoc): PolicyDiff {
 }
 
 /** Number of items that differ, per kind and in all. */
-export function diffCounts(d: PolicyDiff): Record<PolicyKind, number> & { total: number } {
+function diffCounts(d: PolicyDiff): Record<PolicyKind, number> & { total: number } {
   const counts = { total: 0 } as Record<PolicyKind, number> & { total: number };
   for (const kind of POLICY_KINDS) {
     counts[kind] = d[kind].added.length + d[kind].removed.length + d[kind].changed.length;

@@ -34,7 +34,7 @@ export interface ImportResult {
 }
 
 /** `add-grant admins`, `put-user alice`: how a change is named in errors, the audit and the CLI. */
-export function changeLabel(c: PolicyChange): string {
+function changeLabel(c: PolicyChange): string {
   switch (c.op) {
     case 'add-grant':
       return `add-grant ${c.grant.id}`;

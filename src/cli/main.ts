@@ -23,7 +23,7 @@ const COMMANDS: Record<string, { text: string; load: () => Promise<Command> }> =
   'sim-call': { text: 'Place a call into Stasis on a running simulator (agentgate sim-call <agent>)', load: () => import('./commands/sim-call.js') },
 };
 
-export function usage(): string {
+function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(13)} ${c.text}`);
   return [
     'usage: agentgate <command> [options]',

@@ -29,7 +29,7 @@ const FILE_FIELDS: ReadonlyArray<{ at: (root: Record<string, unknown>) => Array<
   { at: (r) => [['store.redis', mapping(r.store)?.redis]], field: 'url' },
 ];
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 // `$${` (escaped), or `${` followed by the rest of a reference: NAME, NAME:-default, then `}`.
 const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{/g;

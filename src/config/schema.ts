@@ -8,7 +8,7 @@ import { Type, type Static } from '@sinclair/typebox';
 const Url = Type.String({ pattern: '^https?://', description: 'http(s) URL' });
 const Name = Type.String({ pattern: '^[A-Za-z0-9._-]+$', minLength: 1, maxLength: 64 });
 
-export const AriSchema = Type.Object(
+const AriSchema = Type.Object(
   {
     url: Url,
     username: Type.String({ minLength: 1 }),
@@ -20,7 +20,7 @@ export const AriSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const AmiSchema = Type.Object(
+const AmiSchema = Type.Object(
   {
     host: Type.String({ default: '127.0.0.1', minLength: 1 }),
     port: Type.Integer({ default: 5038, minimum: 1, maximum: 65535 }),
@@ -33,7 +33,7 @@ export const AmiSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const ServerSchema = Type.Object(
+const ServerSchema = Type.Object(
   { name: Name, ari: Type.Optional(AriSchema), ami: Type.Optional(AmiSchema) },
   { additionalProperties: false },
 );

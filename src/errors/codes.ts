@@ -101,7 +101,3 @@ export class AgentgateError<C extends ErrorCode = ErrorCode> extends Error {
 function render(template: string, params: Record<string, unknown>): string {
   return template.replace(/\{(\w+)\}/g, (_, key: string) => (key in params ? String(params[key]) : `{${key}}`));
 }
-
-export function isAgentgateError(err: unknown): err is AgentgateError {
-  return err instanceof AgentgateError;
-}

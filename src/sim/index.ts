@@ -8,6 +8,7 @@
  *   await sim.stop();
  */
 import type { IncomingMessage } from 'node:http';
+import type { Clock } from '../ports/clock.js';
 import { AriServer } from './ari/server.js';
 import { AmiServer, type AmiChannelFields } from './ami/server.js';
 import { AppQueue, DEFAULT_QUEUES, type QueueConfig } from './queues/app-queue.js';
@@ -31,6 +32,8 @@ export interface SimulatorOptions {
   recordLimit?: number;
   /** See PbxOptions.localStasisDelayMs. */
   localStasisDelayMs?: number;
+  /** The PBX's clock (default the system clock); see PbxOptions.clock. */
+  clock?: Clock;
 }
 
 export interface SimCall {
@@ -64,8 +67,8 @@ export class Simulator {
   ariUrl = '';
   amiPort = 0;
 
-  private constructor(private readonly opts: SimulatorOptions) {
-    this.pbx = new Pbx({ endpoints: opts.endpoints, recordLimit: opts.recordLimit, localStasisDelayMs: opts.localStasisDelayMs });
+  private constructor(opts: SimulatorOptions) {
+    this.pbx = new Pbx({ endpoints: opts.endpoints, recordLimit: opts.recordLimit, localStasisDelayMs: opts.localStasisDelayMs, clock: opts.clock });
     this.queues = new AppQueue(opts.queues ?? DEFAULT_QUEUES);
     this.ami = new AmiServer({
       host: opts.host,
@@ -234,5 +237,3 @@ export class Simulator {
     return undefined;
   }
 }
-
-export type { ChannelJson as SimChannel };

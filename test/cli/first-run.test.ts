@@ -44,7 +44,7 @@ describe('README first run', () => {
 
   it('from zero to an admin token and an allowed queue login against the simulator', { timeout: 60_000 }, async () => {
     const sim = background(['sim', '--ari-port', '0', '--ami-port', '0']);
-    await until(() => /AMI {2}127\.0\.0\.1:\d+/.test(sim.output()), 20_000, `the simulator to start:\n${sim.output()}`);
+    await until(() => /AMI {2}127\.0\.0\.1:\d+/.test(sim.output()), 20_000, () => `the simulator to start:\n${sim.output()}`);
     const ariUrl = /ARI {2}(http:\/\/\S+)\/ari/.exec(sim.output())![1]!;
     const amiPort = /AMI {2}127\.0\.0\.1:(\d+)/.exec(sim.output())![1]!;
 
@@ -77,7 +77,7 @@ describe('README first run', () => {
 
     // 3. run
     const daemon = background(['run', '-c', file]);
-    await until(() => daemon.output().includes('HTTP API listening'), 20_000, `the daemon to listen:\n${daemon.output()}`);
+    await until(() => daemon.output().includes('HTTP API listening'), 20_000, () => `the daemon to listen:\n${daemon.output()}`);
     const http = (/"url":"(http:\/\/[^"]+)"/.exec(daemon.output().split('\n').find((l) => l.includes('HTTP API listening'))!) ?? [])[1]!;
     const auth = { Authorization: `Bearer ${token}` };
 

@@ -97,7 +97,7 @@ describe('SIGHUP reloads the config', () => {
     cleanups.push(cfg.remove);
     const write = (c: Record<string, unknown>): void => writeFileSync(cfg.file, stringify(c));
     const p = daemon(cfg.file);
-    await until(() => p.output().includes('agentgate started'), 30_000, `the daemon to start:\n${p.output()}`);
+    await until(() => p.output().includes('agentgate started'), 30_000, () => `the daemon to start:\n${p.output()}`);
 
     // A user and a grant added, nothing else: imported as version 2, audited as the config file.
     write(config(prefix, {
@@ -108,7 +108,7 @@ describe('SIGHUP reloads the config', () => {
       },
     }));
     p.child.kill('SIGHUP');
-    await until(() => lines(p).some((l) => String(l.msg).startsWith('config reloaded')), 10_000, `the reload log line:\n${p.output()}`);
+    await until(() => lines(p).some((l) => String(l.msg).startsWith('config reloaded')), 10_000, () => `the reload log line:\n${p.output()}`);
     expect(p.alive()).toBe(true);
     const reloaded = lines(p).find((l) => String(l.msg).startsWith('config reloaded'))!;
     expect(reloaded).toMatchObject({ imported: true, policyVersion: 2, changed: { users: { added: 1, removed: 0, changed: 0 }, grants: { added: 1, removed: 0, changed: 0 } } });
@@ -121,7 +121,7 @@ describe('SIGHUP reloads the config', () => {
     const before = p.output().length;
     write(config(prefix, { directory: { ...DIRECTORY, users: [{ ...DIRECTORY.users[1], flags: { blended: true } }, DIRECTORY.users[0]] } }));
     p.child.kill('SIGHUP');
-    await until(() => p.output().slice(before).includes('config reload refused'), 10_000, `the refusal:\n${p.output()}`);
+    await until(() => p.output().slice(before).includes('config reload refused'), 10_000, () => `the refusal:\n${p.output()}`);
     expect(p.output().slice(before)).toContain('directory.users[0].flags.blended');
     expect(p.alive()).toBe(true);
     expect((await store.getPolicy())?.version).toBe(2);
@@ -137,7 +137,7 @@ describe('SIGHUP reloads the config', () => {
       },
     }));
     p.child.kill('SIGHUP');
-    await until(() => p.output().slice(before2).includes('restart needed'), 10_000, `restart needed:\n${p.output()}`);
+    await until(() => p.output().slice(before2).includes('restart needed'), 10_000, () => `restart needed:\n${p.output()}`);
     const restart = lines(p).find((l) => Array.isArray(l.restartNeeded))!;
     expect(restart.restartNeeded).toEqual(['http']);
     expect((await store.getPolicy())?.version).toBe(2);
@@ -157,7 +157,7 @@ describe('SIGTERM always ends the daemon', () => {
     });
     cleanups.push(cfg.remove);
     const p = daemon(cfg.file);
-    await until(() => /ARI at \S+ not reachable/.test(p.output()), 40_000, `ARI retries:\n${p.output()}`);
+    await until(() => /ARI at \S+ not reachable/.test(p.output()), 40_000, () => `ARI retries:\n${p.output()}`);
     p.child.kill('SIGTERM');
     const t0 = Date.now();
     expect(await exitCode(p), p.output()).toBe(0);
@@ -176,7 +176,7 @@ describe('SIGTERM always ends the daemon', () => {
 
     // One SIGTERM: the queue login in flight still gets its answer, then the process exits 0.
     const p = daemon(cfg.file);
-    await until(() => p.output().includes('agentgate started'), 30_000, `the daemon to start:\n${p.output()}`);
+    await until(() => p.output().includes('agentgate started'), 30_000, () => `the daemon to start:\n${p.output()}`);
     sim.ami.delayAction('QueueAdd', 1500);
     const sent = sim.ami.received.length;
     const answer = login(httpUrl(p));
@@ -189,7 +189,7 @@ describe('SIGTERM always ends the daemon', () => {
 
     // A stop that waits (a QueueAdd Asterisk answers only after a minute): a second SIGTERM ends it.
     const q = daemon(cfg.file);
-    await until(() => q.output().includes('agentgate started'), 30_000, `the daemon to start:\n${q.output()}`);
+    await until(() => q.output().includes('agentgate started'), 30_000, () => `the daemon to start:\n${q.output()}`);
     sim.ami.delayAction('QueueAdd', 60_000);
     const sent2 = sim.ami.received.length;
     const hanging = login(httpUrl(q)).catch(() => undefined);

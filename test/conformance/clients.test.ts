@@ -2,7 +2,7 @@
  * The unmodified client libraries talk to the simulator: ari-client 2.2.0 (swagger-generated
  * methods from the served api-docs, websocket events) and asterisk-manager 0.2.0.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import ari from 'ari-client';
 import AsteriskManager from 'asterisk-manager';
 import { Simulator } from '../../src/sim/index.js';
@@ -31,7 +31,8 @@ describe('ari-client 2.2.0 against the simulator', () => {
       });
     });
     await client.start('agentgate');
-    await new Promise((r) => setTimeout(r, 50));
+    // start() resolves before the websocket holds the app; a caller before that fails Stasis().
+    await vi.waitFor(() => expect(sim.pbx.heldApps.has('agentgate')).toBe(true), { interval: 10 });
     const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
     const caller = await started;
     expect(caller).toEqual({ id: call.id, args: ['dispatch', 'alice'] });
@@ -73,10 +74,14 @@ describe('asterisk-manager 0.2.0 against the simulator', () => {
     expect(added).toMatchObject({ response: 'Success', message: 'Added interface to queue' });
     expect(sim.queues.members('support').map((m) => [m.interface, m.memberName])).toEqual([['PJSIP/1001', 'Alice']]);
     await action({ action: 'QueueStatus', queue: 'support', actionid: 's1' });
-    await new Promise((r) => setTimeout(r, 100));
-    expect(events.some((e) => e.event === 'QueueMemberAdded' && e.interface === 'PJSIP/1001')).toBe(true);
-    expect(events.some((e) => e.event === 'QueueMember' && e.location === 'PJSIP/1001' && e.actionid === 's1')).toBe(true);
-    expect(events.some((e) => e.event === 'QueueStatusComplete' && e.actionid === 's1')).toBe(true);
+    await vi.waitFor(
+      () => {
+        expect(events.some((e) => e.event === 'QueueMemberAdded' && e.interface === 'PJSIP/1001')).toBe(true);
+        expect(events.some((e) => e.event === 'QueueMember' && e.location === 'PJSIP/1001' && e.actionid === 's1')).toBe(true);
+        expect(events.some((e) => e.event === 'QueueStatusComplete' && e.actionid === 's1')).toBe(true);
+      },
+      { interval: 10 },
+    );
     const removed = await action({ action: 'QueueRemove', queue: 'support', interface: 'PJSIP/1001', actionid: 'r1' });
     expect(removed).toMatchObject({ response: 'Success', message: 'Removed interface from queue' });
     ami.disconnect();

@@ -37,7 +37,7 @@ describe('faults: ARI websocket lost during a dispatch', () => {
     expect(sim.pbx.bridges().every((b) => b.channels.length === 0)).toBe(true); // nobody joined while deaf
 
     await readyzBecomes(d.url, 200, [], 15_000);
-    await until(() => sim.pbx.bridges().some((b) => b.channels.length === 2), 5000, `bridged after the reconnect:\n${d.output()}`);
+    await until(() => sim.pbx.bridges().some((b) => b.channels.length === 2), 5000, () => `bridged after the reconnect:\n${d.output()}`);
     expect(sim.pbx.bridges()[0]!.channels.sort()).toEqual([call.id, liveLeg(sim, 'PJSIP/2002')!].sort());
     await until(() => legRecords(sim, 'PJSIP/2001').length === 1 && legRecords(sim, 'PJSIP/2003').length === 1, 5000, 'the other legs hung up');
     for (const r of [...legRecords(sim, 'PJSIP/2001'), ...legRecords(sim, 'PJSIP/2003')]) expect(r).toMatchObject({ cause: 26, reason: 'answered_elsewhere' });
@@ -68,7 +68,7 @@ describe('faults: ARI websocket lost during a dispatch', () => {
     expect(ringing(sim)).toBe(3); // nobody told agentgate: the legs still ring
 
     await readyzBecomes(d.url, 200, [], 15_000);
-    await until(() => sim.pbx.channels().length === 0, ORPHAN_LIMIT_MS, `every leg hung up after the reconnect:\n${d.output()}`);
+    await until(() => sim.pbx.channels().length === 0, ORPHAN_LIMIT_MS, () => `every leg hung up after the reconnect:\n${d.output()}`);
     expect(Date.now() - frozenAt).toBeLessThan(ORPHAN_LIMIT_MS);
     for (const ep of ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003']) expect(legRecords(sim, ep)).toHaveLength(1);
     expect(sim.pbx.bridges()).toEqual([]);

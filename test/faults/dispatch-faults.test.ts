@@ -61,7 +61,7 @@ const ringing = (sim: Simulator, prefix = 'PJSIP/200'): number => sim.pbx.channe
 const talkingWith = (sim: Simulator, endpoint: string): boolean => sim.pbx.bridges().some((b) => b.channels.length === 2 && b.channels.some((id) => sim.pbx.channels().find((c) => c.id === id)?.name.startsWith(`${endpoint}-`)));
 
 async function connected(sim: Simulator, d: DaemonProcess, app = 'agentgate'): Promise<void> {
-  await until(() => sim.pbx.heldApps.has(app), 20_000, `the daemon to hold ARI app ${app}:\n${d.output()}`);
+  await until(() => sim.pbx.heldApps.has(app), 20_000, () => `the daemon to hold ARI app ${app}:\n${d.output()}`);
 }
 
 async function sigkill(d: DaemonProcess): Promise<number> {
@@ -190,7 +190,7 @@ describe('faults: dispatch', () => {
     const upAt = Date.now();
     await readyzBecomes(url, 200, [], ORPHAN_LIMIT_MS);
     // The talking call's claim and record are written again; the heartbeat is back.
-    await until(async () => (await store.leaseHolder('agent:bob'))?.holder === bobRecord.id, ORPHAN_LIMIT_MS, `bob's claim back:\n${d.output()}`);
+    await until(async () => (await store.leaseHolder('agent:bob'))?.holder === bobRecord.id, ORPHAN_LIMIT_MS, () => `bob's claim back:\n${d.output()}`);
     await until(async () => (await store.listDispatches()).some((r) => r.id === bobRecord.id), ORPHAN_LIMIT_MS, 'bob\'s record back');
     expect(await store.leaseHolder(`instance:${defaultInstanceId(hostname())}`)).not.toBeNull();
     expect(Date.now() - upAt).toBeLessThan(ORPHAN_LIMIT_MS);

@@ -92,7 +92,7 @@ describe('faults: Redis stopped and restarted empty during queue operations', ()
     await readyzBecomes(d.url, 200, [], 15_000);
     // The records written while Redis was down are there, in order; the ones from before went with
     // the old Redis data (it restarted empty), which is not agentgate's to keep.
-    await until(async () => (await auditRows(d.url)).length >= 8, 10_000, `buffered audit records flushed:\n${d.output()}`);
+    await until(async () => (await auditRows(d.url)).length >= 8, 10_000, () => `buffered audit records flushed:\n${d.output()}`);
     const rows = await auditRows(d.url);
     // In time order: the applied pause first, then what was refused or denied during the outage.
     expect(rows.map(row)[0]).toBe('sam pause 1001 ok');

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { vi } from 'vitest';
 import { stringify } from 'yaml';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -41,12 +42,20 @@ export function startDaemonProcess(file: string): DaemonProcess {
     exited: () => exit,
     alive,
     async waitForOutput(re, timeoutMs = 20_000) {
-      const end = Date.now() + timeoutMs;
-      while (!re.test(out)) {
-        if (!alive()) throw new Error(`the daemon exited before printing ${re}:\n${out}`);
-        if (Date.now() > end) throw new Error(`the daemon did not print ${re} within ${timeoutMs} ms:\n${out}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      // A daemon that exited prints nothing more: that ends the wait at once, not at the timeout.
+      let exitedFirst = false;
+      await vi.waitFor(
+        () => {
+          if (re.test(out)) return;
+          if (!alive()) {
+            exitedFirst = true;
+            return;
+          }
+          throw new Error(`the daemon did not print ${re} within ${timeoutMs} ms:\n${out}`);
+        },
+        { timeout: timeoutMs, interval: 20 },
+      );
+      if (exitedFirst) throw new Error(`the daemon exited before printing ${re}:\n${out}`);
     },
   };
 }

@@ -2,6 +2,7 @@
  * A real dispatch service against a real simulator over real sockets, with the memory Store or
  * Redis (unique prefix), and helpers that wait for what the simulator saw.
  */
+import { vi } from 'vitest';
 import { Simulator, type EndpointScript } from '../../src/sim/index.js';
 import { validateConfig, type Config } from '../../src/config/load.js';
 import { createPolicyHolder } from '../../src/app/policy-holder.js';
@@ -75,12 +76,27 @@ export function scripts(sim: Simulator, map: Record<string, EndpointScript>): vo
   for (const [k, v] of Object.entries(map)) sim.setEndpoint(k, v);
 }
 
-/** Polls until pred holds (no fixed sleeps), failing after timeoutMs. */
-export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/**
+ * Waits until pred holds, through vi.waitFor (checked every 10 ms), failing after timeoutMs with
+ * "timed out waiting for <what>". Kept beside vi.waitFor for what it adds: pred is a plain boolean
+ * (vi.waitFor needs a throw to go on waiting), and `what` may be a function read when the wait
+ * fails, so a message that shows a process's output shows it as it was at the end of the wait
+ * (a template string would show it as it was at the start). A pred that throws is tried again
+ * until the timeout, like any vi.waitFor callback, and its last error is the failure's cause.
+ */
+export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 5000, what: string | (() => string) = 'condition'): Promise<void> {
+  const message = (): string => `timed out waiting for ${typeof what === 'string' ? what : what()}`;
+  await vi
+    .waitFor(
+      async () => {
+        if (!(await pred())) throw new NotYet();
+      },
+      { timeout: timeoutMs, interval: 10 },
+    )
+    .catch((err: unknown) => {
+      // NotYet, or vi.waitFor's own timeout while a check had not answered yet: the condition never held.
+      throw new Error(message(), err instanceof NotYet || !(err instanceof Error) || err.message.startsWith('Timed out in waitFor') ? {} : { cause: err });
+    });
 }
+
+class NotYet extends Error {}

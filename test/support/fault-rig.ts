@@ -4,7 +4,7 @@
  * `agentgate run` as a real process with the HTTP API on. The test talks to the daemon the way a
  * client does: fetch over loopback, config tokens in the Authorization header.
  */
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { Simulator } from '../../src/sim/index.js';
 import { createRedisStore } from '../../src/adapters/store/redis.js';
 import { systemClock } from '../../src/ports/clock.js';
@@ -22,7 +22,7 @@ export const TOKENS = { sam: 'agt_fault-token-for-sam', alice: 'agt_fault-token-
  * supervises team and may run every queue operation on it in queue support; alice may pause herself.
  * alice's addresses 2001-2003 and bob's 2004 are rung by `Stasis(agentgate,dispatch,<user>)`.
  */
-export const DIRECTORY = {
+const DIRECTORY = {
   users: [
     { id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', groups: ['team'], extensions: ['1001', '1003', '1005'], addresses: ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003'], flags: { inbound: true } },
     { id: 'bob', name: 'Bob', role: 'agent', scope: 'call_center_agent', groups: ['team'], extensions: ['1002', '1004', '1006'], addresses: ['PJSIP/2004'], flags: { inbound: true } },
@@ -57,7 +57,7 @@ export interface Rig {
   cleanups: Cleanups;
 }
 
-export const PREFIX = 'fault';
+const PREFIX = 'fault';
 
 export async function startRig(cleanups: Cleanups): Promise<Rig> {
   const redis = await OwnRedis.start();
@@ -151,14 +151,14 @@ export async function readyz(url: string): Promise<{ status: number; failing: st
  * refused connection (the API not listening yet) counts as "not yet".
  */
 export async function readyzBecomes(url: string, status: number, failing: string[], timeoutMs: number): Promise<number> {
-  const end = Date.now() + timeoutMs;
-  let last: Awaited<ReturnType<typeof readyz>> | undefined;
-  for (;;) {
-    last = await readyz(url).catch((err: unknown) => ({ status: 0, failing: [], body: { error: (err as Error).message } }));
-    if (last.status === status && JSON.stringify(last.failing) === JSON.stringify(failing)) return Date.now();
-    if (Date.now() > end) throw new Error(`/readyz did not become ${status} ${JSON.stringify(failing)} within ${timeoutMs} ms; last: ${last.status} ${JSON.stringify(last.body)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  return vi.waitFor(
+    async () => {
+      const last = await readyz(url).catch((err: unknown) => ({ status: 0, failing: [], body: { error: (err as Error).message } }));
+      if (last.status === status && JSON.stringify(last.failing) === JSON.stringify(failing)) return Date.now();
+      throw new Error(`/readyz did not become ${status} ${JSON.stringify(failing)} within ${timeoutMs} ms; last: ${last.status} ${JSON.stringify(last.body)}`);
+    },
+    { timeout: timeoutMs, interval: 25 },
+  );
 }
 
 /** Nothing crashed it: it is alive, and SIGTERM stops it with exit code 0. */

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { vi } from 'vitest';
 import { freePort } from './free-port.js';
 
 export class OwnRedis {
@@ -40,16 +41,18 @@ export class OwnRedis {
       child.once('exit', (code) => reject(new Error(`redis-server exited (${code}):\n${this.output}`)));
     });
     failed.catch(() => undefined);
-    const end = Date.now() + 5000;
-    for (;;) {
-      const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      c.on('error', () => undefined);
-      const up = await Promise.race([c.connect().then(() => c.ping()).then((p) => p === 'PONG', () => false), failed]);
-      c.disconnect();
-      if (up) return;
-      if (Date.now() > end) throw new Error(`redis-server did not answer on ${this.port}:\n${this.output}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const answers = vi.waitFor(
+      async () => {
+        const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        c.on('error', () => undefined);
+        const up = await c.connect().then(() => c.ping()).then((p) => p === 'PONG', () => false);
+        c.disconnect();
+        if (!up) throw new Error(`redis-server did not answer on ${this.port}:\n${this.output}`);
+      },
+      { timeout: 5000, interval: 50 },
+    );
+    answers.catch(() => undefined); // when the process fails first, the race below reports that
+    await Promise.race([answers, failed]);
   }
 
   /** Stops it (SIGKILL: nothing saved, connections cut). Resolves once the process exited. */

@@ -12,7 +12,7 @@
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfigFile, type Config } from '../../config/load.js';
 import { AriHttpError, AriRest } from '../../adapters/ari/rest.js';
-import { AmiProbe, type AmiMessage } from '../../adapters/ami/probe.js';
+import { AmiProbe } from '../../adapters/ami/probe.js';
 import { CONFIG_OPTION, configPath, parse, UsageError } from '../args.js';
 
 export const USAGE = `usage: agentgate doctor [-c file.yaml] [--timeout MS]

@@ -10,7 +10,7 @@
  */
 import { ConfigError } from '../../config/load.js';
 import { compilePolicy, decide, explain, isValidIp, QUEUE_ACTIONS, type DecisionRequest, type PolicyDoc, type QueueAction } from '../../domain/policy/index.js';
-import { isAgentgateError } from '../../errors/codes.js';
+import { AgentgateError } from '../../errors/codes.js';
 import { CONFIG_OPTION, configPath, parse, UsageError } from '../args.js';
 import { describeRedis, openStore, readPolicyParts, readStoredPolicy, type ConfigPolicyParts } from '../policy-sources.js';
 
@@ -107,7 +107,7 @@ async function choosePolicy(parts: ConfigPolicyParts, file: string, from: 'auto'
       await store.close();
     }
   } catch (err) {
-    reason = `the Store at ${where} does not answer: ${isAgentgateError(err) ? err.message : String(err)}; the policy in force may differ`;
+    reason = `the Store at ${where} does not answer: ${err instanceof AgentgateError ? err.message : String(err)}; the policy in force may differ`;
   }
   if (from === 'store') return { error: reason };
   return fromFile(reason);

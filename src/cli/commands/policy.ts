@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { describeDiff, diffPolicies, isEmptyDiff, POLICY_KINDS, type PolicyDiff } from '../../app/policy-diff.js';
 import { importPolicy } from '../../app/policy-import.js';
 import { ConfigError } from '../../config/load.js';
-import { isAgentgateError } from '../../errors/codes.js';
+import { AgentgateError } from '../../errors/codes.js';
 import { silentLogger } from '../../log.js';
 import { systemClock } from '../../ports/clock.js';
 import type { Store } from '../../ports/store.js';
@@ -84,7 +84,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     store = await openStore(config.redis);
   } catch (err) {
-    return fail(isAgentgateError(err) ? err.message : String(err));
+    return fail(err instanceof AgentgateError ? err.message : String(err));
   }
   try {
     const stored = await readStoredPolicy(store);
@@ -132,11 +132,11 @@ export async function run(args: string[]): Promise<number> {
       }
       return 0;
     } catch (err) {
-      if (!isAgentgateError(err)) throw err;
+      if (!(err instanceof AgentgateError)) throw err;
       return fail(`${err.code}: ${err.message}${err.code === 'AGENTGATE_ERR_POLICY_VERSION' ? ' (run it again)' : ''}`);
     }
   } catch (err) {
-    return fail(isAgentgateError(err) ? `${err.code}: ${err.message}` : String(err));
+    return fail(err instanceof AgentgateError ? `${err.code}: ${err.message}` : String(err));
   } finally {
     await store.close();
   }

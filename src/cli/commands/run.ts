@@ -17,7 +17,7 @@
 import type { Logger } from 'pino';
 import { ConfigError, loadConfigFile, type Config } from '../../config/load.js';
 import { startDaemon, type Daemon } from '../../daemon.js';
-import { isAgentgateError } from '../../errors/codes.js';
+import { AgentgateError } from '../../errors/codes.js';
 import { createLogger } from '../../log.js';
 import { CONFIG_OPTION, configPath, parse, UsageError } from '../args.js';
 
@@ -119,7 +119,7 @@ export async function run(args: string[]): Promise<number> {
         return 0;
       }
       // A refusal the admin must act on (instance id in use, Store unreachable): its message, no stack.
-      if (isAgentgateError(err)) {
+      if (err instanceof AgentgateError) {
         process.stderr.write(`agentgate: ${err.code}: ${err.message}\n`);
         return 1;
       }

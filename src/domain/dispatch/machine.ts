@@ -177,10 +177,6 @@ function cancelTimer(s: DispatchState, name: string, commands: DispatchCommand[]
   commands.push({ type: 'CancelTimer', name });
 }
 
-function live(leg: Leg): boolean {
-  return leg.status !== 'ended' && leg.status !== 'waiting';
-}
-
 /** Hang up every leg still up except `keep`, with `reason`; legs still waiting for their delay never start. */
 function hangupOthers(s: DispatchState, keep: string | undefined, reason: 'answered_elsewhere' | 'normal', commands: DispatchCommand[]): void {
   for (const leg of s.legs) {

@@ -119,7 +119,7 @@ function subjectsText(u: UserIndex): string {
 }
 
 /** Users a call_center_supervisor can reach: supervisees plus agents of the queues its grants name. */
-export function supervisorReach(ix: PolicyIndex, u: UserIndex, doc: CompiledPolicy['doc']): ReadonlySet<string> {
+function supervisorReach(ix: PolicyIndex, u: UserIndex, doc: CompiledPolicy['doc']): ReadonlySet<string> {
   const cached = ix.reachCache.get(u.user.id);
   if (cached) return cached;
   const reach = new Set(u.supervisees);
@@ -228,7 +228,7 @@ function sortUnique(out: number[]): void {
 }
 
 /** Grant indexes (document order, deduplicated) that give `action` on any of targetIds to any subject of u. */
-export function matchingGrants(ix: PolicyIndex, u: UserIndex, action: QueueAction, targetIds: readonly number[]): number[] {
+function matchingGrants(ix: PolicyIndex, u: UserIndex, action: QueueAction, targetIds: readonly number[]): number[] {
   const byTarget = userGrants(ix, u);
   const a = ACTION_INDEX[action] * ix.nTargets;
   let out: number[] | undefined;

@@ -25,14 +25,14 @@ import {
 } from './types.js';
 import type { PolicyChange } from './admin.js';
 
-export const USER_ID = /^[a-z0-9._-]{1,64}$/;
-export const GROUP_ID = /^[A-Za-z0-9._-]{1,64}$/;
-export const EXTENSION_ID = /^[A-Za-z0-9._+#*-]{1,64}$/;
-export const QUEUE_ID = /^[A-Za-z0-9._-]{1,128}$/;
-export const GRANT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-export const SERVER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const USER_ID = /^[a-z0-9._-]{1,64}$/;
+const GROUP_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const EXTENSION_ID = /^[A-Za-z0-9._+#*-]{1,64}$/;
+const QUEUE_ID = /^[A-Za-z0-9._-]{1,128}$/;
+const GRANT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const SERVER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 /** `Tech/resource`: what AMI and ARI take as an interface or endpoint. */
-export const INTERFACE = /^[A-Za-z0-9_-]+\/[^\s,|;]+$/;
+const INTERFACE = /^[A-Za-z0-9_-]+\/[^\s,|;]+$/;
 
 const BOOL_FLAGS = ['inbound', 'outbound', 'blended', 'manual', 'international', 'hangup', 'hold', 'requeue', 'crossQueueRequeue', 'transfer'] as const;
 const FLAG_KEYS: readonly string[] = [...BOOL_FLAGS, 'directTransfer', 'ipAllow'];

@@ -163,9 +163,6 @@ export class AmiServer {
   sendRaw(text: string): void {
     for (const s of this.sessions) if (s.loggedIn && !s.socket.destroyed) s.socket.write(text);
   }
-  connectionCount(): number {
-    return this.sessions.size;
-  }
 
   /** A dialplan `UserEvent(name, k: v, ...)` on a channel. */
   emitUserEvent(ch: AmiChannelFields, userEvent: string, headers: Record<string, string>): void {

@@ -3,7 +3,7 @@
  * (res/ari/resource_channels.c: ast_ari_channels_hangup). `answered_elsewhere` → 26 makes phones log
  * "answered elsewhere" instead of a missed call (recordings/sip/cancel-reasons.txt).
  */
-export const CAUSE_TEXT: Readonly<Record<number, string>> = {
+const CAUSE_TEXT: Readonly<Record<number, string>> = {
   0: 'Unknown',
   1: 'Unallocated (unassigned) number',
   16: 'Normal Clearing',

@@ -83,7 +83,7 @@ const truthy = (v: string | undefined): boolean => v !== undefined && /^(true|ye
  * device is INVALID (4) and a Custom: device UNKNOWN (0) until set (both recorded); other devices
  * report NOT_INUSE (1) here.
  */
-export function deviceStatus(stateInterface: string): number {
+function deviceStatus(stateInterface: string): number {
   if (stateInterface.startsWith('Local/')) return 4;
   if (stateInterface.startsWith('Custom:')) return 0;
   return 1;
@@ -144,10 +144,6 @@ export class AppQueue {
       ringinuse: 1,
       wrapuptime: 0,
     };
-  }
-
-  queueNames(): string[] {
-    return [...this.queues.keys()];
   }
 
   /** Every member (tests and the demo read the "real" state through this). */

@@ -4,7 +4,7 @@ import { PORTAL_SCOPES, QUEUE_ACTIONS, ROLES, parsePolicyDoc, type DecisionReque
 
 const SERVERS = [undefined, 'p1', 'p2'] as const;
 const IP_PATTERNS = ['10.0.%.%', '10.0.0.1', '::1', '192.168.%'];
-export const IPS = ['10.0.0.1', '10.0.5.5', '192.168.1.1', '::1', '::ffff:10.0.0.1', '172.16.0.1'];
+const IPS = ['10.0.0.1', '10.0.5.5', '192.168.1.1', '::1', '::ffff:10.0.0.1', '172.16.0.1'];
 
 /** A random valid PolicyDoc (parsePolicyDoc accepts it; the generator asserts so). */
 export const policyDocArb: fc.Arbitrary<PolicyDoc> = fc
@@ -66,7 +66,7 @@ export const policyDocArb: fc.Arbitrary<PolicyDoc> = fc
   });
 
 /** A request over a doc's ids, with occasional unknown ids and random sources. */
-export function requestArb(doc: PolicyDoc): fc.Arbitrary<DecisionRequest> {
+function requestArb(doc: PolicyDoc): fc.Arbitrary<DecisionRequest> {
   // Unknown ids now and then (1 in 10), known ones mostly, so that many requests get far enough to be allowed.
   const ids = <T>(xs: T[], extra: T): fc.Arbitrary<T> =>
     fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...xs) }, { weight: 1, arbitrary: fc.constant(extra) });

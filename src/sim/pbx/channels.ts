@@ -1,0 +1,119 @@
+/**
+ * Channels: allocation, entering Stasis, what an app can do to a channel in Stasis (answer, media,
+ * variables) and the hang-up sequence with the events, causes and order the recordings show.
+ */
+import { randomUUID } from 'node:crypto';
+import { causeText } from './causes.js';
+import { leaveBridge } from './bridges.js';
+import { resolveScript } from './endpoints.js';
+import { endHalf } from './local-halves.js';
+import { channelExists, channelRecord, PbxError, type Channel } from './model.js';
+import type { PbxState } from './state.js';
+
+/** A new channel to endpoint (Down, not in any app yet); throws 409 on a taken id, 500 when it cannot be allocated. */
+export function newChannel(s: PbxState, id: string | undefined, endpoint: string, caller?: { name: string; number: string }): Channel {
+  if (id !== undefined && s.channels.has(id)) throw channelExists();
+  const { tech, resource, script } = resolveScript(s, endpoint);
+  const c = channelRecord(
+    {
+      id: id ?? s.nextUniqueId(),
+      name: s.nextName(tech, resource),
+      state: 'Down',
+      protocol_id: tech === 'PJSIP' ? randomUUID() : '',
+      caller: caller ?? { name: '', number: '' },
+      connected: caller ?? { name: '', number: '' },
+      accountcode: '',
+      dialplan: { context: 'default', exten: 's', priority: 1, app_name: '', app_data: '' },
+      creationtime: s.timestamp(),
+      language: 'en',
+    },
+    tech,
+    resource,
+    { script, dialstring: resource },
+  );
+  s.addChannel(c, `${tech}/${resource}`);
+  return c;
+}
+
+export function enterStasis(s: PbxState, c: Channel, app: string, args: string[]): void {
+  c.subscribedApp = app;
+  c.inStasis = true;
+  c.json.dialplan = { ...c.json.dialplan, app_name: 'Stasis', app_data: [app, ...args].join(',') };
+  s.chEvent(c, 'StasisStart', { args });
+}
+
+/** POST /channels/{id}/answer. */
+export function answer(s: PbxState, id: string): void {
+  const c = s.stasisChannel(id);
+  c.answeredOnce = true;
+  s.setState(c, 'Up');
+}
+
+/** ringback, moh, hold, silence and their DELETEs: 204, no events. */
+export function mediaOp(s: PbxState, id: string): void {
+  s.stasisChannel(id);
+}
+
+/** POST /channels/{id}/play: queued now, PlaybackStarted a moment later, PlaybackFinished 50 ms on. */
+export function play(s: PbxState, id: string, media: string, playbackId?: string): Record<string, unknown> {
+  const c = s.stasisChannel(id);
+  const pb = { id: playbackId ?? randomUUID(), media_uri: media, target_uri: `channel:${id}`, language: 'en', state: 'queued' };
+  setImmediate(() => {
+    s.emitEvent(c.subscribedApp, 'PlaybackStarted', { playback: { ...pb, state: 'playing' } });
+    s.later(c, 50, () => s.emitEvent(c.subscribedApp, 'PlaybackFinished', { playback: { ...pb, state: 'done' } }));
+  });
+  return pb;
+}
+
+export function setVar(s: PbxState, id: string, name: string | undefined, value: string): void {
+  if (!name) throw new PbxError(400, { message: 'Variable name is required' });
+  const c = s.mustChannel(id);
+  c.variables.set(name, value);
+  s.chEvent(c, 'ChannelVarset', { variable: name, value });
+}
+
+export function getVar(s: PbxState, id: string, name: string | undefined): string {
+  if (!name) throw new PbxError(400, { message: 'Variable name is required' });
+  const v = s.mustChannel(id).variables.get(name);
+  if (v === undefined) throw new PbxError(404, { message: 'Provided variable was not found' });
+  return v;
+}
+
+export interface HangupHow {
+  /** The ARI reason, when the app hung it up. */
+  reason?: string;
+  /** The SIP status behind the cause (tech_cause), when the far end refused. */
+  tech?: number;
+  /** DELETE /channels/{id}: the app asked (soft hang-up request, cause 32, first). */
+  byApp?: boolean;
+  /** An originated channel that failed or timed out: no hang-up request event. */
+  originated?: boolean;
+}
+
+/**
+ * A channel hangs up: the hang-up request as its side sent it, NOANSWER for an app hanging up an
+ * originated leg still ringing, out of its bridge and Stasis, destroyed, its `;2` half after it.
+ * Nothing happens for a channel already gone.
+ */
+export function hangupChannel(s: PbxState, c: Channel, cause: number, o: HangupHow): void {
+  if (!s.isLive(c)) return;
+  if (o.byApp) s.chEvent(c, 'ChannelHangupRequest', { cause: 32, soft: true });
+  else if (o.tech !== undefined) s.chEvent(c, 'ChannelHangupRequest', { cause, tech_cause: o.tech });
+  else if (!o.originated) s.chEvent(c, 'ChannelHangupRequest', { cause });
+  if (c.dialing && c.json.state !== 'Up' && o.byApp && c.stasisOnAnswer !== undefined) s.dialEvent(c, 'NOANSWER', c.dialstring);
+  leaveBridge(s, c);
+  if (c.inStasis) {
+    c.inStasis = false;
+    s.chEvent(c, 'StasisEnd');
+    if (!c.fromDialplan) s.chEvent(c, 'ChannelVarset', { variable: 'STASISSTATUS', value: 'SUCCESS' });
+  }
+  if (c.fromDialplan && c.keepSubscribed && o.byApp) {
+    // Back in the dialplan after StasisEnd, the hang-up completes: still reported to the app.
+    s.chEvent(c, 'ChannelHangupRequest', { cause: 16, soft: true });
+  } else if (c.fromDialplan && !c.keepSubscribed) c.subscribedApp = undefined;
+  const extra: Record<string, unknown> = { cause, cause_txt: causeText(cause) };
+  if (o.tech !== undefined) extra.tech_cause = o.tech;
+  s.chEvent(c, 'ChannelDestroyed', extra);
+  endHalf(s, c, cause, c.script?.kind === 'busy' && cause === 0);
+  s.finish(c, cause, { how: 'hungup', reason: o.reason });
+}

@@ -1,0 +1,168 @@
+/**
+ * What the simulated PBX is made of: the JSON shapes ARI shows (channels, bridges, events), the
+ * record a channel leaves when it ends, the scripts an endpoint follows when dialled, and the
+ * internal channel and bridge records the other pbx modules work on.
+ */
+import type { TimerHandle } from '../../ports/clock.js';
+
+/** How an endpoint behaves when dialled (a PJSIP phone, or a `Local/<exten>@agents` extension). */
+export type EndpointScript =
+  | { kind: 'answer'; afterMs: number }
+  | { kind: 'ring' }
+  | { kind: 'busy' }
+  | { kind: 'congestion' }
+  | { kind: 'unavailable' }
+  | { kind: 'noanswer'; afterMs: number }
+  | { kind: 'answer-then-hangup'; afterMs: number; hangupAfterMs: number }
+  | { kind: 'offline' };
+
+export type ChannelState = 'Down' | 'Ring' | 'Ringing' | 'Up' | 'Busy';
+
+export interface ChannelJson {
+  id: string;
+  name: string;
+  state: ChannelState;
+  protocol_id: string;
+  caller: { name: string; number: string };
+  connected: { name: string; number: string };
+  accountcode: string;
+  dialplan: { context: string; exten: string; priority: number; app_name: string; app_data: string };
+  creationtime: string;
+  language: string;
+}
+
+export interface BridgeJson {
+  id: string;
+  technology: string;
+  bridge_type: string;
+  bridge_class: string;
+  creator: string;
+  name: string;
+  channels: string[];
+  creationtime: string;
+  video_mode: string;
+}
+
+export type AriEvent = { type: string; timestamp: string; application: string; asterisk_id: string } & Record<string, unknown>;
+
+export interface HangupRecord {
+  id: string;
+  name: string;
+  cause: number;
+  causeTxt: string;
+  /** The ARI reason the channel was hung up with, when agentgate hung it up. */
+  reason?: string;
+  how: 'hungup' | 'continued' | 'failed';
+  /**
+   * The channel's variables when it left: for a `continued` channel, those the dialplan saw when it
+   * resumed after Stasis() (a variable set after the /continue is not seen by that dialplan).
+   */
+  variables: Record<string, string>;
+  continuedTo?: { context: string; exten: string; priority: number };
+  answered: boolean;
+}
+
+/** A UserEvent raised by the dialplan (the composer forwards it to AMI). */
+export interface DialplanUserEvent {
+  channel: ChannelJson;
+  linkedid: string;
+  uniqueid: string;
+  name: string;
+  headers: Record<string, string>;
+}
+
+/** GET /endpoints/{tech}/{resource}. */
+export interface EndpointJson {
+  technology: string;
+  resource: string;
+  state: string;
+  channel_ids: string[];
+}
+
+/** A live channel as the PBX keeps it. */
+export interface Channel {
+  json: ChannelJson;
+  tech: string;
+  resource: string;
+  script: EndpointScript | undefined;
+  /** App whose websocket gets this channel's events (ARI-created: for life; dialplan: while in Stasis). */
+  subscribedApp: string | undefined;
+  /** In Stasis now (StasisStart sent, no StasisEnd yet). */
+  inStasis: boolean;
+  /** Originate with app: enter Stasis when answered. */
+  stasisOnAnswer: { app: string; args: string[] } | undefined;
+  dialing: boolean;
+  dialstring: string;
+  bridge: Bridge | undefined;
+  variables: Map<string, string>;
+  /** Its pending timers (clock handles), cancelled when it ends. */
+  timers: Set<TimerHandle>;
+  fromDialplan: boolean;
+  answeredOnce: boolean;
+  onEnd: Array<(r: HangupRecord) => void>;
+  /** A created + dialled Local leg that got BUSY/CONGESTION: it stays in Stasis until hung up. */
+  stays: boolean;
+  /** Named as a dial's caller: the app stays subscribed to it to its end (recorded). */
+  keepSubscribed?: boolean;
+  /** The `;2` half of an originated Local leg: the app hears about it, never as a Stasis channel. */
+  half?: Channel;
+}
+
+export interface Bridge {
+  json: BridgeJson;
+  app: string;
+  channels: Set<string>;
+  /** The app hears about the bridge (BridgeDestroyed) once one of its channels entered it. */
+  subscribed: boolean;
+}
+
+/** An ARI error answer: the REST server sends `status` with `body` as is. */
+export class PbxError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(typeof body === 'object' && body !== null ? JSON.stringify(body) : String(body));
+  }
+}
+
+export const notFound = (what: string): PbxError => new PbxError(404, { message: `${what} not found` });
+
+export const channelExists = (): PbxError => new PbxError(409, { message: 'Channel with given unique ID already exists' });
+
+/** A channel's internal record with everything at rest: callers override what differs. */
+export function channelRecord(json: ChannelJson, tech: string, resource: string, over: Partial<Channel> = {}): Channel {
+  return {
+    json,
+    tech,
+    resource,
+    script: undefined,
+    subscribedApp: undefined,
+    inStasis: false,
+    stasisOnAnswer: undefined,
+    dialing: false,
+    dialstring: '',
+    bridge: undefined,
+    variables: new Map(),
+    timers: new Set(),
+    fromDialplan: false,
+    answeredOnce: false,
+    onEnd: [],
+    stays: false,
+    ...over,
+  };
+}
+
+/** `"Name" <number>` or a bare number, as ARI's callerId parameter takes it. */
+export function parseCallerId(s: string | undefined): { name: string; number: string } | undefined {
+  if (!s) return undefined;
+  const m = /^\s*"?([^"<]*)"?\s*<([^>]*)>\s*$/.exec(s);
+  if (m) return { name: m[1]!.trim(), number: m[2]!.trim() };
+  return { name: '', number: s.trim() };
+}
+
+/** `PJSIP/1001` → tech and resource. */
+export function splitEndpoint(endpoint: string): { tech: string; resource: string } {
+  const slash = endpoint.indexOf('/');
+  return slash > 0 ? { tech: endpoint.slice(0, slash), resource: endpoint.slice(slash + 1) } : { tech: endpoint, resource: '' };
+}
