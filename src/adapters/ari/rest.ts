@@ -194,9 +194,7 @@ export class AriRest {
   listChannels(): Promise<Array<{ id: string; state: string }>> {
     return this.read(ChannelList, 'GET', '/channels');
   }
-  listBridges(): Promise<Array<{ id: string; channels: string[] }>> {
-    return this.read(BridgeList, 'GET', '/bridges');
-  }
+
   endpoints(): Promise<Array<{ technology: string; resource: string; state: string }>> {
     return this.read(EndpointList, 'GET', '/endpoints');
   }

@@ -16,7 +16,8 @@ export const USAGE = `usage: agentgate token create --user <id> [--label text] [
   exit code: 0 created, 1 unknown user or unreadable config, 2 usage error
 `;
 
-const USER_ID = /^[A-Za-z0-9._-]{1,64}$/;
+// The directory's own id rule (src/domain/policy/parse.ts): lower case, so no token is made for a user that cannot exist.
+const USER_ID = /^[a-z0-9._-]{1,64}$/;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { ...CONFIG_OPTION, user: { type: 'string', short: 'u' }, label: { type: 'string' } });
@@ -25,7 +26,7 @@ export async function run(args: string[]): Promise<number> {
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
   const user = values.user;
   if (user === undefined) throw new UsageError('--user is required');
-  if (!USER_ID.test(user)) throw new UsageError(`--user: '${user}' is not a user id (letters, digits, . _ -)`);
+  if (!USER_ID.test(user)) throw new UsageError(`--user: '${user}' is not a user id (lower-case letters, digits, . _ -)`);
   const label = values.label ?? 'cli';
 
   const file = values.config ?? process.env.AGENTGATE_CONFIG;

@@ -117,7 +117,7 @@ describe('ARI REST: answers and errors', () => {
     const rest = new AriRest({ url: sim.ariUrl, username: 'agentgate', password: 'secret', timeoutMs: 150 });
     cleanups.push(() => rest.close());
     await expect(rest.hangup('nope')).rejects.toMatchObject({ code: 'AGENTGATE_ERR_ARI_FAILED', httpStatus: 404, message: 'ARI DELETE /channels/nope failed: 404 {"message":"Channel not found"}' });
-    sim.faults.delayRest(/GET \/bridges/, 1000);
-    await expect(rest.listBridges()).rejects.toMatchObject({ code: 'AGENTGATE_ERR_ARI_TIMEOUT', message: 'ARI GET /bridges got no answer within 150 ms' });
+    sim.faults.delayRest(/GET \/channels$/, 1000);
+    await expect(rest.listChannels()).rejects.toMatchObject({ code: 'AGENTGATE_ERR_ARI_TIMEOUT', message: 'ARI GET /channels got no answer within 150 ms' });
   });
 });
