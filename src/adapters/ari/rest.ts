@@ -76,7 +76,6 @@ function checkBody(field: string, v: unknown): void {
 // What agentgate reads from Asterisk's answers (extra fields are allowed: newer Asterisks add some).
 const ChannelSummary = Type.Object({ id: Type.String(), state: Type.String() });
 const ChannelList = Type.Array(ChannelSummary);
-const BridgeList = Type.Array(Type.Object({ id: Type.String(), channels: Type.Array(Type.String()) }));
 const Endpoint = Type.Object({ technology: Type.String(), resource: Type.String(), state: Type.String() });
 const EndpointList = Type.Array(Endpoint);
 const Application = Type.Object({ channel_ids: Type.Array(Type.String()), bridge_ids: Type.Array(Type.String()) });
