@@ -342,7 +342,7 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
         if (s.phase === 'talking') {
           s.hungUpBy = 'agent';
           if (!s.callerGone) commands.push({ type: 'HangupCaller' });
-          finishAnswered(s, commands);
+          finishAnswered(s, commands, event.at);
         }
         break;
       }
@@ -412,8 +412,9 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
   return { state: s, commands };
 }
 
-function finishAnswered(s: DispatchState, commands: DispatchCommand[], now?: number): void {
-  finish(s, 'ANSWERED', now ?? s.answeredAt ?? s.startedAt, commands);
+/** An answered dispatch ends when either side hangs up, at that moment (`now`). */
+function finishAnswered(s: DispatchState, commands: DispatchCommand[], now: number): void {
+  finish(s, 'ANSWERED', now, commands);
 }
 
 /** True once the dispatch reached its end (no claim, no timer left). */
