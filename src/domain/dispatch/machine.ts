@@ -175,10 +175,6 @@ function cancelTimer(s: DispatchState, name: string, commands: DispatchCommand[]
   commands.push({ type: 'CancelTimer', name });
 }
 
-function live(leg: Leg): boolean {
-  return leg.status !== 'ended' && leg.status !== 'waiting';
-}
-
 /** Hang up every leg still up except `keep`, with `reason`; legs still waiting for their delay never start. */
 function hangupOthers(s: DispatchState, keep: string | undefined, reason: 'answered_elsewhere' | 'normal', commands: DispatchCommand[]): void {
   for (const leg of s.legs) {
@@ -321,15 +317,12 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
       commands.push({ type: 'SetCallerVar', name: 'AGENTGATE_ANSWERED_BY', value: w.endpoint });
       break;
     }
-    case 'BridgeFailed': {
-      if (s.phase !== 'bridging') break;
+    case 'BridgeFailed':
       // The winner or the caller vanished while joining; the LegEnded / CallerHungUp that follows decides.
       break;
-    }
     case 'LegEnded': {
       if (!leg || leg.status === 'waiting') break;
       const wasWinner = leg.id === s.winner;
-      const before = leg.status;
       leg.status = 'ended';
       leg.cause = event.cause;
       if (leg.outcome === undefined) leg.outcome = outcomeOfCause(event.cause);
@@ -338,12 +331,10 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
         checkAllFailed(s, event.at, commands);
         break;
       }
-      if (s.phase === 'talking' || (s.phase === 'done' && before === 'bridged')) {
-        if (s.phase === 'talking') {
-          s.hungUpBy = 'agent';
-          if (!s.callerGone) commands.push({ type: 'HangupCaller' });
-          finishAnswered(s, commands, event.at);
-        }
+      if (s.phase === 'talking') {
+        s.hungUpBy = 'agent';
+        if (!s.callerGone) commands.push({ type: 'HangupCaller' });
+        finishAnswered(s, commands, event.at);
         break;
       }
       if (s.phase === 'bridging') {

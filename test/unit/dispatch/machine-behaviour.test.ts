@@ -211,6 +211,12 @@ describe('phones ringing', () => {
     expect(feed(talking(), [dial(2, 'BUSY')]).last).toEqual([]);
   });
 
+  it('each phone’s own timeout hangs up that phone only', () => {
+    const s = feed(ringing(), [fired('leg:d-leg2', 30_000)]);
+    expect(s.last).toEqual([{ type: 'HangupLeg', legId: 'd-leg2', reason: 'normal' }]);
+    expect(s.state.legs.map((l) => l.outcome)).toEqual([undefined, 'noanswer', undefined]);
+  });
+
   it('a phone that rings past its own timeout is hung up (normal clearing) while the others go on', () => {
     const s = feed(ringing(), [fired('leg:d-leg1', 30_000)]);
     expect(s.last).toEqual([{ type: 'HangupLeg', legId: 'd-leg1', reason: 'normal' }]);
@@ -288,6 +294,15 @@ describe('phones failing', () => {
       ['created', undefined],
       ['waiting', undefined],
     ]);
+  });
+
+  it('an end reported for a phone still waiting for its delay changes nothing (no such channel yet)', () => {
+    const before = ringing();
+    const step = transition(before, ended(3, 20));
+    expect(step.commands).toEqual([]);
+    expect(step.state).toEqual(before);
+    // and the dispatch does not fail when the other two do
+    expect(feed(before, [ended(3, 20), ended(1, 20), ended(2, 20)]).state.phase).toBe('ringing');
   });
 
   it('a phone still waiting for its delay keeps the dispatch alive when the others fail', () => {
@@ -412,8 +427,11 @@ describe('an agent answers', () => {
     expect(s.state.legs[0]).toMatchObject({ status: 'answered', outcome: 'cancelled', hangupReason: 'answered_elsewhere' });
   });
 
-  it('a repeated answer changes nothing, from the winner or from a phone already hung up', () => {
+  it('a repeated answer changes nothing, from the winner (being bridged or talking) or from a phone already hung up', () => {
     expect(feed(bridging(), [answered(2, 14)]).last).toEqual([]);
+    const again = feed(talking(), [answered(2, 14)]);
+    expect(again.last).toEqual([]);
+    expect(again.state.legs[1]!.status).toBe('bridged');
     expect(feed(bridging(), [answered(1), answered(1)]).last).toEqual([]);
     expect(feed(bridging(), [answered(2, 14)]).state.answeredAt).toBe(10);
   });
