@@ -2,11 +2,17 @@
  * Applying a policy change (applyChange, changePolicy): every kind of change, on a directory with
  * several of each thing, so that a change to one item is seen to leave the others alone.
  */
-import { describe, expect, it } from 'vitest';
-import { applyChange, changePolicy, compilePolicy, decide, DEFAULT_FLAGS, type PolicyChange, type PolicyDoc } from '../../../src/domain/policy/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { applyChange, changePolicy, compilePolicy, decide, DEFAULT_FLAGS, type CompiledPolicy, type PolicyChange, type PolicyDoc } from '../../../src/domain/policy/index.js';
 import { docOf, ext, grant, group, queue, user } from './directory.js';
 
-const doc: PolicyDoc = docOf({
+let doc: PolicyDoc;
+// Built before each test, not at import: mutation testing then knows which tests run which code.
+beforeEach(() => {
+  doc = directory();
+});
+const directory = (): PolicyDoc =>
+  docOf({
   users: [
     user('ada', 'administrator', { scope: 'office_manager' }),
     user('al', 'agent', { groups: ['red', 'blue'], extensions: ['101', '102'] }),
@@ -228,7 +234,10 @@ describe('applyChange: anything else', () => {
 });
 
 describe('changePolicy', () => {
-  const policy = compilePolicy(doc, 7);
+  let policy: CompiledPolicy;
+  beforeEach(() => {
+    policy = compilePolicy(doc, 7);
+  });
 
   it('an allowed change that applies gives the next version, compiled', () => {
     const r = changePolicy(policy, 'ada', { op: 'remove-grant', id: 'g3' });

@@ -2,13 +2,19 @@
  * Who may change the policy, rule by rule (authorizeChange), on a small directory written here:
  * several groups, owners and administrators, so that "this one" differs from "any one".
  */
-import { describe, expect, it } from 'vitest';
-import { authorizeChange, type CheckName, type Grant, type PolicyChange } from '../../../src/domain/policy/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { authorizeChange, type CheckName, type CompiledPolicy, type Grant, type PolicyChange } from '../../../src/domain/policy/index.js';
 import { ext, grant, group, policyOf, queue, user } from './directory.js';
 
 const ALL = ['login', 'logout', 'pause', 'unpause', 'penalty'] as const;
 
-const policy = policyOf({
+let policy: CompiledPolicy;
+// Built before each test, not at import: mutation testing then knows which tests run which code.
+beforeEach(() => {
+  policy = org();
+});
+const org = (): CompiledPolicy =>
+  policyOf({
   users: [
     user('ada', 'administrator', { scope: 'office_manager' }),
     user('ed', 'administrator', { scope: 'office_manager' }),

@@ -3,12 +3,16 @@
  * made, whether each passed and the sentence it gives (what an HTTP 403 body, the audit log and
  * `agentgate explain` show). One row per rule of the table in decide.ts.
  */
-import { describe, expect, it } from 'vitest';
-import { decide, type CheckName, type DecisionRequest } from '../../../src/domain/policy/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { decide, type CheckName, type CompiledPolicy, type DecisionRequest } from '../../../src/domain/policy/index.js';
 import { loadPolicy } from './fixture.js';
 import { ext, grant, group, policyOf, queue, user } from './directory.js';
 
-const policy = loadPolicy();
+let policy: CompiledPolicy;
+// Built before each test, not at import: mutation testing then knows which tests run which code.
+beforeEach(() => {
+  policy = loadPolicy();
+});
 
 interface Row {
   name: string;
@@ -436,7 +440,11 @@ describe('decide, word for word', () => {
 
 describe('decide, on a directory written here', () => {
   const ALL = ['login', 'logout', 'pause', 'unpause', 'penalty'] as const;
-  const p = policyOf({
+  let p: CompiledPolicy;
+  beforeEach(() => {
+    p = here();
+  });
+  const here = (): CompiledPolicy => policyOf({
     users: [
       user('al', 'agent', { groups: ['red'], extensions: ['101'] }),
       user('bo', 'agent', { extensions: ['102'] }),
