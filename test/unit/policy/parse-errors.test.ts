@@ -165,6 +165,11 @@ const rows: Row[] = [
     ],
   },
   {
+    name: 'an unknown directTransfer',
+    doc: (d) => ((d.users[0].flags = { directTransfer: 'anyone' }), d),
+    errors: [['users[0].flags.directTransfer', 'must be one of disabled | own_group | any_logged_in']],
+  },
+  {
     name: 'an allow-list that is not a list',
     doc: (d) => (d.users[0].flags = { ipAllow: '10.0.0.1' }, d),
     errors: [
