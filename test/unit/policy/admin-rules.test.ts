@@ -41,6 +41,7 @@ const org = (): CompiledPolicy =>
     grant('ada-eve', 'user:ada', ['unpause'], ['user:eve']),
     grant('ada-107', 'user:ada', ['pause'], ['extension:107']),
     grant('red-login', 'group:red', ['login'], ['group:red', 'queue:q1']),
+    grant('gus-own', 'user:gus', ['login'], ['group:red']),
     grant('blue-pause', 'group:blue', ['pause'], ['extension:104']),
     grant('oz-all', 'user:oz', [...ALL], ['group:red', 'group:blue', 'queue:q1', 'queue:q2']),
     grant('amy-red', 'user:amy', ['pause'], ['group:red']),
@@ -102,7 +103,7 @@ const rows: Row[] = [
   { name: 'a user is not held through one of its extensions only', actor: 'ada', change: give(['pause'], ['user:fay']), allowed: false, failing: ['no-escalation'], says: 'pause user:fay' },
   { name: 'but each extension held is', actor: 'ada', change: give(['pause'], ['extension:107']), allowed: true, matched: ['ada-107'] },
   { name: 'the right is per action: holding pause gives no login', actor: 'ada', change: give(['pause', 'login'], ['group:red']), allowed: false, failing: ['no-escalation'], says: 'ada does not hold: login group:red' },
-  { name: 'the actor’s groups’ grants count as its own', actor: 'gus', change: give(['login'], ['group:red', 'extension:103']), allowed: true, matched: ['red-login'] },
+  { name: 'the actor’s groups’ grants count as its own, beside its own ones (both named)', actor: 'gus', change: give(['login'], ['group:red', 'extension:103', 'queue:q1']), allowed: true, matched: ['gus-own', 'red-login'] },
   { name: 'unknown targets are never held', actor: 'oz', change: give(['pause'], ['user:zz', 'group:zz', 'extension:zz']), allowed: false, failing: ['no-escalation'], says: 'oz does not hold: pause user:zz, pause group:zz, pause extension:zz' },
   {
     name: 'a long list of missing rights is cut after five',
