@@ -334,7 +334,6 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
     case 'LegEnded': {
       if (!leg || leg.status === 'waiting') break;
       const wasWinner = leg.id === s.winner;
-      const before = leg.status;
       leg.status = 'ended';
       leg.cause = event.cause;
       if (leg.outcome === undefined) leg.outcome = outcomeOfCause(event.cause);
@@ -343,12 +342,10 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
         checkAllFailed(s, event.at, commands);
         break;
       }
-      if (s.phase === 'talking' || (s.phase === 'done' && before === 'bridged')) {
-        if (s.phase === 'talking') {
-          s.hungUpBy = 'agent';
-          if (!s.callerGone) commands.push({ type: 'HangupCaller' });
-          finishAnswered(s, commands);
-        }
+      if (s.phase === 'talking') {
+        s.hungUpBy = 'agent';
+        if (!s.callerGone) commands.push({ type: 'HangupCaller' });
+        finishAnswered(s, commands, event.at);
         break;
       }
       if (s.phase === 'bridging') {
@@ -426,8 +423,9 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
   return { state: s, commands };
 }
 
-function finishAnswered(s: DispatchState, commands: DispatchCommand[], now?: number): void {
-  finish(s, 'ANSWERED', now ?? s.answeredAt ?? s.startedAt, commands);
+/** An answered dispatch ends when either side hangs up, at that moment (`now`). */
+function finishAnswered(s: DispatchState, commands: DispatchCommand[], now: number): void {
+  finish(s, 'ANSWERED', now, commands);
 }
 
 /** True once the dispatch reached its end (no claim, no timer left). */

@@ -33,7 +33,6 @@ function emptyActions(): Capabilities['actions'] {
 function grantedExtensions(policy: CompiledPolicy, u: UserIndex, action: QueueAction): ExtensionIndex[] {
   const ix = policy.index;
   const ids = new Set<string>();
-  const queues = new Set<string>();
   for (const s of u.subjectIds) {
     for (const gi of grantsFor(ix, s, action)) {
       for (const t of policy.doc.grants[gi]!.targets) {
@@ -43,7 +42,7 @@ function grantedExtensions(policy: CompiledPolicy, u: UserIndex, action: QueueAc
         if (kind === 'extension') ids.add(id);
         else if (kind === 'user') for (const e of ix.users.get(id)?.user.extensions ?? []) ids.add(e);
         else if (kind === 'group') for (const m of ix.groups.get(id)?.members ?? []) for (const e of ix.users.get(m)?.user.extensions ?? []) ids.add(e);
-        else if (kind === 'queue') queues.add(id);
+        // queue targets give no extension (grantedQueues reads them)
       }
     }
   }

@@ -263,10 +263,15 @@ function section<T>(r: Reader, raw: Obj, key: string, read: (r: Reader, v: unkno
   return out;
 }
 
+function listOf(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
 /** Paths of items by id, for reference errors (index in the raw list, even if some items were invalid). */
 function duplicateIds(r: Reader, raw: Obj, key: string): void {
   const seen = new Map<string, number>();
-  r.arr(raw[key], key).forEach((v, i) => {
+  // A section that is not a list was reported by section(): nothing to add here.
+  listOf(raw[key]).forEach((v, i) => {
     const idv = v && typeof v === 'object' ? (v as Obj).id : undefined;
     const id = typeof idv === 'number' ? String(idv) : idv;
     if (typeof id !== 'string') return;
@@ -286,7 +291,7 @@ function checkReferences(r: Reader, raw: Obj, doc: PolicyDoc): void {
     let m = positions.get(key);
     if (!m) {
       const built = new Map<string, number>();
-      r.arr(raw[key], key).forEach((v, i) => {
+      listOf(raw[key]).forEach((v, i) => {
         const x = v && typeof v === 'object' ? (v as Obj).id : undefined;
         const s = typeof x === 'number' ? String(x) : x;
         if (typeof s === 'string' && !built.has(s)) built.set(s, i);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   applyChange,
   authorizeChange,
@@ -7,12 +7,18 @@ import {
   decide,
   DEFAULT_FLAGS,
   type CheckName,
+  type CompiledPolicy,
+  type PolicyDoc,
   type PolicyChange,
   type User,
 } from '../../../src/domain/policy/index.js';
 import { loadDoc, loadPolicy } from './fixture.js';
 
-const policy = loadPolicy();
+let policy: CompiledPolicy;
+// Built before each test, not at import: mutation testing then knows which tests run which code.
+beforeEach(() => {
+  policy = loadPolicy();
+});
 
 function user(id: string, role: User['role'], extra: Partial<User> = {}): User {
   return { id, name: id, role, scope: 'call_center_agent', groups: [], extensions: [], addresses: [], flags: { ...DEFAULT_FLAGS, ipAllow: [] }, ...extra };
@@ -99,7 +105,10 @@ describe('authorizeChange (table)', () => {
 });
 
 describe('applyChange', () => {
-  const doc = loadDoc();
+  let doc: PolicyDoc;
+  beforeEach(() => {
+    doc = loadDoc();
+  });
 
   it('adds a grant, and the next version decides with it', () => {
     const req = { actor: 'carol', action: 'login', extension: '1003', queue: 'support' } as const;

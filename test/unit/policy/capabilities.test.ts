@@ -1,8 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import { capabilities } from '../../../src/domain/policy/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { capabilities, type CompiledPolicy } from '../../../src/domain/policy/index.js';
 import { loadPolicy } from './fixture.js';
 
-const policy = loadPolicy();
+let policy: CompiledPolicy;
+// Built before each test, not at import: mutation testing then knows which tests run which code.
+beforeEach(() => {
+  policy = loadPolicy();
+});
 
 describe('capabilities', () => {
   it('call centre agent: its own extension, its granted queue, pause without queue permission, no penalty', () => {

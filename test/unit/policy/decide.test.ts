@@ -1,8 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import { decide, explain, plainDecision, type CheckName, type DecisionRequest } from '../../../src/domain/policy/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { decide, explain, plainDecision, type CheckName, type CompiledPolicy, type DecisionRequest } from '../../../src/domain/policy/index.js';
 import { loadPolicy } from './fixture.js';
 
-const policy = loadPolicy();
+let policy: CompiledPolicy;
+// Built before each test, not at import: mutation testing then knows which tests run which code.
+beforeEach(() => {
+  policy = loadPolicy();
+});
 
 interface Row {
   name: string;

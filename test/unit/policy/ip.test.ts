@@ -38,3 +38,84 @@ describe('checkIp', () => {
     expect(checkIp(['10.0.3.%'], '010.0.3.7')).toBe(false);
   });
 });
+
+describe('allow-lists, edge by edge', () => {
+  it.each([
+    // IPv4 literals: four decimal octets of at most three digits, each at most 255
+    { allow: ['255.1.1.1'], ip: '255.1.1.1', ok: true },
+    { allow: ['1.2.3.4'], ip: '1.2.3.4x', ok: false },
+    { allow: ['1.2.3.4'], ip: 'x1.2.3.4', ok: false },
+    { allow: ['%.%.%.%'], ip: '256.1.1.1', ok: false },
+    { allow: ['%.%.%.%'], ip: '1234.1.1.1', ok: false },
+    { allow: ['%.%.%.%'], ip: '1.2.3', ok: false },
+    { allow: ['%.%.%.%'], ip: '1.2.3.4.5', ok: false },
+    { allow: ['1.2.3.4'], ip: '001.002.003.004', ok: true },
+    // patterns: % octets, a trailing % for the rest
+    { allow: ['10.0.%'], ip: '10.0.200.1', ok: true },
+    { allow: ['10.0.%'], ip: '10.1.0.1', ok: false },
+    { allow: ['%.0.0.1'], ip: '99.0.0.1', ok: true },
+    { allow: ['%.0.0.1'], ip: '99.0.0.2', ok: false },
+    { allow: ['10.0.0.%'], ip: '10.0.1.0', ok: false },
+    { allow: ['%'], ip: '8.8.8.8', ok: true },
+    // a bad entry is skipped, the next one still counts
+    { allow: ['10.0', '10.0.0.1'], ip: '10.0.0.1', ok: true },
+    { allow: ['10.0'], ip: '10.0.0.1', ok: false },
+    // IPv6: canonical comparison, any spelling
+    { allow: ['2001:0DB8:0000::0001'], ip: '2001:db8::1', ok: true },
+    { allow: ['1:2:3:4:5:6:7:8'], ip: '1:2:3:4:5:6:7:8', ok: true },
+    { allow: ['1:2:3:4:5:6:7::'], ip: '1:2:3:4:5:6:7:0', ok: true },
+    { allow: ['::'], ip: '0:0:0:0:0:0:0:0', ok: true },
+    { allow: ['fe80::1'], ip: 'fe80::2', ok: false },
+    { allow: ['1:2:3:4:5:6:1.2.3.4'], ip: '1:2:3:4:5:6:102:304', ok: true },
+    { allow: ['::1'], ip: '::1::', ok: false },
+    { allow: ['::1'], ip: '::g', ok: false },
+    { allow: ['::1'], ip: '1:2:3:4:5:6:7:8:9', ok: false },
+    { allow: ['::1'], ip: '1:2:3:4:5:6:7', ok: false },
+    { allow: ['::1'], ip: '12345::1', ok: false },
+    { allow: ['::1'], ip: '1:2:3:4:5:6:7::8', ok: false },
+    { allow: ['::'], ip: '::1.2.3.400', ok: false },
+    // an IPv4-mapped IPv6 source is its IPv4 address, in either spelling
+    { allow: ['10.0.3.9'], ip: '::ffff:10.0.3.9', ok: true },
+    { allow: ['10.0.3.9'], ip: '::ffff:a00:309', ok: true },
+    { allow: ['10.0.3.9'], ip: '0:0:0:0:0:ffff:0a00:0309', ok: true },
+    { allow: ['10.0.3.9'], ip: '::fffe:10.0.3.9', ok: false },
+    { allow: ['10.0.3.9'], ip: '0:0:0:0:1:ffff:a00:309', ok: false },
+    { allow: ['10.0.3.9'], ip: '1::ffff:a00:309', ok: false },
+    { allow: ['255.254.253.252'], ip: '::ffff:fffe:fdfc', ok: true },
+    // and an IPv6 entry matches the mapped address written as IPv6
+    { allow: ['::ffff:10.0.3.9'], ip: '::ffff:a00:309', ok: true },
+    { allow: ['::ffff:10.0.3.9'], ip: '10.0.3.9', ok: false },
+  ])('$allow allows $ip: $ok', ({ allow, ip, ok }) => {
+    expect(checkIp(allow, ip)).toBe(ok);
+  });
+
+  it.each([
+    ['1.2.3.4', true],
+    ['255.255.255.255', true],
+    ['256.0.0.1', false],
+    ['1.2.3', false],
+    ['::1', true],
+    ['::ffff:1.2.3.4', true],
+    ['1::2::3', false],
+    ['hello', false],
+    ['', false],
+  ] as const)('isValidIp(%s) is %s', (ip, ok) => {
+    expect(isValidIp(ip)).toBe(ok);
+  });
+
+  it.each([
+    ['1.2.3.4.5', false],
+    ['1.2.3.256', false],
+    ['1.2.3.255', true],
+    ['%.0', false],
+    ['10.0', false],
+    ['10.0.%', true],
+    ['%', true],
+    ['a.b.c.d', false],
+    ['1.2.3.1000', false],
+    ['::ffff:1.2.3.4', true],
+    ['::ffff:1.2.3', false],
+  ] as const)('isValidIpPattern(%s) is %s', (entry, ok) => {
+    expect(isValidIpPattern(entry)).toBe(ok);
+  });
+});

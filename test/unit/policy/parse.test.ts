@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { agentForDispatch, compilePolicy, extensionByInterface, parsePolicyDoc, userOwningExtension } from '../../../src/domain/policy/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { agentForDispatch, compilePolicy, extensionByInterface, parsePolicyDoc, userOwningExtension, type CompiledPolicy } from '../../../src/domain/policy/index.js';
 import { loadDoc } from './fixture.js';
 
 const base = () => ({
@@ -87,7 +87,10 @@ describe('parsePolicyDoc', () => {
 });
 
 describe('directory look-ups', () => {
-  const policy = compilePolicy(loadDoc(), 1);
+  let policy: CompiledPolicy;
+  beforeEach(() => {
+    policy = compilePolicy(loadDoc(), 1);
+  });
 
   it('finds the owner of an extension (the actor of a dialplan feature code)', () => {
     expect(userOwningExtension(policy, '1001')?.id).toBe('alice');

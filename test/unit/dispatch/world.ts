@@ -1,0 +1,201 @@
+/**
+ * A fair, randomly scheduled model of the world around the dispatch machine (Asterisk, the phones, the
+ * caller, the clock), for liveness properties. The world answers every command the machine gives the
+ * way Asterisk does (a created channel enters Stasis or fails; a hung-up channel ends with the cause
+ * the reason maps to; a started timer fires unless cancelled; a bridge join completes or fails), and
+ * each phone has a fate decided up front. Which pending happening comes next is random, so answers
+ * race with bridges, hangups and timers; but nothing pending is ever dropped (fairness), so every run
+ * ends with nothing left to happen. That is when a dispatch must be done.
+ */
+import fc from 'fast-check';
+import { startDispatch, transition, type DispatchCommand, type DispatchConfig, type DispatchEvent, type DispatchState, type StartInput } from '../../../src/domain/dispatch/machine.js';
+
+/** What a phone does once dialled. */
+export type Fate =
+  /** rings, then the agent picks up */
+  | 'answers'
+  /** Dial reports BUSY; the channel stays until agentgate hangs it up */
+  | 'busy'
+  /** Dial reports CONGESTION; likewise */
+  | 'congestion'
+  /** the agent rejects the call: the channel ends by itself (cause 21) */
+  | 'rejects'
+  /** not reachable: CHANUNAVAIL, then the channel ends (cause 20) */
+  | 'unavailable'
+  /** rings until someone hangs it up */
+  | 'rings'
+  /** the channel cannot even be created (ARI POST /channels fails) */
+  | 'createFails';
+
+export const FATES: readonly Fate[] = ['answers', 'busy', 'congestion', 'rejects', 'unavailable', 'rings', 'createFails'];
+
+/** How the conversation ends once caller and agent are bridged. */
+export type Ending = 'callerHangsUp' | 'agentHangsUp';
+
+export interface Scenario {
+  fates: Fate[];
+  delays: number[];
+  answer: DispatchConfig['answer'];
+  onWinnerHangupBeforeBridge: DispatchConfig['onWinnerHangupBeforeBridge'];
+  /** The caller gives up at some point while the dispatch is not over (its hang-up is one more pending happening). */
+  impatientCaller: boolean;
+  /** Whether joining the bridge fails (the winner's channel vanishes while being joined). */
+  bridgeFails: boolean;
+  ending: Ending;
+  /** Random choices of which pending happening comes next (taken modulo the number pending). */
+  schedule: number[];
+}
+
+export const scenarioArb: fc.Arbitrary<Scenario> = fc.integer({ min: 1, max: 4 }).chain((n) =>
+  fc.record({
+    fates: fc.array(fc.constantFrom(...FATES), { minLength: n, maxLength: n }),
+    delays: fc.array(fc.constantFrom(0, 0, 2000), { minLength: n, maxLength: n }),
+    answer: fc.constantFrom<DispatchConfig['answer']>('late', 'early'),
+    onWinnerHangupBeforeBridge: fc.constantFrom<DispatchConfig['onWinnerHangupBeforeBridge']>('keep_ringing', 'fail'),
+    impatientCaller: fc.nat(3).map((x) => x === 0),
+    bridgeFails: fc.nat(4).map((x) => x === 0),
+    ending: fc.constantFrom<Ending>('callerHangsUp', 'agentHangsUp'),
+    schedule: fc.array(fc.nat(1000), { minLength: 60, maxLength: 60 }),
+  }),
+);
+
+/** Hang-up cause Asterisk reports for a channel agentgate hung up with `reason` (what the ARI adapter sends). */
+export const causeOf = (reason: 'answered_elsewhere' | 'normal'): number => (reason === 'answered_elsewhere' ? 26 : 16);
+
+export interface Delivered {
+  event: DispatchEvent;
+  /** The machine's state just before the event. */
+  before: DispatchState;
+  commands: DispatchCommand[];
+}
+
+export interface Outcome {
+  state: DispatchState;
+  /** Every command, in order (the start's included). */
+  log: DispatchCommand[];
+  delivered: Delivered[];
+  /** Happenings still pending when the run stopped (empty: the world had nothing left to do). */
+  pending: DispatchEvent[];
+}
+
+/**
+ * Run a scenario to quiescence: start the dispatch, then deliver pending happenings in the scenario's
+ * random order, adding the world's reactions to each command, until nothing is pending.
+ */
+export function play(sc: Scenario): Outcome {
+  const input: StartInput = {
+    id: 'd',
+    agentId: 'alice',
+    callerId: 'caller',
+    now: 0,
+    config: { answer: sc.answer, ringTimeoutSec: 30, onWinnerHangupBeforeBridge: sc.onWinnerHangupBeforeBridge },
+    addresses: sc.fates.map((_, i) => ({ endpoint: `PJSIP/${i + 1}`, delayMs: sc.delays[i] ?? 0 })),
+    claimHeld: true,
+  };
+  const start = startDispatch(input);
+  let s = start.state;
+  const log: DispatchCommand[] = [...start.commands];
+  const delivered: Delivered[] = [];
+  // Pending happenings, each with the channel it belongs to (cleared when that channel is gone).
+  let pending: Array<{ event: DispatchEvent; channel?: string }> = [];
+  const fateOf = (legId: string): Fate => sc.fates[Number(legId.slice('d-leg'.length)) - 1]!;
+  const gone = new Set<string>();
+  let callerGone = false;
+  let now = 0;
+
+  const react = (c: DispatchCommand): void => {
+    switch (c.type) {
+      case 'CreateLeg':
+        pending.push(fateOf(c.legId) === 'createFails' ? { event: { type: 'LegCreateFailed', legId: c.legId, detail: '500', at: now } } : { event: { type: 'LegStasisStarted', legId: c.legId }, channel: c.legId });
+        break;
+      case 'DialLeg': {
+        const f = fateOf(c.legId);
+        const events: DispatchEvent[] = [];
+        if (f === 'answers') events.push({ type: 'LegRinging', legId: c.legId }, { type: 'LegAnswered', legId: c.legId, at: now });
+        else if (f === 'busy') events.push({ type: 'LegDialStatus', legId: c.legId, dialStatus: 'BUSY' });
+        else if (f === 'congestion') events.push({ type: 'LegDialStatus', legId: c.legId, dialStatus: 'CONGESTION' });
+        else if (f === 'rejects') events.push({ type: 'LegRinging', legId: c.legId }, { type: 'LegEnded', legId: c.legId, cause: 21, at: now });
+        else if (f === 'unavailable') events.push({ type: 'LegDialStatus', legId: c.legId, dialStatus: 'CHANUNAVAIL' }, { type: 'LegEnded', legId: c.legId, cause: 20, at: now });
+        else events.push({ type: 'LegRinging', legId: c.legId });
+        // A phone's own happenings come in order: only the first is deliverable, the rest follow it.
+        chain(events, c.legId);
+        break;
+      }
+      case 'HangupLeg':
+        if (gone.has(c.legId)) break;
+        gone.add(c.legId);
+        pending = pending.filter((p) => p.channel !== c.legId);
+        pending.push({ event: { type: 'LegEnded', legId: c.legId, cause: causeOf(c.reason), at: now } });
+        break;
+      case 'BridgeCallerWith':
+        if (sc.bridgeFails) {
+          pending.push({ event: { type: 'BridgeFailed', detail: 'channel gone', at: now } });
+          if (!gone.has(c.legId)) {
+            gone.add(c.legId);
+            pending = pending.filter((p) => p.channel !== c.legId);
+            pending.push({ event: { type: 'LegEnded', legId: c.legId, cause: 16, at: now } });
+          }
+        } else pending.push({ event: { type: 'Bridged', at: now } });
+        break;
+      case 'SetCallerVar':
+        // The conversation has begun: one side will end it.
+        if (c.name === 'AGENTGATE_ANSWERED_BY') {
+          const winner = s.winner!;
+          if (sc.ending === 'callerHangsUp') hangUpCaller();
+          else pending.push({ event: { type: 'LegEnded', legId: winner, cause: 16, at: now }, channel: winner });
+        }
+        break;
+      case 'HangupCaller':
+        hangUpCaller();
+        break;
+      case 'StartTimer':
+        pending.push({ event: { type: 'TimerFired', name: c.name, at: now + c.ms } });
+        break;
+      case 'CancelTimer': {
+        const i = pending.findIndex((p) => p.event.type === 'TimerFired' && p.event.name === c.name);
+        if (i >= 0) pending.splice(i, 1);
+        break;
+      }
+      default:
+        break;
+    }
+  };
+  // Follow-ups wait behind their predecessor: kept in a side table, released when it is delivered.
+  const after = new Map<DispatchEvent, DispatchEvent[]>();
+  function chain(events: DispatchEvent[], channel: string): void {
+    const [first, ...rest] = events;
+    if (!first) return;
+    pending.push({ event: first, channel });
+    if (rest.length > 0) after.set(first, rest);
+  }
+  function hangUpCaller(): void {
+    if (callerGone) return;
+    callerGone = true;
+    pending.push({ event: { type: 'CallerHungUp', at: now } });
+  }
+
+  if (sc.impatientCaller) hangUpCaller();
+  for (const c of start.commands) react(c);
+  let turn = 0;
+  while (pending.length > 0 && turn < 500) {
+    // Channels and people act at once; a timer fires when its time comes: mostly once nothing else
+    // is pending, sometimes (one turn in eight) before, to race with answers and hang-ups.
+    const r = sc.schedule[turn % sc.schedule.length]! + turn;
+    turn++;
+    const timers = pending.filter((p) => p.event.type === 'TimerFired').sort((a, b) => (a.event as { at: number }).at - (b.event as { at: number }).at);
+    const others = pending.filter((p) => p.event.type !== 'TimerFired');
+    const chosen = others.length === 0 || r % 8 === 0 ? (timers[0] ?? others[r % others.length]!) : others[r % others.length]!;
+    const pick = pending.indexOf(chosen);
+    const [{ event, channel }] = pending.splice(pick, 1) as [{ event: DispatchEvent; channel?: string }];
+    if ('at' in event) now = Math.max(now, event.at);
+    const before = s;
+    const step = transition(s, event);
+    s = step.state;
+    log.push(...step.commands);
+    delivered.push({ event, before, commands: step.commands });
+    const next = after.get(event);
+    if (next && channel !== undefined && !gone.has(channel)) chain(next, channel);
+    for (const c of step.commands) react(c);
+  }
+  return { state: s, log, delivered, pending: pending.map((p) => p.event) };
+}
