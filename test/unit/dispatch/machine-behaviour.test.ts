@@ -483,11 +483,13 @@ describe('the winner vanishes before the bridge holds', () => {
     expect(s.state).toMatchObject({ result: 'NOANSWER', hungUpBy: 'agent', endedAt: 12 });
   });
 
-  it('a failed bridge by itself changes nothing: the hang-up that follows decides', () => {
+  it('a failed bridge hangs the answered phone up (never left connected to no one); the hang-up that follows decides', () => {
     const before = bridging();
-    const step = transition(before, { type: 'BridgeFailed', detail: 'gone', at: 12 });
-    expect(step.commands).toEqual([]);
-    expect(step.state).toEqual(before);
+    const step = transition(before, { type: 'BridgeFailed', detail: 'refused', at: 12 });
+    expect(step.commands).toEqual([{ type: 'HangupLeg', legId: 'd-leg2', reason: 'normal' }]);
+    expect(step.state.phase).toBe('bridging');
+    // Reported twice (or after the phone already ended): nothing more is sent.
+    expect(transition(step.state, { type: 'BridgeFailed', detail: 'refused', at: 13 }).commands).toEqual([]);
     expect(transition(talking(), { type: 'Bridged', at: 13 }).commands).toEqual([]);
     expect(transition(ringing(), { type: 'Bridged', at: 13 }).commands).toEqual([]);
   });

@@ -74,7 +74,7 @@ const rows: Row[] = [
   { name: 'an owner may', actor: 'oz', change: { op: 'put-queue', queue: queue('q3') }, allowed: true, says: 'owner may change the policy' },
   { name: 'an unknown actor may not, and nothing else is checked', actor: 'zed', change: { op: 'put-queue', queue: queue('q3') }, allowed: false, checks: ['actor'], says: "unknown user 'zed'" },
   { name: 'adding or replacing an extension or a queue needs only the role', actor: 'ada', change: { op: 'put-extension', extension: ext('107') }, allowed: true, checks: ['actor', 'scope', 'admin-role'], says: 'ada (administrator, office_manager)' },
-  { name: 'an unknown kind of change is refused', actor: 'ada', change: { op: 'rename' } as unknown as PolicyChange, allowed: false, failing: ['target'], says: "unknown change 'rename'" },
+  { name: 'an unknown kind of change is refused', actor: 'ada', change: { op: 'rename' } as unknown as PolicyChange, allowed: false, failing: ['change'] },
 
   // --- removals name something that exists
   { name: 'remove an existing grant', actor: 'ada', change: { op: 'remove-grant', id: 'red-login' }, allowed: true, checks: ['actor', 'scope', 'admin-role', 'target'], says: 'grant red-login' },

@@ -49,7 +49,8 @@ describe('allow-lists, edge by edge', () => {
     { allow: ['%.%.%.%'], ip: '1234.1.1.1', ok: false },
     { allow: ['%.%.%.%'], ip: '1.2.3', ok: false },
     { allow: ['%.%.%.%'], ip: '1.2.3.4.5', ok: false },
-    { allow: ['1.2.3.4'], ip: '001.002.003.004', ok: true },
+    // Leading zeros are not IPv4 as ipaddr.js reads it (some parsers read them as octal): never allowed.
+    { allow: ['1.2.3.4'], ip: '001.002.003.004', ok: false },
     // patterns: % octets, a trailing % for the rest
     { allow: ['10.0.%'], ip: '10.0.200.1', ok: true },
     { allow: ['10.0.%'], ip: '10.1.0.1', ok: false },
