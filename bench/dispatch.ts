@@ -49,7 +49,16 @@ async function startAgentgate(ariUrl: string, store: Store): Promise<DispatchSer
     dispatch: { ringTimeoutSec: 60 },
     directory: { users },
   });
-  return startDispatchService({ server: config.servers[0]!, calls: createAriCallControl({ ...config.servers[0]!.ari!, logger: silentLogger() }), dispatch: config.dispatch, store, policy: createPolicyHolder(config.directory), clock: systemClock(), logger: silentLogger(), instanceId: 'bench' });
+  return startDispatchService({
+    server: config.servers[0]!,
+    calls: createAriCallControl({ ...config.servers[0]!.ari!, logger: silentLogger() }),
+    dispatch: config.dispatch,
+    store,
+    policy: createPolicyHolder(config.directory),
+    clock: systemClock(),
+    logger: silentLogger(),
+    instanceId: 'bench',
+  });
 }
 
 interface Concurrent {
@@ -75,10 +84,19 @@ async function concurrent(store: Store): Promise<Concurrent> {
   await svc.stop();
   await sim.request({ op: 'stop' }, 'stopped');
   await sim.worker.terminate();
-  return { concurrent: AGENTS, bridged: bridged.size, answerToBridgedMs: summary(lat.toBridge), answerToLastLoserHungUpMs: summary(lat.toLastLoser) };
+  return {
+    concurrent: AGENTS,
+    bridged: bridged.size,
+    answerToBridgedMs: summary(lat.toBridge),
+    answerToLastLoserHungUpMs: summary(lat.toLastLoser),
+  };
 }
 
-async function inARow(store: Store, total: number, seconds?: number): Promise<{ done: number; perSec: number; heapAt10kMB?: number; heapAtEndMB?: number }> {
+async function inARow(
+  store: Store,
+  total: number,
+  seconds?: number,
+): Promise<{ done: number; perSec: number; heapAt10kMB?: number; heapAtEndMB?: number }> {
   const sim = await startSimWorker(false);
   await sim.request({ op: 'script', agents: AGENTS, answerAfter: 'now' }, 'scripted');
   const svc = await startAgentgate(sim.ariUrl, store);
@@ -124,7 +142,8 @@ async function inARow(store: Store, total: number, seconds?: number): Promise<{ 
           gate = new Promise((r) => (open = r));
           await new Promise((r) => setTimeout(r, 300));
           heap10k = heap();
-          if (process.env.BENCH_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}-10k.heapsnapshot`);
+          if (process.env.BENCH_HEAP_SNAPSHOT)
+            (await import('node:v8')).writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}-10k.heapsnapshot`);
           gate = undefined;
           open();
         }
@@ -134,11 +153,17 @@ async function inARow(store: Store, total: number, seconds?: number): Promise<{ 
   const secs = (nowMs() - t0) / 1000;
   await new Promise((r) => setTimeout(r, 300));
   const heapEnd = seconds === undefined ? heap() : undefined;
-  if (process.env.BENCH_HEAP_SNAPSHOT && seconds === undefined) (await import('node:v8')).writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}-end.heapsnapshot`);
+  if (process.env.BENCH_HEAP_SNAPSHOT && seconds === undefined)
+    (await import('node:v8')).writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}-end.heapsnapshot`);
   await svc.stop();
   await sim.request({ op: 'stop' }, 'stopped');
   await sim.worker.terminate();
-  return { done, perSec: Math.round(done / secs), heapAt10kMB: heap10k === undefined ? undefined : +heap10k.toFixed(1), heapAtEndMB: heapEnd === undefined ? undefined : +heapEnd.toFixed(1) };
+  return {
+    done,
+    perSec: Math.round(done / secs),
+    heapAt10kMB: heap10k === undefined ? undefined : +heap10k.toFixed(1),
+    heapAtEndMB: heapEnd === undefined ? undefined : +heapEnd.toFixed(1),
+  };
 }
 
 async function withRedis<T>(name: string, f: (store: Store) => Promise<T>): Promise<T> {
@@ -169,16 +194,29 @@ export async function run(): Promise<Record<string, unknown>> {
   // The memory Store keeps the last 1,000 audit records here (production keeps the audit in Redis).
   const mem = await inARow(createMemoryStore({ clock: systemClock(), auditMaxLength: 1000 }), total);
   const growth = mem.heapAt10kMB && mem.heapAtEndMB ? ((mem.heapAtEndMB - mem.heapAt10kMB) / mem.heapAt10kMB) * 100 : NaN;
-  process.stdout.write(`dispatch: ${mem.done} in a row (memory Store) at ${mem.perSec}/s; heap ${mem.heapAt10kMB} MB after 10k, ${mem.heapAtEndMB} MB after ${mem.done} (${growth.toFixed(1)}% growth)\n`);
+  process.stdout.write(
+    `dispatch: ${mem.done} in a row (memory Store) at ${mem.perSec}/s; heap ${mem.heapAt10kMB} MB after 10k, ${mem.heapAtEndMB} MB after ${mem.done} (${growth.toFixed(1)}% growth)\n`,
+  );
   const seconds = Number(process.env.BENCH_DISPATCH_REDIS_SECONDS ?? 10);
   const r = await withRedis('r', (store) => inARow(store, Infinity, seconds));
   process.stdout.write(`dispatch: ${r.perSec} dispatches/s sustained with Redis as the Store\n`);
-  const goal = (c: Concurrent | undefined): string => (c === undefined ? 'skipped' : c.bridged === c.concurrent && c.answerToBridgedMs.p99 <= 5 ? 'met' : 'MISSED');
+  const goal = (c: Concurrent | undefined): string =>
+    c === undefined ? 'skipped' : c.bridged === c.concurrent && c.answerToBridgedMs.p99 <= 5 ? 'met' : 'MISSED';
   return {
     concurrentMemoryStore: cm ?? 'skipped',
     concurrentRedisStore: cr ?? 'skipped',
-    inARow: { total: mem.done, perSec: mem.perSec, heapAfter10kMB: mem.heapAt10kMB, heapAtEndMB: mem.heapAtEndMB, heapGrowthPct: +growth.toFixed(1) },
+    inARow: {
+      total: mem.done,
+      perSec: mem.perSec,
+      heapAfter10kMB: mem.heapAt10kMB,
+      heapAtEndMB: mem.heapAtEndMB,
+      heapGrowthPct: +growth.toFixed(1),
+    },
     redisDispatchesPerSec: r.perSec,
-    goals: { answerToBridgedP99MemoryStore: goal(cm), answerToBridgedP99RedisStore: goal(cr), heapGrowth: growth <= 5 ? 'met' : Number.isNaN(growth) ? 'not measured (fewer than 10,000 in a row)' : 'MISSED' },
+    goals: {
+      answerToBridgedP99MemoryStore: goal(cm),
+      answerToBridgedP99RedisStore: goal(cr),
+      heapGrowth: growth <= 5 ? 'met' : Number.isNaN(growth) ? 'not measured (fewer than 10,000 in a row)' : 'MISSED',
+    },
   };
 }

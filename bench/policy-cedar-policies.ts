@@ -20,5 +20,12 @@ const calls = reqs.map((r) => model.call(r));
 timedSample(cedarAllows, calls.slice(0, 3), 0); // warm-up
 const sample = timedSample(cedarAllows, calls, Math.max(windowMs * 4, 1000));
 checkAgreement(policy, reqs.slice(0, sample.n), calls.slice(0, sample.n), 'grants-as-policies', sample.answers);
-const figures: CedarPoliciesFigures = { buildMs, perSec: sample.perSec, p50: sample.p50, p99: sample.p99, n: sample.n, allowed: sample.allowed };
+const figures: CedarPoliciesFigures = {
+  buildMs,
+  perSec: sample.perSec,
+  p50: sample.p50,
+  p99: sample.p99,
+  n: sample.n,
+  allowed: sample.allowed,
+};
 process.stdout.write(`${JSON.stringify(figures)}\n`);

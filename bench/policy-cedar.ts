@@ -33,7 +33,13 @@
  * extension, its owner and the owner's groups, the queue), as Cedar's documentation advises: handing
  * it all the entities on every call would measure JSON conversion, not authorization.
  */
-import { preparsePolicySet, statefulIsAuthorized, type Context, type EntityJson, type StatefulAuthorizationCall } from '@cedar-policy/cedar-wasm/nodejs';
+import {
+  preparsePolicySet,
+  statefulIsAuthorized,
+  type Context,
+  type EntityJson,
+  type StatefulAuthorizationCall,
+} from '@cedar-policy/cedar-wasm/nodejs';
 import { QUEUE_ACTIONS, ROLES, type DecisionRequest, type PolicyDoc, type QueueAction } from '../src/domain/policy/index.js';
 
 export interface CedarModel {
@@ -59,7 +65,8 @@ export function ipRange(entry: string): string {
     if (p === '%') break;
     fixed.push(p);
   }
-  if (parts.slice(fixed.length).some((p) => p !== '%')) throw new Error(`ipAllow entry '${entry}' is not a CIDR range: Cedar cannot express it`);
+  if (parts.slice(fixed.length).some((p) => p !== '%'))
+    throw new Error(`ipAllow entry '${entry}' is not a CIDR range: Cedar cannot express it`);
   return `${[...fixed, ...Array<string>(4 - fixed.length).fill('0')].join('.')}/${fixed.length * 8}`;
 }
 
@@ -137,11 +144,16 @@ export function buildCedar(doc: PolicyDoc, mode: CedarMode): CedarModel {
       for (const s of [`user:${u.id}`, ...groups.map((g) => `group:${g}`)]) for (const x of namedQueues.get(s) ?? []) reach.add(x);
       attrs.reachQueues = [...reach].map(agentsOf);
     }
-    const pbx = u.server !== undefined ? [u.server] : [...new Set(u.extensions.map((e) => extServer.get(e)).filter((s) => s !== undefined))];
+    const pbx =
+      u.server !== undefined ? [u.server] : [...new Set(u.extensions.map((e) => extServer.get(e)).filter((s) => s !== undefined))];
     if (pbx.length > 0) attrs.pbx = pbx;
     u.flags.ipAllow.forEach((entry, i) => (attrs[`ip${i}`] = ipValue(ipRange(entry))));
     ipSlots = Math.max(ipSlots, u.flags.ipAllow.length);
-    entities.set(key('User', u.id), { uid: uid('User', u.id), attrs, parents: [...groups.map((g) => uid('Group', g)), ...parentsOf(`user:${u.id}`)] });
+    entities.set(key('User', u.id), {
+      uid: uid('User', u.id),
+      attrs,
+      parents: [...groups.map((g) => uid('Group', g)), ...parentsOf(`user:${u.id}`)],
+    });
   }
   for (const g of doc.groups) entities.set(key('Group', g.id), { uid: uid('Group', g.id), attrs: {}, parents: parentsOf(`group:${g.id}`) });
   for (const e of doc.extensions) {
@@ -150,7 +162,10 @@ export function buildCedar(doc: PolicyDoc, mode: CedarMode): CedarModel {
     const o = owner.get(e.id);
     if (o !== undefined) attrs.owner = ref('User', o);
     if (asData) {
-      const standsFor = [`extension:${e.id}`, ...(o === undefined ? [] : [`user:${o}`, ...[...(groupsOf.get(o) ?? [])].map((g) => `group:${g}`)])];
+      const standsFor = [
+        `extension:${e.id}`,
+        ...(o === undefined ? [] : [`user:${o}`, ...[...(groupsOf.get(o) ?? [])].map((g) => `group:${g}`)]),
+      ];
       for (const a of QUEUE_ACTIONS) attrs[a] = standsFor.map((t) => ref('Perm', `${a} ${t}`));
     }
     entities.set(key('Extension', e.id), { uid: uid('Extension', e.id), attrs, parents: o === undefined ? [] : [uid('User', o)] });
@@ -169,7 +184,9 @@ export function buildCedar(doc: PolicyDoc, mode: CedarMode): CedarModel {
     '@id("target-queue") forbid (principal, action in [Action::"login", Action::"logout"], resource) unless { context has queue };',
     '@id("target-server") forbid (principal, action, resource) when { context has queue && resource has server && context.queue has server && resource.server != context.queue.server };',
     '@id("ip-http") forbid (principal, action, resource) when { !(context has ip) && context has source && context.source == "http" };',
-    ...(ipSlots > 0 ? [`@id("ip-allow") forbid (principal, action, resource) when { context has ip && principal has ip0 } unless { ${ipAny} };`] : []),
+    ...(ipSlots > 0
+      ? [`@id("ip-allow") forbid (principal, action, resource) when { context has ip && principal has ip0 } unless { ${ipAny} };`]
+      : []),
     '@id("scope-none") forbid (principal, action, resource) when { principal.scope == "no_portal" || principal.scope == "basic_user" };',
     '@id("scope-agent") forbid (principal, action, resource) when { principal.scope == "call_center_agent" } unless { action != Action::"penalty" && resource in principal };',
     '@id("scope-supervisor") forbid (principal, action, resource) when { principal.scope == "call_center_supervisor" } unless { resource in principal || resource in principal.supervises || resource in principal.reachQueues };',
@@ -180,7 +197,9 @@ export function buildCedar(doc: PolicyDoc, mode: CedarMode): CedarModel {
   if (asData) {
     for (const a of QUEUE_ACTIONS) {
       const queuePart = a === 'login' || a === 'logout' ? ` && context has queue && principal in context.queue.${a}` : '';
-      text.push(`@id(${q(`grant-${a}`)}) permit (principal, action == Action::${q(a)}, resource) when { principal in resource.${a}${queuePart} };`);
+      text.push(
+        `@id(${q(`grant-${a}`)}) permit (principal, action == Action::${q(a)}, resource) when { principal in resource.${a}${queuePart} };`,
+      );
     }
   } else {
     const byQueue = new Map<string, Map<QueueAction, Set<string>>>(); // queue → action → subjects
@@ -199,7 +218,9 @@ export function buildCedar(doc: PolicyDoc, mode: CedarMode): CedarModel {
       }
       if (extTargets.length === 0) continue;
       const scope = g.subject.startsWith('user:') ? `principal == ${subject(g.subject)}` : `principal in ${subject(g.subject)}`;
-      text.push(`@id(${q(`grant-${g.id}`)}) permit (${scope}, action in ${actions(g.actions)}, resource) when { resource in [${extTargets.join(', ')}] };`);
+      text.push(
+        `@id(${q(`grant-${g.id}`)}) permit (${scope}, action in ${actions(g.actions)}, resource) when { resource in [${extTargets.join(', ')}] };`,
+      );
     }
     for (const x of doc.queues) {
       const m = byQueue.get(x.id);
@@ -207,7 +228,9 @@ export function buildCedar(doc: PolicyDoc, mode: CedarMode): CedarModel {
         .filter((a) => (m?.get(a)?.size ?? 0) > 0)
         .map((a) => `(action == Action::${q(a)} && principal in [${[...m!.get(a)!].join(', ')}])`);
       const unless = allowed.length > 0 ? ` unless { ${allowed.join(' || ')} }` : '';
-      text.push(`@id(${q(`queue-${x.id}`)}) forbid (principal, action in [Action::"login", Action::"logout"], resource) when { context has queue && context.queue == Queue::${q(x.id)} }${unless};`);
+      text.push(
+        `@id(${q(`queue-${x.id}`)}) forbid (principal, action in [Action::"login", Action::"logout"], resource) when { context has queue && context.queue == Queue::${q(x.id)} }${unless};`,
+      );
     }
   }
 
@@ -217,7 +240,8 @@ export function buildCedar(doc: PolicyDoc, mode: CedarMode): CedarModel {
 
   const entity = (type: string, idv: string): EntityJson => {
     const e = entities.get(key(type, idv));
-    if (e === undefined) throw new Error(`request names an unknown ${type} '${idv}': not translated (see the header of bench/policy-cedar.ts)`);
+    if (e === undefined)
+      throw new Error(`request names an unknown ${type} '${idv}': not translated (see the header of bench/policy-cedar.ts)`);
     return e;
   };
   // grants-as-data: an entity's Perms are cut to the requested action's, plus the `login queue:`
@@ -275,6 +299,7 @@ export function buildCedar(doc: PolicyDoc, mode: CedarMode): CedarModel {
 export function cedarAllows(call: StatefulAuthorizationCall): boolean {
   const a = statefulIsAuthorized(call);
   if (a.type !== 'success') throw new Error(`Cedar failed: ${JSON.stringify(a.errors.slice(0, 3))}`);
-  if (a.response.diagnostics.errors.length > 0) throw new Error(`Cedar policy errors: ${JSON.stringify(a.response.diagnostics.errors.slice(0, 3))}`);
+  if (a.response.diagnostics.errors.length > 0)
+    throw new Error(`Cedar policy errors: ${JSON.stringify(a.response.diagnostics.errors.slice(0, 3))}`);
   return a.response.decision === 'allow';
 }

@@ -36,7 +36,15 @@ export function generatePolicy(seed = 42): PolicyDoc {
   const int = (n: number): number => Math.floor(rnd() * n);
   const ext = (i: number): string => String(10000 + i);
   const roleOf = (i: number): [Role, PortalScope] =>
-    i < 1700 ? ['agent', 'call_center_agent'] : i < 1900 ? ['supervisor', 'call_center_supervisor'] : i < 1960 ? ['manager', 'office_manager'] : i < 1990 ? ['administrator', 'office_manager'] : ['owner', 'office_manager'];
+    i < 1700
+      ? ['agent', 'call_center_agent']
+      : i < 1900
+        ? ['supervisor', 'call_center_supervisor']
+        : i < 1960
+          ? ['manager', 'office_manager']
+          : i < 1990
+            ? ['administrator', 'office_manager']
+            : ['owner', 'office_manager'];
   const users: User[] = [];
   for (let i = 0; i < SIZE.users; i++) {
     const [role, scope] = roleOf(i);
@@ -61,11 +69,21 @@ export function generatePolicy(seed = 42): PolicyDoc {
   const queues = Array.from({ length: SIZE.queues }, (_, q) => ({ id: `q${q}`, server: 'pbx1' }));
   const grants: Grant[] = [];
   for (let g = 0; g < SIZE.groups; g++) {
-    grants.push({ id: `grp-${g}`, subject: `group:g${g}`, actions: ['login', 'logout', 'pause', 'unpause'], targets: [`group:g${g}`, `queue:q${g % 200}`, `queue:q${(g + 7) % 200}`] });
+    grants.push({
+      id: `grp-${g}`,
+      subject: `group:g${g}`,
+      actions: ['login', 'logout', 'pause', 'unpause'],
+      targets: [`group:g${g}`, `queue:q${g % 200}`, `queue:q${(g + 7) % 200}`],
+    });
   }
   for (let s = 0; s < 200; s++) {
     const sg = [s, s + 200, s + 400].filter((g) => g < SIZE.groups);
-    grants.push({ id: `sup-${s}`, subject: `user:u${1700 + s}`, actions: [...QUEUE_ACTIONS], targets: [...sg.map((g) => `group:g${g}`), `queue:q${s}`, `queue:q${(s + 7) % 200}`] });
+    grants.push({
+      id: `sup-${s}`,
+      subject: `user:u${1700 + s}`,
+      actions: [...QUEUE_ACTIONS],
+      targets: [...sg.map((g) => `group:g${g}`), `queue:q${s}`, `queue:q${(s + 7) % 200}`],
+    });
   }
   for (let m = 1900; m < SIZE.users; m++) {
     const targets = new Set<string>();
@@ -118,7 +136,6 @@ export function generateRequests(doc: PolicyDoc, n: number, seed = 7): DecisionR
   return out;
 }
 
-
 /**
  * Requests for the agreement check: every role equally often (the uniform draw above is 85% agents),
  * each on an extension picked to reach every branch of decide.ts — its own, a random one, one of a
@@ -144,7 +161,8 @@ export function generateMixedRequests(doc: PolicyDoc, n: number, seed = 13): Dec
     for (const t of g.targets) {
       if (!t.startsWith('queue:')) continue;
       queuesOf.set(g.subject, [...(queuesOf.get(g.subject) ?? []), t.slice(6)]);
-      if (g.actions.includes('login') && g.subject.startsWith('user:')) loginUsers.set(t.slice(6), [...(loginUsers.get(t.slice(6)) ?? []), g.subject.slice(5)]);
+      if (g.actions.includes('login') && g.subject.startsWith('user:'))
+        loginUsers.set(t.slice(6), [...(loginUsers.get(t.slice(6)) ?? []), g.subject.slice(5)]);
     }
   }
   const userById = new Map(doc.users.map((u) => [u.id, u]));
@@ -159,7 +177,8 @@ export function generateMixedRequests(doc: PolicyDoc, n: number, seed = 13): Dec
     const other = (d: number): string | undefined => pick(byRole.get(ROLES[Math.max(0, Math.min(ROLES.length - 1, rank + d))]!)!)?.id;
     // Half the time, a target and an action one of the actor's grants names (mostly allowed if the
     // checks pass); otherwise one of the branches above.
-    const grant = rnd() < 0.5 ? pick([`user:${u.id}`, ...u.groups.map((g) => `group:${g}`)].flatMap((s) => grantsOf.get(s) ?? [])) : undefined;
+    const grant =
+      rnd() < 0.5 ? pick([`user:${u.id}`, ...u.groups.map((g) => `group:${g}`)].flatMap((s) => grantsOf.get(s) ?? [])) : undefined;
     const target = grant === undefined ? undefined : pick(grant.targets.filter((t) => !t.startsWith('queue:')));
     const fromGrant =
       target === undefined
@@ -180,9 +199,11 @@ export function generateMixedRequests(doc: PolicyDoc, n: number, seed = 13): Dec
       doc.extensions[int(doc.extensions.length)]!.id;
     const action: QueueAction = (fromGrant !== undefined ? pick(grant!.actions) : undefined) ?? QUEUE_ACTIONS[int(QUEUE_ACTIONS.length)]!;
     const req: DecisionRequest = { actor: u.id, action, extension };
-    if (action === 'login' || action === 'logout' || rnd() < 0.2) req.queue = (rnd() < 0.7 ? pick(named) : undefined) ?? doc.queues[int(doc.queues.length)]!.id;
+    if (action === 'login' || action === 'logout' || rnd() < 0.2)
+      req.queue = (rnd() < 0.7 ? pick(named) : undefined) ?? doc.queues[int(doc.queues.length)]!.id;
     const source = int(8);
-    if (source === 0) req.source = 'http'; // no address: refused
+    if (source === 0)
+      req.source = 'http'; // no address: refused
     else if (source === 1) req.source = 'dialplan';
     else if (source <= 3) Object.assign(req, { source: 'http', ip: '10.0.3.4' });
     else if (source === 4) Object.assign(req, { source: 'http', ip: '192.168.0.9' });

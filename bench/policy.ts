@@ -195,7 +195,12 @@ function coldLoads(runs: number): { parseMs: number; indexMs: number; totalMs: n
   }
   const totals = samples.map((x) => x.parseMs + x.indexMs).sort((a, b) => a - b);
   const mid = samples.slice().sort((a, b) => a.parseMs + a.indexMs - (b.parseMs + b.indexMs))[Math.floor(runs / 2)]!;
-  return { parseMs: +mid.parseMs.toFixed(1), indexMs: +mid.indexMs.toFixed(1), totalMs: +(mid.parseMs + mid.indexMs).toFixed(1), all: totals.map((x) => +x.toFixed(0)) };
+  return {
+    parseMs: +mid.parseMs.toFixed(1),
+    indexMs: +mid.indexMs.toFixed(1),
+    totalMs: +(mid.parseMs + mid.indexMs).toFixed(1),
+    all: totals.map((x) => +x.toFixed(0)),
+  };
 }
 
 export async function run(): Promise<Record<string, unknown>> {
@@ -251,7 +256,12 @@ export async function run(): Promise<Record<string, unknown>> {
   const agreeN = Number(process.env.BENCH_POLICY_AGREE ?? 10_000);
   progress(`Cedar vs agentgate on ${agreeN} requests`);
   const mixed = generateMixedRequests(parsed.value, agreeN);
-  const agreement = checkAgreement(policy, mixed, mixed.map((r) => cedar.model.call(r)), 'grants-as-data');
+  const agreement = checkAgreement(
+    policy,
+    mixed,
+    mixed.map((r) => cedar.model.call(r)),
+    'grants-as-data',
+  );
   progress('Cedar decisions (grants as data)');
   const cdCalls = reqs.slice(0, 20_000).map((r) => cedar.model.call(r));
   const cdAnswer = (c: StatefulAuthorizationCall): boolean => cedarAllows(c);
@@ -267,7 +277,11 @@ export async function run(): Promise<Record<string, unknown>> {
   if (process.env.BENCH_POLICY_CEDAR_POLICIES !== '0') {
     progress('Cedar (grants as policies), in its own process');
     const script = fileURLToPath(new URL('./policy-cedar-policies.ts', import.meta.url));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_POLICY_MS: String(windowMs) } });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, BENCH_POLICY_MS: String(windowMs) },
+    });
     if (r.status !== 0) throw new Error(`Cedar (grants as policies) failed: exit ${r.status ?? r.signal}`);
     cp = JSON.parse(r.stdout.trim().split('\n').pop()!) as CedarPoliciesFigures;
   }
@@ -325,7 +339,14 @@ export async function run(): Promise<Record<string, unknown>> {
       grantsAsPolicies:
         cp === undefined
           ? 'skipped (BENCH_POLICY_CEDAR_POLICIES=0)'
-          : { buildMs: Math.round(cp.buildMs), decisionsPerSec: Math.round(cp.perSec), p50Us: r2(cp.p50), p99Us: r2(cp.p99), allowedShare: +cp.allowed.toFixed(3), timedRequests: cp.n },
+          : {
+              buildMs: Math.round(cp.buildMs),
+              decisionsPerSec: Math.round(cp.perSec),
+              p50Us: r2(cp.p50),
+              p99Us: r2(cp.p99),
+              allowedShare: +cp.allowed.toFixed(3),
+              timedRequests: cp.n,
+            },
       agreement,
     },
     speedupVsCedar: +(agT.perSec / cdT.perSec).toFixed(1),
@@ -348,14 +369,24 @@ export async function run(): Promise<Record<string, unknown>> {
   const row = (name: string, ...cols: string[]): string => `${name.padEnd(24)}${cols.map((c) => c.padStart(18)).join('')}\n`;
   const n = (x: number | undefined): string => (x === undefined ? '-' : Math.round(x).toLocaleString('en'));
   const us = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(2));
-  process.stdout.write(`policy: ${SIZE.grants} grants, ${SIZE.users} users, ${SIZE.groups} groups, ${SIZE.queues} queues, ${SIZE.extensions} extensions — ${figures.machine}\n`);
+  process.stdout.write(
+    `policy: ${SIZE.grants} grants, ${SIZE.users} users, ${SIZE.groups} groups, ${SIZE.queues} queues, ${SIZE.extensions} extensions — ${figures.machine}\n`,
+  );
   process.stdout.write(row('', 'agentgate', 'Cedar (data)', 'Cedar (policies)', 'node-casbin 5'));
   process.stdout.write(row('load (ms)', `${cold.totalMs} cold`, n(cedar.buildMs), n(cp?.buildMs), n(casbinBuildMs)));
   process.stdout.write(row('load once warm (ms)', loadWarmMs.toFixed(1), '', '', ''));
   process.stdout.write(row('decisions / s', n(agT.perSec), n(cdT.perSec), n(cp?.perSec), n(cbSample.perSec)));
   process.stdout.write(row('p50 latency (µs)', us(agL.p50), us(cdL.p50), us(cp?.p50), us(cbSample.p50)));
   process.stdout.write(row('p99 latency (µs)', us(agL.p99), us(cdL.p99), us(cp?.p99), us(cbSample.p99)));
-  process.stdout.write(row('allowed share', agT.allowed.toFixed(3), cdT.allowed.toFixed(3), cp === undefined ? '-' : cp.allowed.toFixed(3), cbSample.allowed.toFixed(3)));
+  process.stdout.write(
+    row(
+      'allowed share',
+      agT.allowed.toFixed(3),
+      cdT.allowed.toFixed(3),
+      cp === undefined ? '-' : cp.allowed.toFixed(3),
+      cbSample.allowed.toFixed(3),
+    ),
+  );
   process.stdout.write(row('requests timed', String(reqs.length), String(cdL.n), String(cp?.n ?? '-'), String(cbSample.n)));
   process.stdout.write(
     `agentgate is ${figures.speedupVsCedar}x Cedar (grants as data) and ${figures.speedupVsCasbin}x casbin; Cedar agreed on ${agreement.requests} requests (${agreement.allowed} allowed, ${agreement.denied} denied); goals: ${JSON.stringify(figures.goals)}\n`,
@@ -387,10 +418,20 @@ export function checkAgreement(
     const c = answers?.[i] ?? cedarAllows(calls[i]!);
     if (d.allowed) allowed++;
     if (c !== d.allowed && differ.length < 5) {
-      differ.push(`${JSON.stringify(r)}: agentgate ${d.allowed ? 'allows' : `denies (${d.reasons.filter((x) => !x.passed).map((x) => x.detail).join('; ')})`}, Cedar ${c ? 'allows' : 'denies'}`);
+      differ.push(
+        `${JSON.stringify(r)}: agentgate ${
+          d.allowed
+            ? 'allows'
+            : `denies (${d.reasons
+                .filter((x) => !x.passed)
+                .map((x) => x.detail)
+                .join('; ')})`
+        }, Cedar ${c ? 'allows' : 'denies'}`,
+      );
     }
   });
   if (differ.length > 0) throw new Error(`Cedar (${mode}) and agentgate disagree:\n  ${differ.join('\n  ')}`);
-  if (reqs.length >= 100 && (allowed === 0 || allowed === reqs.length)) throw new Error(`agreement sample not informative: ${allowed}/${reqs.length} allowed`);
+  if (reqs.length >= 100 && (allowed === 0 || allowed === reqs.length))
+    throw new Error(`agreement sample not informative: ${allowed}/${reqs.length} allowed`);
   return { requests: reqs.length, allowed, denied: reqs.length - allowed };
 }

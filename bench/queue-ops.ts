@@ -30,7 +30,14 @@ export async function run(): Promise<Record<string, unknown>> {
       groups: [{ id: 'team', members: ['alice'], supervisors: ['sam'] }],
       extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
       queues: [{ id: 'support' }],
-      grants: [{ id: 'sam-team', subject: 'user:sam', actions: ['login', 'logout', 'pause', 'unpause', 'penalty'], targets: ['group:team', 'queue:support'] }],
+      grants: [
+        {
+          id: 'sam-team',
+          subject: 'user:sam',
+          actions: ['login', 'logout', 'pause', 'unpause', 'penalty'],
+          targets: ['group:team', 'queue:support'],
+        },
+      ],
     },
   });
   const daemon = await startDaemon(config, { store, logger: silentLogger() });
@@ -67,6 +74,8 @@ export async function run(): Promise<Record<string, unknown>> {
     auditWritten: auditKept > 0,
     goals: { opsPerSec: r.requests.average >= 5000 ? 'met' : 'MISSED', p99: r.latency.p99 <= 20 ? 'met' : 'MISSED' },
   };
-  process.stdout.write(`queue-ops: ${figures.opsPerSec} ops/s, p50 ${figures.latencyP50Ms} ms, p99 ${figures.latencyP99Ms} ms (HTTP → policy → AMI → Redis audit, ${opts.connections} connections, 10 s); non-2xx ${r.non2xx}\n`);
+  process.stdout.write(
+    `queue-ops: ${figures.opsPerSec} ops/s, p50 ${figures.latencyP50Ms} ms, p99 ${figures.latencyP99Ms} ms (HTTP → policy → AMI → Redis audit, ${opts.connections} connections, 10 s); non-2xx ${r.non2xx}\n`,
+  );
   return figures;
 }

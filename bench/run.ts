@@ -117,7 +117,9 @@ try {
   }
   if (write && done.size > 0) {
     writeSections(done);
-    process.stdout.write(`\nBENCHMARKS.md: ${[...done.keys()].join(', ')} written${failed > 0 ? ` (${failed} failed, their sections left as they were)` : ''}\n`);
+    process.stdout.write(
+      `\nBENCHMARKS.md: ${[...done.keys()].join(', ')} written${failed > 0 ? ` (${failed} failed, their sections left as they were)` : ''}\n`,
+    );
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });

@@ -16,7 +16,10 @@ export interface SimHandle {
 export async function startSimWorker(measure: boolean): Promise<SimHandle> {
   // tsx's loader is registered per thread: the worker registers it before importing the TypeScript.
   const entry = new URL('./sim-worker.ts', import.meta.url).href;
-  const worker = new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, workerData: { measure } });
+  const worker = new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, {
+    eval: true,
+    workerData: { measure },
+  });
   let reqSeq = 0;
   const pending = new Map<number, (m: Record<string, unknown>) => void>();
   const once = new Map<string, (m: Record<string, unknown>) => void>();
@@ -58,4 +61,3 @@ export async function startSimWorker(measure: boolean): Promise<SimHandle> {
     },
   };
 }
-

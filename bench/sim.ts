@@ -74,6 +74,8 @@ export async function run(): Promise<Record<string, unknown>> {
     wsEventsPerSec: Math.round(r.events / r.seconds),
     goal: r.cycles / r.seconds >= 2000 ? 'met (>= 2,000 cycles/s)' : 'MISSED (< 2,000 cycles/s)',
   };
-  process.stdout.write(`simulator: ${figures.callCyclesPerSec} originate+answer+hangup cycles/s, ${figures.wsEventsPerSec} websocket events/s (32 concurrent) — ${figures.goal}\n`);
+  process.stdout.write(
+    `simulator: ${figures.callCyclesPerSec} originate+answer+hangup cycles/s, ${figures.wsEventsPerSec} websocket events/s (32 concurrent) — ${figures.goal}\n`,
+  );
   return figures;
 }

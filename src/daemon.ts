@@ -96,7 +96,13 @@ function abortError(): Error {
  * that stops answering its ping). Config API tokens live in memory, so a Redis that restarted empty
  * does not lock anyone out once it answers again.
  */
-async function readiness(deps: { store: Store; queue: QueueService; dispatch: ReadonlyMap<string, DispatchService>; policy: PolicyHolder; timeoutMs: number }): Promise<Readiness> {
+async function readiness(deps: {
+  store: Store;
+  queue: QueueService;
+  dispatch: ReadonlyMap<string, DispatchService>;
+  policy: PolicyHolder;
+  timeoutMs: number;
+}): Promise<Readiness> {
   const failing: Readiness['failing'] = [];
   const started = Date.now();
   let timer: NodeJS.Timeout | undefined;
@@ -113,7 +119,12 @@ async function readiness(deps: { store: Store; queue: QueueService; dispatch: Re
   if (!storeState.ok) failing.push({ component: 'store', reason: `the Store (Redis) does not answer: ${storeState.error}` });
   const ami = deps.queue.connections();
   for (const c of ami) if (!c.connected) failing.push({ component: `ami:${c.server}`, reason: `AMI connection to ${c.server} is down` });
-  const ari = [...deps.dispatch].map(([server, svc]) => ({ server, connected: svc.connected(), problem: svc.ariProblem(), active: svc.active() }));
+  const ari = [...deps.dispatch].map(([server, svc]) => ({
+    server,
+    connected: svc.connected(),
+    problem: svc.ariProblem(),
+    active: svc.active(),
+  }));
   for (const c of ari) if (c.problem !== undefined) failing.push({ component: `ari:${c.server}`, reason: c.problem });
   return { ok: failing.length === 0, failing, components: { store: storeState, ami, ari, policyVersion: deps.policy.current().version } };
 }
@@ -157,7 +168,17 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
 
   try {
     // First: a second process with this instance id is refused before it touches any call.
-    const heartbeat = await step(startInstanceHeartbeat({ store, clock, logger, instanceId, ttlMs: config.instance.leaseTtlMs, idFromHost: config.instance.idFromHost }), (h) => h.stop());
+    const heartbeat = await step(
+      startInstanceHeartbeat({
+        store,
+        clock,
+        logger,
+        instanceId,
+        ttlMs: config.instance.leaseTtlMs,
+        idFromHost: config.instance.idFromHost,
+      }),
+      (h) => h.stop(),
+    );
     stops.push(() => heartbeat.stop());
 
     const policyDeps = { store, clock, logger: log, ...(opts.configFile === undefined ? {} : { configFile: opts.configFile }) };
@@ -172,34 +193,51 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     const channels = createAriChannelLookup(config.servers.map((s) => ({ name: s.name, ari: s.ari })));
     stops.push(async () => channels.close());
     const pbx = createAmiQueueControls(config.servers, { instanceId, logger: logger.child({ component: 'queue' }) });
-    const queue = await step(startQueueService({ pbx, servers: config.servers, store, policy, clock, logger, channels, featureContexts: config.featureCodes.contexts, audit, metrics }), (q) => q.stop());
+    const queue = await step(
+      startQueueService({
+        pbx,
+        servers: config.servers,
+        store,
+        policy,
+        clock,
+        logger,
+        channels,
+        featureContexts: config.featureCodes.contexts,
+        audit,
+        metrics,
+      }),
+      (q) => q.stop(),
+    );
     stops.push(() => queue.stop());
 
     const dispatch = new Map<string, DispatchService>();
     for (const [index, server] of config.servers.entries()) {
       if (server.ari === undefined) continue;
       const calls = createAriCallControl({ ...server.ari, logger: logger.child({ component: 'dispatch', server: server.name }) });
-      const svc = await step(startDispatchService({
-        server,
-        calls,
-        dispatch: config.dispatch,
-        store,
-        policy,
-        clock,
-        logger,
-        instanceId,
-        featureHandler: queue.featureHandler,
-        leaseTtlMs: config.instance.leaseTtlMs,
-        heartbeat,
-        audit,
-        metrics,
-      }).catch(async (err: unknown) => {
-        await calls.close();
-        // The ARI adapter names `ari.password` / `ari.url` (credentials refused, not ARI): name the server too.
-        if (!(err instanceof AgentgateError) || err.code !== 'AGENTGATE_ERR_CONFIG' || !err.field?.startsWith('ari.')) throw err;
-        const field = `servers[${index}].${err.field}`;
-        throw new AgentgateError('AGENTGATE_ERR_CONFIG', { field, detail: err.details.detail }, { field, cause: err });
-      }), (d) => d.stop());
+      const svc = await step(
+        startDispatchService({
+          server,
+          calls,
+          dispatch: config.dispatch,
+          store,
+          policy,
+          clock,
+          logger,
+          instanceId,
+          featureHandler: queue.featureHandler,
+          leaseTtlMs: config.instance.leaseTtlMs,
+          heartbeat,
+          audit,
+          metrics,
+        }).catch(async (err: unknown) => {
+          await calls.close();
+          // The ARI adapter names `ari.password` / `ari.url` (credentials refused, not ARI): name the server too.
+          if (!(err instanceof AgentgateError) || err.code !== 'AGENTGATE_ERR_CONFIG' || !err.field?.startsWith('ari.')) throw err;
+          const field = `servers[${index}].${err.field}`;
+          throw new AgentgateError('AGENTGATE_ERR_CONFIG', { field, detail: err.details.detail }, { field, cause: err });
+        }),
+        (d) => d.stop(),
+      );
       dispatch.set(server.name, svc);
       stops.push(() => svc.stop());
     }
@@ -276,7 +314,8 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
               ? `config reloaded: the Store already holds this directory (policy version ${policyReport.version})`
               : `config reloaded: directory unchanged since it was last read, policy version ${policyReport.version} stays`,
         );
-        if (restartNeeded.length > 0) log.warn({ restartNeeded }, `config reloaded: ${restartNeeded.join(', ')} changed; restart needed for that to apply`);
+        if (restartNeeded.length > 0)
+          log.warn({ restartNeeded }, `config reloaded: ${restartNeeded.join(', ')} changed; restart needed for that to apply`);
         return { policy: policyReport, tokens: tokenReport, restartNeeded };
       },
       async stop() {

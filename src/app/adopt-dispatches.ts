@@ -17,7 +17,14 @@ export interface OrphanAdopter {
   scan(): Promise<Array<{ from: string; record: DispatchRecord }>>;
 }
 
-export function createOrphanAdopter(deps: { store: Store; clock: Clock; logger: Logger; instanceId: string; server: string; graceMs: number }): OrphanAdopter {
+export function createOrphanAdopter(deps: {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  instanceId: string;
+  server: string;
+  graceMs: number;
+}): OrphanAdopter {
   const missingSince = new Map<string, number>();
   return {
     async scan() {
@@ -34,8 +41,17 @@ export function createOrphanAdopter(deps: { store: Store; clock: Clock; logger: 
         const since = missingSince.get(owner) ?? now;
         missingSince.set(owner, since);
         if (now - since < deps.graceMs) continue;
-        const moved = await deps.store.adoptDispatches({ from: owner, to: deps.instanceId, server: deps.server, unlessLeaseHeld: instanceLeaseKey(owner) });
-        if (moved.length > 0) deps.logger.warn({ deadInstance: owner, dispatches: moved.map((d) => d.id) }, 'adopted the dispatches of an instance whose heartbeat expired');
+        const moved = await deps.store.adoptDispatches({
+          from: owner,
+          to: deps.instanceId,
+          server: deps.server,
+          unlessLeaseHeld: instanceLeaseKey(owner),
+        });
+        if (moved.length > 0)
+          deps.logger.warn(
+            { deadInstance: owner, dispatches: moved.map((d) => d.id) },
+            'adopted the dispatches of an instance whose heartbeat expired',
+          );
         adopted.push(...moved.map((record) => ({ from: owner, record })));
       }
       return adopted;

@@ -18,7 +18,11 @@ export interface ApiCaller {
  * one, or one whose user is gone: the adapter counts these as failed attempts),
  * AGENTGATE_ERR_FORBIDDEN (scope no_portal) or AGENTGATE_ERR_IP_NOT_ALLOWED.
  */
-export async function authenticateCaller(deps: { tokens: TokenService; policy: PolicyHolder }, token: string | undefined, ip: string): Promise<ApiCaller> {
+export async function authenticateCaller(
+  deps: { tokens: TokenService; policy: PolicyHolder },
+  token: string | undefined,
+  ip: string,
+): Promise<ApiCaller> {
   const rec = token === undefined ? null : await deps.tokens.verify(token);
   const user = rec ? userById(deps.policy.current(), rec.userId) : undefined;
   if (!rec || !user) throw new AgentgateError('AGENTGATE_ERR_UNAUTHENTICATED');

@@ -42,7 +42,15 @@ export interface AuditTrailOptions {
   metrics?: Metrics;
 }
 
-const summary = (e: AuditEntryInput): Record<string, unknown> => ({ kind: e.kind, at: e.at, actor: e.actor, action: e.action, extension: e.extension, queue: e.queue, result: e.result });
+const summary = (e: AuditEntryInput): Record<string, unknown> => ({
+  kind: e.kind,
+  at: e.at,
+  actor: e.actor,
+  action: e.action,
+  extension: e.extension,
+  queue: e.queue,
+  result: e.result,
+});
 
 export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
   const cap = opts.cap ?? 10_000;
@@ -60,7 +68,10 @@ export function createAuditTrail(opts: AuditTrailOptions): AuditTrail {
     if (buffer.length >= cap) {
       dropped++;
       metrics.auditDropped();
-      log.error({ audit: summary(entry), detail: entry.detail, dropped, cap }, 'audit buffer full: record dropped (kept only in this log line)');
+      log.error(
+        { audit: summary(entry), detail: entry.detail, dropped, cap },
+        'audit buffer full: record dropped (kept only in this log line)',
+      );
       return;
     }
     if (buffer.length === 0 && err !== undefined) log.warn({ err }, 'Store refuses audit records: buffering them until it answers');

@@ -91,7 +91,16 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     emitter,
   });
   const route = createStasisRouter(ctx, createFeatureCall({ calls: deps.calls, handler: deps.featureHandler, logger: log }));
-  const adopter = deps.heartbeat ? createOrphanAdopter({ store: deps.store, clock: deps.clock, logger: log, instanceId: deps.instanceId, server, graceMs: Math.floor(leaseTtlMs / 3) }) : undefined;
+  const adopter = deps.heartbeat
+    ? createOrphanAdopter({
+        store: deps.store,
+        clock: deps.clock,
+        logger: log,
+        instanceId: deps.instanceId,
+        server,
+        graceMs: Math.floor(leaseTtlMs / 3),
+      })
+    : undefined;
   const leases = createLeaseKeeper(ctx, { adopter, heartbeatAlive: () => deps.heartbeat?.alive() ?? false });
   let stopped = false;
 

@@ -18,7 +18,11 @@ export interface FeatureRequest {
 }
 export type FeatureHandler = (req: FeatureRequest) => Promise<{ result: string; sound?: string }>;
 
-export function createFeatureCall(deps: { calls: CallControl; handler?: FeatureHandler; logger: Logger }): (ch: CallChannel, args: readonly string[]) => Promise<void> {
+export function createFeatureCall(deps: {
+  calls: CallControl;
+  handler?: FeatureHandler;
+  logger: Logger;
+}): (ch: CallChannel, args: readonly string[]) => Promise<void> {
   /** Channels in the feature branch now: a repeated StasisStart for one of them is not run twice. */
   const inFeature = new Set<string>();
   const { calls } = deps;
@@ -31,7 +35,12 @@ export function createFeatureCall(deps: { calls: CallControl; handler?: FeatureH
     try {
       await calls.answer(ch.id);
       if (deps.handler) {
-        const out = await deps.handler({ channelId: ch.id, channelName: ch.name, callerNumber: ch.caller?.number ?? '', args: args.slice(1) });
+        const out = await deps.handler({
+          channelId: ch.id,
+          channelName: ch.name,
+          callerNumber: ch.caller?.number ?? '',
+          args: args.slice(1),
+        });
         result = out.result;
         sound = out.sound;
       }

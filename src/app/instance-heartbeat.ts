@@ -62,7 +62,8 @@ interface HolderInfo {
 function parseHolder(holder: string): HolderInfo | undefined {
   try {
     const h = JSON.parse(holder) as Partial<HolderInfo>;
-    if (typeof h.host === 'string' && typeof h.pid === 'number' && typeof h.nonce === 'string') return { host: h.host, pid: h.pid, nonce: h.nonce };
+    if (typeof h.host === 'string' && typeof h.pid === 'number' && typeof h.nonce === 'string')
+      return { host: h.host, pid: h.pid, nonce: h.nonce };
   } catch {
     // not one of ours: treated as another host's
   }
@@ -96,7 +97,8 @@ export async function startInstanceHeartbeat(deps: InstanceHeartbeatDeps): Promi
   const hint = deps.idFromHost
     ? `instance.id is not set, so both use the host name; give each daemon its own instance.id in its config`
     : `give each daemon its own instance.id in its config`;
-  const inUse = (holder: string): AgentgateError => new AgentgateError('AGENTGATE_ERR_INSTANCE_ID_IN_USE', { id: instanceId, holder: describe(holder), hint });
+  const inUse = (holder: string): AgentgateError =>
+    new AgentgateError('AGENTGATE_ERR_INSTANCE_ID_IN_USE', { id: instanceId, holder: describe(holder), hint });
   const sleep = (ms: number): Promise<void> => new Promise((r) => clock.setTimer(ms, r));
 
   let waiting: { holder: string; deadline: number } | undefined;
@@ -115,7 +117,10 @@ export async function startInstanceHeartbeat(deps: InstanceHeartbeatDeps): Promi
     // Another host: a dead holder's lease expires within one TTL; still held after that, it is renewed.
     if (waiting?.holder !== r.holder) {
       waiting = { holder: r.holder, deadline: clock.now() + ttlMs + Math.ceil(ttlMs / 2) };
-      log.warn({ holder: describe(r.holder), waitMs: waiting.deadline - clock.now() }, 'instance id held from another host; waiting to see whether it is still alive');
+      log.warn(
+        { holder: describe(r.holder), waitMs: waiting.deadline - clock.now() },
+        'instance id held from another host; waiting to see whether it is still alive',
+      );
     } else if (clock.now() >= waiting.deadline) throw inUse(r.holder);
     await sleep(Math.max(100, Math.floor(ttlMs / 4)));
   }

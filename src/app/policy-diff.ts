@@ -70,7 +70,13 @@ export function describeDiff(d: PolicyDiff): string {
     const n = k.added.length + k.removed.length + k.changed.length;
     if (n === 0) continue;
     const noun = n === 1 ? kind.slice(0, -1) : kind;
-    const detail = [k.added.length > 0 ? `+${k.added.length}` : '', k.removed.length > 0 ? `-${k.removed.length}` : '', k.changed.length > 0 ? `~${k.changed.length}` : ''].filter((s) => s !== '').join(' ');
+    const detail = [
+      k.added.length > 0 ? `+${k.added.length}` : '',
+      k.removed.length > 0 ? `-${k.removed.length}` : '',
+      k.changed.length > 0 ? `~${k.changed.length}` : '',
+    ]
+      .filter((s) => s !== '')
+      .join(' ');
     parts.push(`${n} ${noun} ${n === 1 ? 'differs' : 'differ'} (${detail})`);
   }
   return parts.length === 0 ? 'no difference' : parts.join(', ');
@@ -81,7 +87,8 @@ export function diffSummary(d: PolicyDiff): Partial<Record<PolicyKind, { added: 
   const out: Partial<Record<PolicyKind, { added: number; removed: number; changed: number }>> = {};
   for (const kind of POLICY_KINDS) {
     const k = d[kind];
-    if (k.added.length + k.removed.length + k.changed.length > 0) out[kind] = { added: k.added.length, removed: k.removed.length, changed: k.changed.length };
+    if (k.added.length + k.removed.length + k.changed.length > 0)
+      out[kind] = { added: k.added.length, removed: k.removed.length, changed: k.changed.length };
   }
   return out;
 }

@@ -4,7 +4,16 @@
  * or above (by the domain's role order).
  */
 import { AgentgateError } from '../errors/codes.js';
-import { decide, explain, plainDecision, roleRank, userById, type CompiledPolicy, type Decision, type QueueAction } from '../domain/policy/index.js';
+import {
+  decide,
+  explain,
+  plainDecision,
+  roleRank,
+  userById,
+  type CompiledPolicy,
+  type Decision,
+  type QueueAction,
+} from '../domain/policy/index.js';
 
 export interface ExplainQuestion {
   /** Whose decision: the caller when absent. */
@@ -19,7 +28,11 @@ export function explainForCaller(policy: CompiledPolicy, callerId: string, q: Ex
   const caller = userById(policy, callerId);
   if (caller === undefined) throw new AgentgateError('AGENTGATE_ERR_UNAUTHENTICATED');
   if (target !== callerId && roleRank(caller.role) < roleRank('manager')) {
-    throw new AgentgateError('AGENTGATE_ERR_FORBIDDEN', { detail: 'only managers and above explain decisions for other users' }, { field: 'user' });
+    throw new AgentgateError(
+      'AGENTGATE_ERR_FORBIDDEN',
+      { detail: 'only managers and above explain decisions for other users' },
+      { field: 'user' },
+    );
   }
   const request = { actor: target, action: q.action, extension: q.extension, queue: q.queue, source: 'http' as const, ip };
   const d = decide(policy, request);

@@ -16,7 +16,19 @@
  */
 import type { Logger } from 'pino';
 import { AgentgateError } from '../errors/codes.js';
-import { applyChange, authorizeChange, compilePolicy, parsePolicyDoc, plainDecision, type CompiledPolicy, type Decision, type Group, type PolicyChange, type PolicyDoc, type User } from '../domain/policy/index.js';
+import {
+  applyChange,
+  authorizeChange,
+  compilePolicy,
+  parsePolicyDoc,
+  plainDecision,
+  type CompiledPolicy,
+  type Decision,
+  type Group,
+  type PolicyChange,
+  type PolicyDoc,
+  type User,
+} from '../domain/policy/index.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import { canonicalJson, diffPolicies, diffSummary, isEmptyDiff, type PolicyDiff } from './policy-diff.js';
@@ -72,7 +84,11 @@ export function planUserImport(current: CompiledPolicy, target: PolicyDoc, actor
     const decision: Decision = authorizeChange(authorizeOn, actor, change);
     if (!decision.allowed) {
       const failed = decision.reasons.filter((r) => !r.passed).map((r) => `${r.name}: ${r.detail}`);
-      throw new AgentgateError('AGENTGATE_ERR_POLICY_ADMIN', { detail: `${changeLabel(change)}: ${failed.join('; ')}`, decision: plainDecision(decision), change: changeLabel(change) });
+      throw new AgentgateError('AGENTGATE_ERR_POLICY_ADMIN', {
+        detail: `${changeLabel(change)}: ${failed.join('; ')}`,
+        decision: plainDecision(decision),
+        change: changeLabel(change),
+      });
     }
     applyStep(change);
   };
@@ -88,7 +104,13 @@ export function planUserImport(current: CompiledPolicy, target: PolicyDoc, actor
   const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonicalJson(b);
 
   const d = diffPolicies(current.doc, target);
-  const t = { users: byId(target.users), groups: byId(target.groups), extensions: byId(target.extensions), queues: byId(target.queues), grants: byId(target.grants) };
+  const t = {
+    users: byId(target.users),
+    groups: byId(target.groups),
+    extensions: byId(target.extensions),
+    queues: byId(target.queues),
+    grants: byId(target.grants),
+  };
   for (const id of [...d.queues.added, ...d.queues.changed]) step({ op: 'put-queue', queue: t.queues.get(id)! });
   for (const id of [...d.extensions.added, ...d.extensions.changed]) step({ op: 'put-extension', extension: t.extensions.get(id)! });
 
@@ -106,16 +128,32 @@ export function planUserImport(current: CompiledPolicy, target: PolicyDoc, actor
       const owner = state.index.extensions.get(e)?.owner;
       return owner !== undefined && owner.user.id !== id;
     };
-    const partial: User = { ...u, groups: u.groups.filter((g) => state.index.groups.has(g)), extensions: u.extensions.filter((e) => !ownedByOther(e)) };
+    const partial: User = {
+      ...u,
+      groups: u.groups.filter((g) => state.index.groups.has(g)),
+      extensions: u.extensions.filter((e) => !ownedByOther(e)),
+    };
     step({ op: 'put-user', user: partial });
   }
   for (const id of userIds) {
     const u = t.users.get(id)!;
-    if (!same(state.doc.users.find((x) => x.id === id), u)) step({ op: 'put-user', user: u });
+    if (
+      !same(
+        state.doc.users.find((x) => x.id === id),
+        u,
+      )
+    )
+      step({ op: 'put-user', user: u });
   }
   for (const id of groupIds) {
     const g = t.groups.get(id)!;
-    if (!same(state.doc.groups.find((x) => x.id === id), g)) step({ op: 'put-group', group: g });
+    if (
+      !same(
+        state.doc.groups.find((x) => x.id === id),
+        g,
+      )
+    )
+      step({ op: 'put-group', group: g });
   }
 
   for (const id of d.grants.added) step({ op: 'add-grant', grant: t.grants.get(id)! });
@@ -132,7 +170,9 @@ export function planUserImport(current: CompiledPolicy, target: PolicyDoc, actor
 
   // A guard, not a rule: the changes above must produce the document (else a planning bug).
   if (!isEmptyDiff(diffPolicies(state.doc, target))) {
-    throw new AgentgateError('AGENTGATE_ERR_CONFLICT', { detail: 'the import could not be expressed as policy changes (please report this); nothing was stored' });
+    throw new AgentgateError('AGENTGATE_ERR_CONFLICT', {
+      detail: 'the import could not be expressed as policy changes (please report this); nothing was stored',
+    });
   }
   return done;
 }
@@ -151,7 +191,10 @@ export interface ImportDeps {
 export async function importPolicy(deps: ImportDeps, target: PolicyDoc, actor: ImportActor): Promise<ImportResult> {
   const stored = await deps.store.getPolicy();
   if (stored === null) {
-    if (actor.kind === 'user') throw new AgentgateError('AGENTGATE_ERR_NOT_FOUND', { what: 'a policy in the Store (start the daemon once: its config seeds the Store)' });
+    if (actor.kind === 'user')
+      throw new AgentgateError('AGENTGATE_ERR_NOT_FOUND', {
+        what: 'a policy in the Store (start the daemon once: its config seeds the Store)',
+      });
   }
   let current: CompiledPolicy;
   if (stored === null) current = compilePolicy({ users: [], groups: [], extensions: [], queues: [], grants: [] }, 0);
@@ -159,7 +202,9 @@ export async function importPolicy(deps: ImportDeps, target: PolicyDoc, actor: I
     const parsed = parsePolicyDoc(stored.doc);
     // An invalid stored document can only be replaced wholesale, by the config's authority.
     if (!parsed.ok && actor.kind === 'user') {
-      throw new AgentgateError('AGENTGATE_ERR_CONFLICT', { detail: `the policy in the Store (version ${stored.version}) is invalid (${parsed.errors[0]!.path}: ${parsed.errors[0]!.message}); reload the config (SIGHUP) to replace it` });
+      throw new AgentgateError('AGENTGATE_ERR_CONFLICT', {
+        detail: `the policy in the Store (version ${stored.version}) is invalid (${parsed.errors[0]!.path}: ${parsed.errors[0]!.message}); reload the config (SIGHUP) to replace it`,
+      });
     }
     current = compilePolicy(parsed.ok ? parsed.value : { users: [], groups: [], extensions: [], queues: [], grants: [] }, stored.version);
   }
@@ -174,7 +219,20 @@ export async function importPolicy(deps: ImportDeps, target: PolicyDoc, actor: I
       // Refused imports are audited like refused API changes (best effort: a 403 stays a 403).
       if (err instanceof AgentgateError && err.code === 'AGENTGATE_ERR_POLICY_ADMIN') {
         await deps.store
-          .appendAudit({ kind: 'policy-change', at: deps.clock.now(), actor: actor.id, action: 'import', result: 'denied', detail: { source: 'cli', from: current.version, summary: diffSummary(diff), refused: err.details.change, decision: err.details.decision } })
+          .appendAudit({
+            kind: 'policy-change',
+            at: deps.clock.now(),
+            actor: actor.id,
+            action: 'import',
+            result: 'denied',
+            detail: {
+              source: 'cli',
+              from: current.version,
+              summary: diffSummary(diff),
+              refused: err.details.change,
+              decision: err.details.decision,
+            },
+          })
           .catch((e: unknown) => deps.logger.warn({ err: e, actor: actor.id }, 'could not audit a refused policy import'));
       }
       throw err;
@@ -183,10 +241,20 @@ export async function importPolicy(deps: ImportDeps, target: PolicyDoc, actor: I
   const put = await deps.store.putPolicy(current.version, target);
   if (!put.ok) throw new AgentgateError('AGENTGATE_ERR_POLICY_VERSION', { expected: current.version, actual: put.version });
   const auditActor = actor.kind === 'user' ? actor.id : 'config';
-  const detail = { source: actor.kind === 'user' ? 'cli' : 'config-file', ...(actor.kind === 'config' ? { file: actor.file } : {}), from: current.version, version: put.version, summary: diffSummary(diff), diff, changes };
+  const detail = {
+    source: actor.kind === 'user' ? 'cli' : 'config-file',
+    ...(actor.kind === 'config' ? { file: actor.file } : {}),
+    from: current.version,
+    version: put.version,
+    summary: diffSummary(diff),
+    diff,
+    changes,
+  };
   // The import is stored: report it as done even if its audit record cannot be written now.
   await deps.store
     .appendAudit({ kind: 'policy-change', at: deps.clock.now(), actor: auditActor, action: 'import', result: 'ok', detail })
-    .catch((err: unknown) => deps.logger.error({ err, actor: auditActor, version: put.version }, 'policy imported but its audit record could not be written'));
+    .catch((err: unknown) =>
+      deps.logger.error({ err, actor: auditActor, version: put.version }, 'policy imported but its audit record could not be written'),
+    );
   return { changed: true, from: current.version, version: put.version, diff, changes };
 }

@@ -57,7 +57,10 @@ export async function loadPolicy(directory: PolicyDoc, deps: PolicySyncDeps): Pr
   }
   const parsed = parsePolicyDoc(stored.doc);
   if (!parsed.ok) {
-    log.error({ version: stored.version, errors: parsed.errors.slice(0, 5) }, 'policy in the Store is invalid; using the config directory until a change or a reload (SIGHUP) replaces it');
+    log.error(
+      { version: stored.version, errors: parsed.errors.slice(0, 5) },
+      'policy in the Store is invalid; using the config directory until a change or a reload (SIGHUP) replaces it',
+    );
     return createPolicyHolder(directory, stored.version);
   }
   log.info({ version: stored.version }, 'policy loaded from the Store');
@@ -97,7 +100,10 @@ export function startPolicySync(deps: PolicySyncDeps & { policy: PolicyHolder; p
     if (p === null) {
       const r = await store.restorePolicy(current.version, current.doc);
       if (r.ok) {
-        log.warn({ version: current.version }, `the Store had lost the policy (Redis restarted empty?): wrote the policy in force back, as version ${current.version}`);
+        log.warn(
+          { version: current.version },
+          `the Store had lost the policy (Redis restarted empty?): wrote the policy in force back, as version ${current.version}`,
+        );
       }
       // Else another instance wrote its own back first: the next poll follows it.
       return;
@@ -171,7 +177,10 @@ export async function reloadDirectory(
     if (!isEmptyDiff(diff)) warnDiffer(deps, diff, current.version);
     return { fileChanged, imported: false, version: current.version, diff: diffPolicies(current.doc, current.doc) };
   }
-  const r = await importPolicy({ store: deps.store, clock: deps.clock, logger: log }, next, { kind: 'config', file: deps.configFile ?? 'config' });
+  const r = await importPolicy({ store: deps.store, clock: deps.clock, logger: log }, next, {
+    kind: 'config',
+    file: deps.configFile ?? 'config',
+  });
   // Imported, or already in the Store (another instance reloaded the same file first): in force now.
   deps.policy.adopt(next, r.version);
   return { fileChanged, imported: r.changed, version: r.version, diff: r.changed ? r.diff : diffPolicies(current.doc, next) };

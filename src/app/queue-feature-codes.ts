@@ -18,7 +18,13 @@ import type { QueueOpRequest, QueueOpResult } from './queue-service.js';
 import { AgentgateError } from '../errors/codes.js';
 import { extensionByInterface, QUEUE_ACTIONS, userOwningExtension, type QueueAction } from '../domain/policy/index.js';
 
-const SOUNDS: Record<string, string> = { login: 'agent-loginok', logout: 'agent-loggedoff', pause: 'beep', unpause: 'beep', penalty: 'beep' };
+const SOUNDS: Record<string, string> = {
+  login: 'agent-loginok',
+  logout: 'agent-loggedoff',
+  pause: 'beep',
+  unpause: 'beep',
+  penalty: 'beep',
+};
 const ACTIONS: readonly string[] = QUEUE_ACTIONS;
 
 /** The interface is the channel name without its -<sequence> suffix: PJSIP/1001-00000004 → PJSIP/1001. */
@@ -51,12 +57,21 @@ export function createFeatureCodes(deps: FeatureCodeDeps): FeatureCodes {
     const flog = deps.logger.child({ server, uniqueid: e.uniqueid, channel: e.channel });
     const rejected = async (reason: string): Promise<void> => {
       flog.warn({ action: e.action, queue: e.queue, reason }, 'feature-code UserEvent rejected');
-      await record('dialplan', { action: e.action, queue: e.queue, result: 'rejected', detail: { source: 'dialplan', server, reason, event: { ...e } } });
+      await record('dialplan', {
+        action: e.action,
+        queue: e.queue,
+        result: 'rejected',
+        detail: { source: 'dialplan', server, reason, event: { ...e } },
+      });
     };
-    if (e.uniqueid === undefined || e.channel === undefined) return rejected('no Channel or Uniqueid: not raised by a channel in the dialplan');
+    if (e.uniqueid === undefined || e.channel === undefined)
+      return rejected('no Channel or Uniqueid: not raised by a channel in the dialplan');
     const action = (e.action ?? '').toLowerCase();
     if (!ACTIONS.includes(action)) return rejected(`unknown Action '${e.action ?? ''}'`);
-    if (!deps.verifiable.has(server) || deps.channels === undefined) return rejected(`server ${server} has no ARI configured: the calling channel cannot be verified (configure ari for it, or use the Stasis variant)`);
+    if (!deps.verifiable.has(server) || deps.channels === undefined)
+      return rejected(
+        `server ${server} has no ARI configured: the calling channel cannot be verified (configure ari for it, or use the Stasis variant)`,
+      );
     let ch;
     try {
       ch = await deps.channels.channel(server, e.uniqueid);
@@ -65,7 +80,10 @@ export function createFeatureCodes(deps: FeatureCodeDeps): FeatureCodes {
     }
     if (ch === null) return rejected(`no channel ${e.uniqueid} on ${server}`);
     if (ch.name !== e.channel) return rejected(`channel ${e.uniqueid} is ${ch.name}, not ${e.channel}`);
-    if (!deps.featureContexts.has(ch.context)) return rejected(`channel ${ch.name} is executing in context '${ch.context}', not a feature-code context (featureCodes.contexts: ${[...deps.featureContexts].join(', ')})`);
+    if (!deps.featureContexts.has(ch.context))
+      return rejected(
+        `channel ${ch.name} is executing in context '${ch.context}', not a feature-code context (featureCodes.contexts: ${[...deps.featureContexts].join(', ')})`,
+      );
     // Resolved before the Store is asked, so that a refusal names who was refused.
     const iface = interfaceOf(ch.name);
     const policy = deps.policy.current();
@@ -77,7 +95,20 @@ export function createFeatureCodes(deps: FeatureCodeDeps): FeatureCodes {
       first = await deps.store.once(`userevent:${server}:${e.uniqueid}`, 3_600_000);
     } catch (err) {
       flog.error({ action, err }, 'feature code not applied: the Store does not answer');
-      await record('dialplan', { actor: owner?.id, action, extension: ext?.id, queue: e.queue, result: 'refused', detail: { source: 'dialplan', server, channel: ch.name, error: { code: 'AGENTGATE_ERR_STORE', message: (err as Error).message }, sent: false } });
+      await record('dialplan', {
+        actor: owner?.id,
+        action,
+        extension: ext?.id,
+        queue: e.queue,
+        result: 'refused',
+        detail: {
+          source: 'dialplan',
+          server,
+          channel: ch.name,
+          error: { code: 'AGENTGATE_ERR_STORE', message: (err as Error).message },
+          sent: false,
+        },
+      });
       return;
     }
     if (!first) return;

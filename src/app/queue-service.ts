@@ -106,7 +106,12 @@ const REFUSAL_CODES = {
 } as const satisfies Record<QueueRefusal, string>;
 
 /** The AMI action's name, as errors and logs have always named it. */
-const AMI_NAMES: Record<QueueCommand['op'], string> = { add: 'QueueAdd', remove: 'QueueRemove', pause: 'QueuePause', penalty: 'QueuePenalty' };
+const AMI_NAMES: Record<QueueCommand['op'], string> = {
+  add: 'QueueAdd',
+  remove: 'QueueRemove',
+  pause: 'QueuePause',
+  penalty: 'QueuePenalty',
+};
 
 function refusalError(cmd: QueueCommand, answer: QueueAnswer): AgentgateError {
   const refusal = answer.refusal ?? 'other';
@@ -116,11 +121,20 @@ function refusalError(cmd: QueueCommand, answer: QueueAnswer): AgentgateError {
 }
 
 /** The command that performs an allowed request on the extension's interface. */
-function commandFor(req: QueueOpRequest, ext: { interface: string; name?: string; stateInterface?: string }, ownerName: string | undefined): QueueCommand {
+function commandFor(
+  req: QueueOpRequest,
+  ext: { interface: string; name?: string; stateInterface?: string },
+  ownerName: string | undefined,
+): QueueCommand {
   const base = req.queue === undefined ? { interface: ext.interface } : { interface: ext.interface, queue: req.queue };
   switch (req.action) {
     case 'login': {
-      const cmd: QueueCommand = { op: 'add', ...base, memberName: ownerName ?? ext.name ?? ext.interface, stateInterface: ext.stateInterface ?? ext.interface };
+      const cmd: QueueCommand = {
+        op: 'add',
+        ...base,
+        memberName: ownerName ?? ext.name ?? ext.interface,
+        stateInterface: ext.stateInterface ?? ext.interface,
+      };
       if (req.penalty !== undefined) cmd.penalty = req.penalty;
       if (req.paused) {
         cmd.paused = true;
@@ -194,7 +208,10 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
     });
     const withAri = deps.servers.find((s) => s.name === server)?.ari !== undefined;
     if (!withAri || deps.channels === undefined) {
-      log.warn({ server }, 'no ARI for this server: feature-code UserEvents from it will be refused (the calling channel cannot be verified); the Stasis variant (*51-*54) needs ARI too');
+      log.warn(
+        { server },
+        'no ARI for this server: feature-code UserEvents from it will be refused (the calling channel cannot be verified); the Stasis variant (*51-*54) needs ARI too',
+      );
     }
   }
   // Started = connected and member state read (or 10 s passed: reconnecting goes on meanwhile).
@@ -224,7 +241,9 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
         }),
       ]);
     } catch (err) {
-      throw err instanceof AgentgateError && err.code === 'AGENTGATE_ERR_STORE' ? err : new AgentgateError('AGENTGATE_ERR_STORE', { detail: (err as Error).message }, { cause: err });
+      throw err instanceof AgentgateError && err.code === 'AGENTGATE_ERR_STORE'
+        ? err
+        : new AgentgateError('AGENTGATE_ERR_STORE', { detail: (err as Error).message }, { cause: err });
     } finally {
       clearTimeout(timer);
     }
@@ -236,53 +255,113 @@ export async function startQueueService(deps: QueueServiceDeps): Promise<QueueSe
     if (req.penalty !== undefined && (!Number.isInteger(req.penalty) || req.penalty < 0)) {
       throw new AgentgateError('AGENTGATE_ERR_VALIDATION', { field: 'penalty', detail: 'must be an integer >= 0' }, { field: 'penalty' });
     }
-    if (req.action === 'penalty' && req.penalty === undefined) throw new AgentgateError('AGENTGATE_ERR_VALIDATION', { field: 'penalty', detail: 'is required for penalty' }, { field: 'penalty' });
-    const decision = decide(policy, { actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, ip: req.ip, source: req.source });
+    if (req.action === 'penalty' && req.penalty === undefined)
+      throw new AgentgateError('AGENTGATE_ERR_VALIDATION', { field: 'penalty', detail: 'is required for penalty' }, { field: 'penalty' });
+    const decision = decide(policy, {
+      actor: req.actor,
+      action: req.action,
+      extension: req.extension,
+      queue: req.queue,
+      ip: req.ip,
+      source: req.source,
+    });
     const base = { actor: req.actor, action: req.action, extension: req.extension, queue: req.queue };
     const plain = plainDecision(decision); // rendered once: the audit and the caller get the same sentences
     metrics.policyDecision({ action: req.action, allowed: decision.allowed });
     if (!decision.allowed) {
       await record(req.source, { ...base, result: 'denied', detail: { request: req, decision: plain } });
       const failed = plain.reasons.filter((r) => !r.passed).map((r) => `${r.name}: ${r.detail}`);
-      log.info({ actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, source: req.source, denied: failed }, 'queue operation denied');
+      log.info(
+        { actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, source: req.source, denied: failed },
+        'queue operation denied',
+      );
       const unknownExt = plain.reasons.find((r) => r.name === 'target' && !r.passed && /unknown extension/.test(r.detail));
-      if (unknownExt && !extensionById(policy, req.extension)) throw new AgentgateError('AGENTGATE_ERR_UNKNOWN_EXTENSION', { id: req.extension, decision: plain }, { field: 'extension' });
-      if (req.queue !== undefined && !policy.index.queues.has(req.queue)) throw new AgentgateError('AGENTGATE_ERR_UNKNOWN_QUEUE', { id: req.queue, decision: plain }, { field: 'queue' });
+      if (unknownExt && !extensionById(policy, req.extension))
+        throw new AgentgateError('AGENTGATE_ERR_UNKNOWN_EXTENSION', { id: req.extension, decision: plain }, { field: 'extension' });
+      if (req.queue !== undefined && !policy.index.queues.has(req.queue))
+        throw new AgentgateError('AGENTGATE_ERR_UNKNOWN_QUEUE', { id: req.queue, decision: plain }, { field: 'queue' });
       throw new AgentgateError('AGENTGATE_ERR_FORBIDDEN', { detail: failed.join('; '), decision: plain });
     }
     const ext = extensionById(policy, req.extension)!;
     const server = serverFor(ext.server);
     const pbx = server === undefined ? undefined : pbxByServer.get(server);
-    if (!pbx || server === undefined) throw new AgentgateError('AGENTGATE_ERR_AMI_DISCONNECTED', { server: ext.server ?? '(none configured)' });
+    if (!pbx || server === undefined)
+      throw new AgentgateError('AGENTGATE_ERR_AMI_DISCONNECTED', { server: ext.server ?? '(none configured)' });
     const cmd = commandFor(req, ext, userOwningExtension(policy, ext.id)?.name);
     try {
       pbx.check(cmd);
       await storeAnswers();
     } catch (err) {
-      await record(req.source, { ...base, result: 'refused', detail: { request: req, decision: plain, error: { code: (err as AgentgateError).code, message: (err as Error).message }, sent: false } });
-      if ((err as AgentgateError).code === 'AGENTGATE_ERR_STORE') log.warn({ actor: req.actor, action: req.action, extension: req.extension, err }, 'queue operation refused before AMI: the Store does not answer');
+      await record(req.source, {
+        ...base,
+        result: 'refused',
+        detail: {
+          request: req,
+          decision: plain,
+          error: { code: (err as AgentgateError).code, message: (err as Error).message },
+          sent: false,
+        },
+      });
+      if ((err as AgentgateError).code === 'AGENTGATE_ERR_STORE')
+        log.warn(
+          { actor: req.actor, action: req.action, extension: req.extension, err },
+          'queue operation refused before AMI: the Store does not answer',
+        );
       throw err;
     }
     let res: QueueAnswer;
     try {
       res = await pbx.send(cmd);
     } catch (err) {
-      await record(req.source, { ...base, result: 'error', detail: { request: req, decision: plain, error: { code: (err as AgentgateError).code, message: (err as Error).message } } });
-      log.warn({ actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, server, err }, 'queue operation failed: AMI did not answer');
+      await record(req.source, {
+        ...base,
+        result: 'error',
+        detail: { request: req, decision: plain, error: { code: (err as AgentgateError).code, message: (err as Error).message } },
+      });
+      log.warn(
+        { actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, server, err },
+        'queue operation failed: AMI did not answer',
+      );
       throw err;
     }
     const message = res.message;
     const alreadyDone = res.refusal === 'not-member' && req.action === 'logout';
     if (res.refusal !== undefined && !alreadyDone) {
-      await record(req.source, { ...base, result: 'ami-error', detail: { request: req, decision: plain, ami: { response: res.response, message } } });
-      log.info({ actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, server, ami: message }, 'queue operation refused by Asterisk');
+      await record(req.source, {
+        ...base,
+        result: 'ami-error',
+        detail: { request: req, decision: plain, ami: { response: res.response, message } },
+      });
+      log.info(
+        { actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, server, ami: message },
+        'queue operation refused by Asterisk',
+      );
       throw refusalError(cmd, res);
     }
     const ami = alreadyDone ? { response: res.response, message, alreadyDone: true } : { response: res.response, message };
     // Asterisk applied it: from here on the operation is done, whatever the Store does.
     const auditId = await record(req.source, { ...base, result: 'ok', detail: { request: req, decision: plain, ami, server } });
-    log.info({ actor: req.actor, action: req.action, extension: req.extension, queue: req.queue, server, ami: message, audit: auditId ?? 'buffered' }, 'queue operation applied');
-    const out: QueueOpResult = { ok: true, action: req.action, extension: req.extension, interface: ext.interface, server, decision: plain, ami };
+    log.info(
+      {
+        actor: req.actor,
+        action: req.action,
+        extension: req.extension,
+        queue: req.queue,
+        server,
+        ami: message,
+        audit: auditId ?? 'buffered',
+      },
+      'queue operation applied',
+    );
+    const out: QueueOpResult = {
+      ok: true,
+      action: req.action,
+      extension: req.extension,
+      interface: ext.interface,
+      server,
+      decision: plain,
+      ami,
+    };
     if (auditId !== undefined) out.auditId = auditId;
     if (req.queue !== undefined) out.queue = req.queue;
     return out;

@@ -72,10 +72,19 @@ export function createTokenAdmin(deps: TokenAdminDeps): TokenAdmin {
       const token = await deps.tokens.issue(target.id, req.label);
       const tokenHash = sha256(token);
       try {
-        await deps.store.appendAudit({ kind: 'token', at: deps.clock.now(), actor: me.id, action: 'issue', result: 'ok', detail: { user: target.id, label: req.label, tokenHash } });
+        await deps.store.appendAudit({
+          kind: 'token',
+          at: deps.clock.now(),
+          actor: me.id,
+          action: 'issue',
+          result: 'ok',
+          detail: { user: target.id, label: req.label, tokenHash },
+        });
       } catch (err) {
         // No token without its audit record: take it back and say the Store failed.
-        await deps.tokens.revoke(tokenHash).catch((e: unknown) => log.error({ err: e, tokenHash }, 'token issued but neither audited nor revoked'));
+        await deps.tokens
+          .revoke(tokenHash)
+          .catch((e: unknown) => log.error({ err: e, tokenHash }, 'token issued but neither audited nor revoked'));
         throw err;
       }
       return { token, user: target.id, tokenHash };
@@ -96,13 +105,24 @@ export function createTokenAdmin(deps: TokenAdminDeps): TokenAdmin {
       }
       if (!rec) throw new AgentgateError('AGENTGATE_ERR_NOT_FOUND', { what: 'Token' }, { field: 'hash' });
       if (rec.source === 'config') {
-        throw new AgentgateError('AGENTGATE_ERR_CONFLICT', { detail: 'this token comes from the config file (tokens:); remove it there and restart' }, { field: 'hash' });
+        throw new AgentgateError(
+          'AGENTGATE_ERR_CONFLICT',
+          { detail: 'this token comes from the config file (tokens:); remove it there and restart' },
+          { field: 'hash' },
+        );
       }
       const ok = await deps.tokens.revoke(tokenHash);
       if (!ok) throw new AgentgateError('AGENTGATE_ERR_NOT_FOUND', { what: 'Token' }, { field: 'hash' });
       // Revoked: report it as done even if its audit record cannot be written now.
       await deps.store
-        .appendAudit({ kind: 'token', at: deps.clock.now(), actor: me.id, action: 'revoke', result: 'ok', detail: { tokenHash, user: rec.userId } })
+        .appendAudit({
+          kind: 'token',
+          at: deps.clock.now(),
+          actor: me.id,
+          action: 'revoke',
+          result: 'ok',
+          detail: { tokenHash, user: rec.userId },
+        })
         .catch((err: unknown) => log.error({ err, tokenHash }, 'token revoked but its audit record could not be written'));
     },
   };

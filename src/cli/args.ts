@@ -27,7 +27,12 @@ export interface Parsed<O extends Options> {
 export function parse<O extends Options>(args: readonly string[], options: O, positionals = true): Parsed<O> {
   let out;
   try {
-    out = parseArgs({ args: [...args], options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals, strict: true });
+    out = parseArgs({
+      args: [...args],
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: positionals,
+      strict: true,
+    });
   } catch (err) {
     // parseArgs' messages name the flag ("Unknown option '--x'"); drop its advice about '--'.
     throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));

@@ -12,15 +12,36 @@ interface Command {
 
 /** Each command is loaded only when used (the simulator is not loaded to run the daemon). */
 const COMMANDS: Record<string, { text: string; load: () => Promise<Command> }> = {
-  run: { text: 'Run the daemon against the PBX in the config file (agentgate run -c agentgate.yaml)', load: () => import('./commands/run.js') },
+  run: {
+    text: 'Run the daemon against the PBX in the config file (agentgate run -c agentgate.yaml)',
+    load: () => import('./commands/run.js'),
+  },
   'check-config': { text: 'Validate a config file and print every error with its path', load: () => import('./commands/check-config.js') },
-  token: { text: 'Create an API token for a user: the token once, and the line for `tokens:` in the config', load: () => import('./commands/token.js') },
-  policy: { text: 'The policy in force (in the Store): export it, diff it with the config, import the config as an admin', load: () => import('./commands/policy.js') },
-  doctor: { text: 'Check the PBX, Redis and a running agentgate against the config; one line per check, what to fix', load: () => import('./commands/doctor.js') },
-  explain: { text: 'May <user> do <action> on <extension> [queue], and why (exit 0 allowed, 1 denied)', load: () => import('./commands/explain.js') },
-  demo: { text: 'Start the simulator and the daemon and walk through calls and queue operations', load: () => import('./commands/demo.js') },
+  token: {
+    text: 'Create an API token for a user: the token once, and the line for `tokens:` in the config',
+    load: () => import('./commands/token.js'),
+  },
+  policy: {
+    text: 'The policy in force (in the Store): export it, diff it with the config, import the config as an admin',
+    load: () => import('./commands/policy.js'),
+  },
+  doctor: {
+    text: 'Check the PBX, Redis and a running agentgate against the config; one line per check, what to fix',
+    load: () => import('./commands/doctor.js'),
+  },
+  explain: {
+    text: 'May <user> do <action> on <extension> [queue], and why (exit 0 allowed, 1 denied)',
+    load: () => import('./commands/explain.js'),
+  },
+  demo: {
+    text: 'Start the simulator and the daemon and walk through calls and queue operations',
+    load: () => import('./commands/demo.js'),
+  },
   sim: { text: 'Run the Asterisk simulator standalone (ARI on 8088, AMI on 5038)', load: () => import('./commands/sim.js') },
-  'sim-call': { text: 'Place a call into Stasis on a running simulator (agentgate sim-call <agent>)', load: () => import('./commands/sim-call.js') },
+  'sim-call': {
+    text: 'Place a call into Stasis on a running simulator (agentgate sim-call <agent>)',
+    load: () => import('./commands/sim-call.js'),
+  },
 };
 
 function usage(): string {

@@ -37,7 +37,13 @@ function readYaml(file: string): unknown {
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '(yaml)', message: e.message.split('\n')[0] ?? e.message })));
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({
+        path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '(yaml)',
+        message: e.message.split('\n')[0] ?? e.message,
+      })),
+    );
   }
   try {
     return doc.toJS({ maxAliasCount: 100 }) as unknown;
@@ -50,18 +56,29 @@ function readYaml(file: string): unknown {
 export function readPolicyParts(file: string, env: Readonly<Record<string, string | undefined>> = process.env): ConfigPolicyParts {
   const raw = readYaml(file);
   const root = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
-  if (root?.directory === undefined) throw new ConfigError(file, [{ path: 'directory', message: 'is required (users, groups, extensions, queues, grants)' }]);
-  const resolved = resolveConfigValues({ directory: root.directory, ...(root.store === undefined || root.store === null ? {} : { store: root.store }) }, { env, baseDir: dirname(file) });
+  if (root?.directory === undefined)
+    throw new ConfigError(file, [{ path: 'directory', message: 'is required (users, groups, extensions, queues, grants)' }]);
+  const resolved = resolveConfigValues(
+    { directory: root.directory, ...(root.store === undefined || root.store === null ? {} : { store: root.store }) },
+    { env, baseDir: dirname(file) },
+  );
   const issues: ConfigIssue[] = resolved.issues.filter((i) => i.path.startsWith('directory') || i.path.startsWith('store'));
   if (issues.length > 0) throw new ConfigError(file, issues);
   const value = resolved.value as { directory: unknown; store?: unknown };
   const parsed = parsePolicyDoc(value.directory);
-  if (!parsed.ok) throw new ConfigError(file, parsed.errors.map((e) => ({ path: `directory.${e.path}`.replace(/\.\[/g, '['), message: e.message })));
+  if (!parsed.ok)
+    throw new ConfigError(
+      file,
+      parsed.errors.map((e) => ({ path: `directory.${e.path}`.replace(/\.\[/g, '['), message: e.message })),
+    );
   const out: ConfigPolicyParts = { directory: parsed.value };
   if (value.store !== undefined) {
     const schema = ConfigSchema.properties.store;
     const store = Value.Default(schema, structuredClone(value.store)) as { redis?: RedisLocation };
-    const errors = [...Value.Errors(schema, store)].map((e) => ({ path: `store${pointerToPath(e.path) === '(root)' ? '' : `.${pointerToPath(e.path)}`}`, message: e.message }));
+    const errors = [...Value.Errors(schema, store)].map((e) => ({
+      path: `store${pointerToPath(e.path) === '(root)' ? '' : `.${pointerToPath(e.path)}`}`,
+      message: e.message,
+    }));
     if (errors.length > 0) throw new ConfigError(file, errors);
     if (store.redis) out.redis = { url: store.redis.url, prefix: store.redis.prefix, tenant: store.redis.tenant };
   }

@@ -33,7 +33,10 @@ export class ConfigError extends Error {
 
 /** JSON pointer `/servers/0/ari/url` → `servers[0].ari.url`. */
 export function pointerToPath(pointer: string): string {
-  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   let out = '';
   for (const p of parts) {
     if (/^\d+$/.test(p)) out += `[${p}]`;
@@ -85,7 +88,11 @@ export function validateConfig(raw: unknown, source = 'config'): Config {
   }
   if (issues.length > 0 || !directory) throw new ConfigError(source, issues);
   const configured = withDefaults.instance.id;
-  const instance = { id: configured ?? defaultInstanceId(hostname()), leaseTtlMs: withDefaults.instance.leaseTtlMs, idFromHost: configured === undefined };
+  const instance = {
+    id: configured ?? defaultInstanceId(hostname()),
+    leaseTtlMs: withDefaults.instance.leaseTtlMs,
+    idFromHost: configured === undefined,
+  };
   return deepFreeze({ ...withDefaults, instance, directory }) as Config;
 }
 
@@ -105,7 +112,10 @@ function parseYaml(text: string, source: string): unknown {
   if (doc.errors.length > 0) {
     throw new ConfigError(
       source,
-      doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '(yaml)', message: e.message.split('\n')[0] ?? e.message })),
+      doc.errors.map((e) => ({
+        path: e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '(yaml)',
+        message: e.message.split('\n')[0] ?? e.message,
+      })),
     );
   }
   try {
@@ -114,7 +124,12 @@ function parseYaml(text: string, source: string): unknown {
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new ConfigError(source, [{ path: '(yaml)', message: /alias/i.test(message) ? `too many YAML aliases (more than ${MAX_ALIAS_COUNT} expansions): ${message}` : message }]);
+    throw new ConfigError(source, [
+      {
+        path: '(yaml)',
+        message: /alias/i.test(message) ? `too many YAML aliases (more than ${MAX_ALIAS_COUNT} expansions): ${message}` : message,
+      },
+    ]);
   }
 }
 
@@ -154,10 +169,16 @@ export function loadConfigFile(file: string, env: Env = process.env): Config {
  */
 export function loadDirectoryFile(file: string): PolicyDoc {
   const root = parseYaml(readConfigText(file), file);
-  const directory = root !== null && typeof root === 'object' && !Array.isArray(root) ? (root as Record<string, unknown>).directory : undefined;
-  if (directory === undefined) throw new ConfigError(file, [{ path: 'directory', message: 'is required (users, groups, extensions, queues, grants)' }]);
+  const directory =
+    root !== null && typeof root === 'object' && !Array.isArray(root) ? (root as Record<string, unknown>).directory : undefined;
+  if (directory === undefined)
+    throw new ConfigError(file, [{ path: 'directory', message: 'is required (users, groups, extensions, queues, grants)' }]);
   const parsed = parsePolicyDoc(directory);
-  if (!parsed.ok) throw new ConfigError(file, parsed.errors.map((e) => ({ path: `directory.${e.path}`.replace(/\.\[/g, '['), message: e.message })));
+  if (!parsed.ok)
+    throw new ConfigError(
+      file,
+      parsed.errors.map((e) => ({ path: `directory.${e.path}`.replace(/\.\[/g, '['), message: e.message })),
+    );
   return parsed.value;
 }
 

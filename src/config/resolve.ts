@@ -101,7 +101,10 @@ function readFileField(m: Record<string, unknown> | undefined, path: string, fie
   try {
     text = readFileSync(full, 'utf8');
   } catch (err) {
-    issues.push({ path: `${path}.${key}`, message: `cannot read ${full}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+    issues.push({
+      path: `${path}.${key}`,
+      message: `cannot read ${full}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    });
     return;
   }
   // `echo secret > file` and most secret stores end the file with a newline that is not part of it.

@@ -50,7 +50,12 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     log: Type.Object(
-      { level: Type.Union([Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')], { default: 'info' }) },
+      {
+        level: Type.Union(
+          [Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
+          { default: 'info' },
+        ),
+      },
       { additionalProperties: false, default: {} },
     ),
     servers: Type.Array(ServerSchema, { minItems: 1 }),
@@ -69,10 +74,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    audit: Type.Object(
-      { maxLength: Type.Integer({ default: 100000, minimum: 100 }) },
-      { additionalProperties: false, default: {} },
-    ),
+    audit: Type.Object({ maxLength: Type.Integer({ default: 100000, minimum: 100 }) }, { additionalProperties: false, default: {} }),
     http: Type.Object(
       {
         enabled: Type.Boolean({ default: true }),
@@ -118,7 +120,10 @@ export const ConfigSchema = Type.Object(
          * with Goto(agentgate-features,...): a Goto changes the channel's context, an `include =>`
          * would not (the channel would still report from-internal, where every call runs).
          */
-        contexts: Type.Array(Type.String({ pattern: '^[A-Za-z0-9._-]+$', minLength: 1, maxLength: 79 }), { default: ['agentgate-features'], minItems: 1 }),
+        contexts: Type.Array(Type.String({ pattern: '^[A-Za-z0-9._-]+$', minLength: 1, maxLength: 79 }), {
+          default: ['agentgate-features'],
+          minItems: 1,
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

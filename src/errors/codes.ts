@@ -59,7 +59,9 @@ type Holes<S extends string> = S extends `${string}{${infer K}}${infer Rest}` ? 
  * What a code's template needs: every `{name}` in its message must be given (tsc checks it at each
  * `new AgentgateError(...)`), plus any extra detail (e.g. `decision`) kept in `details`.
  */
-export type ErrorParams<C extends ErrorCode> = { readonly [K in Holes<(typeof ERROR_CODES)[C]['message']>]: unknown } & Readonly<Record<string, unknown>>;
+export type ErrorParams<C extends ErrorCode> = { readonly [K in Holes<(typeof ERROR_CODES)[C]['message']>]: unknown } & Readonly<
+  Record<string, unknown>
+>;
 
 export interface ErrorOptions {
   field?: string;

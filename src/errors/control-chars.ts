@@ -13,5 +13,9 @@ export function refuseControlChars(field: string, value: string): void {
   const m = CONTROL.exec(value);
   if (!m) return;
   const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-  throw new AgentgateError('AGENTGATE_ERR_VALIDATION', { field, detail: `must not contain control characters (U+${code} at position ${m.index})` }, { field });
+  throw new AgentgateError(
+    'AGENTGATE_ERR_VALIDATION',
+    { field, detail: `must not contain control characters (U+${code} at position ${m.index})` },
+    { field },
+  );
 }

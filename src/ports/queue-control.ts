@@ -39,7 +39,8 @@ export type QueueCommand =
   | { op: 'penalty'; queue?: string; interface: string; penalty: number };
 
 /** Why Asterisk refused a command, from its answer's text (recordings/ami/queue-member-lifecycle.jsonl). */
-export type QueueRefusal = 'no-such-queue' | 'already-member' | 'not-member' | 'not-dynamic' | 'interface-not-found' | 'invalid-penalty' | 'other';
+export type QueueRefusal =
+  'no-such-queue' | 'already-member' | 'not-member' | 'not-dynamic' | 'interface-not-found' | 'invalid-penalty' | 'other';
 
 /** Asterisk's answer to a command: as it said it, and, when it refused, why. */
 export interface QueueAnswer {

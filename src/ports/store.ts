@@ -63,9 +63,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type LeaseResult =
-  | { ok: true; token: number; expiresAt: number }
-  | { ok: false; holder: string; expiresAt: number };
+export type LeaseResult = { ok: true; token: number; expiresAt: number } | { ok: false; holder: string; expiresAt: number };
 
 export interface DispatchRecord {
   id: string;

@@ -68,7 +68,12 @@ export class Simulator {
   amiPort = 0;
 
   private constructor(opts: SimulatorOptions) {
-    this.pbx = new Pbx({ endpoints: opts.endpoints, recordLimit: opts.recordLimit, localStasisDelayMs: opts.localStasisDelayMs, clock: opts.clock });
+    this.pbx = new Pbx({
+      endpoints: opts.endpoints,
+      recordLimit: opts.recordLimit,
+      localStasisDelayMs: opts.localStasisDelayMs,
+      clock: opts.clock,
+    });
     this.queues = new AppQueue(opts.queues ?? DEFAULT_QUEUES);
     this.ami = new AmiServer({
       host: opts.host,
@@ -89,7 +94,12 @@ export class Simulator {
         },
       },
     });
-    this.ari = new AriServer(this.pbx, { host: opts.host, port: opts.ariPort ?? 0, users: opts.ariUsers, control: (req, body, url) => this.control(req, body, url) });
+    this.ari = new AriServer(this.pbx, {
+      host: opts.host,
+      port: opts.ariPort ?? 0,
+      users: opts.ariUsers,
+      control: (req, body, url) => this.control(req, body, url),
+    });
   }
 
   static async start(opts: SimulatorOptions = {}): Promise<Simulator> {
@@ -125,20 +135,41 @@ export class Simulator {
    * into [agentgate-features], so the channel executes there; from `features` as the recorded
    * set-up has them (context `features`). The channel plays a beep and hangs up after lifetimeMs.
    */
-  async dialExtension(opts: { from: string; context: string; exten: string; args?: string[]; lifetimeMs?: number }): Promise<SimCall | undefined> {
+  async dialExtension(opts: {
+    from: string;
+    context: string;
+    exten: string;
+    args?: string[];
+    lifetimeMs?: number;
+  }): Promise<SimCall | undefined> {
     if (opts.context === 'features' || opts.context === 'from-internal' || opts.context === 'agentgate-features') {
       const context = opts.context === 'features' ? 'features' : 'agentgate-features';
       this.runFeature(opts.from, opts.exten, opts.from.slice(opts.from.indexOf('/') + 1), undefined, context, opts.lifetimeMs);
       return undefined;
     }
     if (opts.context === 'incoming') {
-      const r = this.pbx.dialIn({ app: 'agentgate', args: opts.args ?? ['dispatch', 'alice'], from: opts.from, callerNumber: opts.from.slice(opts.from.indexOf('/') + 1), callerName: '', context: 'incoming', exten: opts.exten });
+      const r = this.pbx.dialIn({
+        app: 'agentgate',
+        args: opts.args ?? ['dispatch', 'alice'],
+        from: opts.from,
+        callerNumber: opts.from.slice(opts.from.indexOf('/') + 1),
+        callerName: '',
+        context: 'incoming',
+        exten: opts.exten,
+      });
       return this.callHandle(r.id, r.name, r.failed);
     }
     throw new Error(`the simulator's dialplan has no context ${opts.context}`);
   }
 
-  private runFeature(from: string, exten: string, callerNum: string, extension = callerNum, context = 'features', lifetimeMs?: number): void {
+  private runFeature(
+    from: string,
+    exten: string,
+    callerNum: string,
+    extension = callerNum,
+    context = 'features',
+    lifetimeMs?: number,
+  ): void {
     const make = FEATURES[exten];
     if (!make) throw new Error(`the simulator's [features] context has no extension ${exten}`);
     const headers = make(extension);
@@ -193,7 +224,17 @@ export class Simulator {
     });
   }
 
-  get faults(): { dropAriWebsockets(refuseReconnectForMs?: number): void; freezeAriWebsockets(): void; sendRawAriFrame(text: string, app?: string): boolean; delayRest(m: RegExp, ms: number): void; delayOneRest(m: RegExp, ms: number): void; delayResponse(m: RegExp, ms: number): void; failRest(m: RegExp, status: number, body: unknown): void; answerRawRest(m: RegExp, status: number, text: string): void; clear(): void } {
+  get faults(): {
+    dropAriWebsockets(refuseReconnectForMs?: number): void;
+    freezeAriWebsockets(): void;
+    sendRawAriFrame(text: string, app?: string): boolean;
+    delayRest(m: RegExp, ms: number): void;
+    delayOneRest(m: RegExp, ms: number): void;
+    delayResponse(m: RegExp, ms: number): void;
+    failRest(m: RegExp, status: number, body: unknown): void;
+    answerRawRest(m: RegExp, status: number, text: string): void;
+    clear(): void;
+  } {
     return {
       dropAriWebsockets: (ms) => this.ari.dropWebsockets(ms),
       freezeAriWebsockets: () => this.ari.freezeWebsockets(),
@@ -227,8 +268,12 @@ export class Simulator {
   private async control(req: IncomingMessage, body: unknown, url: URL): Promise<{ status: number; body: unknown } | undefined> {
     if (req.method === 'POST' && url.pathname === '/sim/dial-in') {
       const b = (body ?? {}) as { args?: unknown; callerNumber?: unknown };
-      if (!Array.isArray(b.args) || !b.args.every((a) => typeof a === 'string')) return { status: 400, body: { message: 'args must be a list of strings' } };
-      const call = await this.dialIn({ args: b.args as string[], callerNumber: typeof b.callerNumber === 'string' ? b.callerNumber : undefined });
+      if (!Array.isArray(b.args) || !b.args.every((a) => typeof a === 'string'))
+        return { status: 400, body: { message: 'args must be a list of strings' } };
+      const call = await this.dialIn({
+        args: b.args as string[],
+        callerNumber: typeof b.callerNumber === 'string' ? b.callerNumber : undefined,
+      });
       return { status: 200, body: { id: call.id, name: call.name, failed: call.failed } };
     }
     if (req.method === 'GET' && url.pathname === '/sim/state') {

@@ -52,14 +52,30 @@ function rawConfig(env: { sim: Simulator; httpPort: number; prefix: string }, ov
     servers: [
       {
         name: 'pbx1',
-        ari: { url: env.sim.ariUrl, username: 'agentgate', password: over.ariPassword ?? 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 },
+        ari: {
+          url: env.sim.ariUrl,
+          username: 'agentgate',
+          password: over.ariPassword ?? 'secret',
+          pingIntervalMs: 1000,
+          restTimeoutMs: 2000,
+        },
         ami: { host: '127.0.0.1', port: env.sim.amiPort, username: 'agentgate', secret: over.amiSecret ?? 'secret', actionTimeoutMs: 1000 },
       },
     ],
     http: { enabled: true, host: '127.0.0.1', port: env.httpPort },
     store: { redis: { url: over.redisUrl ?? REDIS_URL, prefix: env.prefix } },
     directory: {
-      users: [{ id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', extensions: ['1001'], addresses: over.addresses ?? ['PJSIP/1001', 'PJSIP/1002'], flags: { inbound: true } }],
+      users: [
+        {
+          id: 'alice',
+          name: 'Alice',
+          role: 'agent',
+          scope: 'call_center_agent',
+          extensions: ['1001'],
+          addresses: over.addresses ?? ['PJSIP/1001', 'PJSIP/1002'],
+          flags: { inbound: true },
+        },
+      ],
       extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
       queues: (over.queues ?? ['support', 'sales']).map((id) => ({ id })),
     },
@@ -118,7 +134,9 @@ describe('agentgate doctor', () => {
     cleanups.push(f.remove);
     const io = captureOutput();
     expect(await main(['doctor', '-c', f.file])).toBe(1);
-    expect(io.out()).toMatch(/^FAIL {2}ari pbx1: http:\/\/127\.0\.0\.1:\d+ refused user 'agentgate' with this password \(401\)\n {6}fix: servers\[0\]\.ari\.username \/ servers\[0\]\.ari\.password must match a user in ari\.conf$/m);
+    expect(io.out()).toMatch(
+      /^FAIL {2}ari pbx1: http:\/\/127\.0\.0\.1:\d+ refused user 'agentgate' with this password \(401\)\n {6}fix: servers\[0\]\.ari\.username \/ servers\[0\]\.ari\.password must match a user in ari\.conf$/m,
+    );
     expect(io.out()).not.toContain('not-the-password');
     vi.restoreAllMocks();
     expect(fails(await doctor(env, { ariPassword: 'not-the-password' }))).toEqual(['ari pbx1']);
@@ -128,10 +146,15 @@ describe('agentgate doctor', () => {
     const env = await setUp();
     await runDaemon(env);
     env.sim.faults.dropAriWebsockets(60_000);
-    await vi.waitFor(async () => expect((await fetch(`http://127.0.0.1:${env.httpPort}/readyz`)).status).toBe(503), { timeout: 5000, interval: 50 });
+    await vi.waitFor(async () => expect((await fetch(`http://127.0.0.1:${env.httpPort}/readyz`)).status).toBe(503), {
+      timeout: 5000,
+      interval: 50,
+    });
     const checks = await doctor(env);
     expect(fails(checks).sort()).toEqual(['agentgate', 'app agentgate on pbx1']);
-    expect(line(checks, 'app agentgate on pbx1').text).toMatch(/^not registered, and the agentgate at http:\/\/127\.0\.0\.1:\d+: ARI websocket to .* is down/);
+    expect(line(checks, 'app agentgate on pbx1').text).toMatch(
+      /^not registered, and the agentgate at http:\/\/127\.0\.0\.1:\d+: ARI websocket to .* is down/,
+    );
   });
 
   it('the app taken by another websocket (ApplicationReplaced): FAIL saying the running agentgate lost it', async () => {
@@ -140,17 +163,25 @@ describe('agentgate doctor', () => {
     const thief = new WebSocket(`${env.sim.ariUrl.replace('http', 'ws')}/ari/events?app=agentgate&api_key=agentgate:secret`);
     cleanups.push(() => thief.terminate());
     await new Promise((r) => thief.once('open', r));
-    await vi.waitFor(async () => expect((await fetch(`http://127.0.0.1:${env.httpPort}/readyz`)).status).toBe(503), { timeout: 5000, interval: 50 });
+    await vi.waitFor(async () => expect((await fetch(`http://127.0.0.1:${env.httpPort}/readyz`)).status).toBe(503), {
+      timeout: 5000,
+      interval: 50,
+    });
     const checks = await doctor(env);
     expect(fails(checks)).toContain('app agentgate on pbx1');
-    expect(line(checks, 'app agentgate on pbx1').text).toMatch(/^registered in Asterisk, but not by the agentgate at .*taken over by another websocket .*ApplicationReplaced/);
+    expect(line(checks, 'app agentgate on pbx1').text).toMatch(
+      /^registered in Asterisk, but not by the agentgate at .*taken over by another websocket .*ApplicationReplaced/,
+    );
   });
 
   it('the app not registered and no agentgate running: a warning, not a failure (it registers at start)', async () => {
     const env = await setUp();
     const checks = await doctor(env);
     expect(fails(checks)).toEqual([]);
-    expect(line(checks, 'app agentgate on pbx1')).toMatchObject({ status: 'warn', text: expect.stringMatching(/^not registered: no agentgate runs/) as unknown });
+    expect(line(checks, 'app agentgate on pbx1')).toMatchObject({
+      status: 'warn',
+      text: expect.stringMatching(/^not registered: no agentgate runs/) as unknown,
+    });
     expect(line(checks, 'agentgate').status).toBe('info');
   });
 
@@ -158,11 +189,18 @@ describe('agentgate doctor', () => {
     const env = await setUp();
     const checks = await doctor(env, { amiSecret: 'nope' });
     expect(fails(checks)).toEqual(['ami pbx1']);
-    expect(line(checks, 'ami pbx1')).toMatchObject({ text: "login as 'agentgate' refused: Authentication failed", fix: expect.stringContaining('servers[0].ami.secret') as unknown });
+    expect(line(checks, 'ami pbx1')).toMatchObject({
+      text: "login as 'agentgate' refused: Authentication failed",
+      fix: expect.stringContaining('servers[0].ami.secret') as unknown,
+    });
   });
 
   it('AMI user without read class user: FAIL, the test UserEvent never came back (feature codes would be lost)', async () => {
-    const env = await setUp({ amiUsers: [{ username: 'agentgate', secret: 'secret', read: ['system', 'call', 'agent'], write: ['system', 'call', 'agent', 'user'] }] });
+    const env = await setUp({
+      amiUsers: [
+        { username: 'agentgate', secret: 'secret', read: ['system', 'call', 'agent'], write: ['system', 'call', 'agent', 'user'] },
+      ],
+    });
     const checks = await doctor(env);
     expect(fails(checks)).toEqual(['ami pbx1 read user']);
     expect(line(checks, 'ami pbx1 read user').fix).toBe('manager.conf [agentgate] read = agent,user');
@@ -179,7 +217,10 @@ describe('agentgate doctor', () => {
     const env = await setUp();
     const checks = await doctor(env, { addresses: ['PJSIP/1001', 'PJSIP/1999', 'PJSIP/1004', 'Local/5551234@trunk-out'] });
     expect(fails(checks)).toEqual(['address PJSIP/1999 (alice)']);
-    expect(line(checks, 'address PJSIP/1004 (alice)')).toMatchObject({ status: 'warn', text: expect.stringContaining('offline') as unknown });
+    expect(line(checks, 'address PJSIP/1004 (alice)')).toMatchObject({
+      status: 'warn',
+      text: expect.stringContaining('offline') as unknown,
+    });
     expect(line(checks, 'address Local/5551234@trunk-out (alice)').status).toBe('info');
   });
 

@@ -44,7 +44,11 @@ describe('README first run', () => {
 
   it('from zero to an admin token and an allowed queue login against the simulator', { timeout: 60_000 }, async () => {
     const sim = background(['sim', '--ari-port', '0', '--ami-port', '0']);
-    await until(() => /AMI {2}127\.0\.0\.1:\d+/.test(sim.output()), 20_000, () => `the simulator to start:\n${sim.output()}`);
+    await until(
+      () => /AMI {2}127\.0\.0\.1:\d+/.test(sim.output()),
+      20_000,
+      () => `the simulator to start:\n${sim.output()}`,
+    );
     const ariUrl = /ARI {2}(http:\/\/\S+)\/ari/.exec(sim.output())![1]!;
     const amiPort = /AMI {2}127\.0\.0\.1:(\d+)/.exec(sim.output())![1]!;
 
@@ -77,8 +81,17 @@ describe('README first run', () => {
 
     // 3. run
     const daemon = background(['run', '-c', file]);
-    await until(() => daemon.output().includes('HTTP API listening'), 20_000, () => `the daemon to listen:\n${daemon.output()}`);
-    const http = (/"url":"(http:\/\/[^"]+)"/.exec(daemon.output().split('\n').find((l) => l.includes('HTTP API listening'))!) ?? [])[1]!;
+    await until(
+      () => daemon.output().includes('HTTP API listening'),
+      20_000,
+      () => `the daemon to listen:\n${daemon.output()}`,
+    );
+    const http = (/"url":"(http:\/\/[^"]+)"/.exec(
+      daemon
+        .output()
+        .split('\n')
+        .find((l) => l.includes('HTTP API listening'))!,
+    ) ?? [])[1]!;
     const auth = { Authorization: `Bearer ${token}` };
 
     // 4. the token works
@@ -87,7 +100,11 @@ describe('README first run', () => {
     expect(JSON.stringify(await caps.json())).toContain('olivia');
 
     // 5. an allowed queue login
-    const login = await fetch(`${http}/v1/queue/login`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ extension: '1001', queue: 'support' }) });
+    const login = await fetch(`${http}/v1/queue/login`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ extension: '1001', queue: 'support' }),
+    });
     const body = (await login.json()) as { ok?: boolean; decision?: { allowed: boolean }; ami?: { response: string } };
     expect(login.status, JSON.stringify(body)).toBe(200);
     expect(body.decision?.allowed).toBe(true);

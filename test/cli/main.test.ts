@@ -29,7 +29,7 @@ describe('agentgate command line', () => {
     expect(io.out()).toBe('');
   });
 
-  it('<command> --help prints that command\'s usage, exit 0, and runs nothing', async () => {
+  it("<command> --help prints that command's usage, exit 0, and runs nothing", async () => {
     const io = captureOutput();
     expect(await main(['run', '--help'])).toBe(0);
     expect(io.out()).toContain('usage: agentgate run [-c file.yaml]');

@@ -37,7 +37,10 @@ describe('the packed package', () => {
   it('installs with production dependencies only and runs through node_modules/.bin/agentgate', { timeout: 180_000 }, async () => {
     // `npm pack` runs `prepare` (the build), so the tarball holds what this checkout compiles to.
     const packed = await exec('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: ROOT, env: cleanEnv(), timeout: 90_000 });
-    const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{
+      filename: string;
+      files: Array<{ path: string }>;
+    }>;
     const files = info!.files.map((f) => f.path);
     expect(files).toContain('dist/cli/bin.js');
     expect(files).toContain('dist/sim/ari/api-docs/resources.json');
@@ -45,8 +48,13 @@ describe('the packed package', () => {
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([]);
 
     writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true }));
-    await exec('npm', ['install', join(scratch, info!.filename), '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: scratch, env: cleanEnv(), timeout: 120_000 });
-    for (const dev of ['tsx', 'typescript', 'vitest', 'esbuild']) expect(existsSync(join(scratch, 'node_modules', dev)), `${dev} installed`).toBe(false);
+    await exec('npm', ['install', join(scratch, info!.filename), '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], {
+      cwd: scratch,
+      env: cleanEnv(),
+      timeout: 120_000,
+    });
+    for (const dev of ['tsx', 'typescript', 'vitest', 'esbuild'])
+      expect(existsSync(join(scratch, 'node_modules', dev)), `${dev} installed`).toBe(false);
 
     const help = await bin(['--help']);
     expect(help.code).toBe(0);
@@ -66,7 +74,11 @@ describe('the packed package', () => {
     expect(token.stdout).toMatch(/^agt_\S+\n/);
 
     // The simulator serves its api-docs from the package: the JSON files must have been packed.
-    const sim = spawn(join(scratch, 'node_modules/.bin/agentgate'), ['sim', '--ari-port', '0', '--ami-port', '0'], { cwd: scratch, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const sim = spawn(join(scratch, 'node_modules/.bin/agentgate'), ['sim', '--ari-port', '0', '--ami-port', '0'], {
+      cwd: scratch,
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       let out = '';
       sim.stdout.on('data', (b: Buffer) => (out += b.toString()));
@@ -81,7 +93,9 @@ describe('the packed package', () => {
           }
         });
       });
-      const res = await fetch(`${url}/ari/api-docs/resources.json`, { headers: { Authorization: `Basic ${Buffer.from('agentgate:secret').toString('base64')}` } });
+      const res = await fetch(`${url}/ari/api-docs/resources.json`, {
+        headers: { Authorization: `Basic ${Buffer.from('agentgate:secret').toString('base64')}` },
+      });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { apis: unknown[] }).apis.length).toBeGreaterThan(5);
     } finally {

@@ -165,7 +165,9 @@ describe('the Store is the one source of truth for the policy', () => {
     const daemon = await startDaemon(loadConfigFile(file), { logger: captureLogs().logger, configFile: file });
     await daemon.stop();
     const wider = { ...BOB_SELF, id: 'bob-wide', targets: ['user:bob', 'queue:sales'] };
-    write(configObject(REDIS_URL, prefix, { ...DIRECTORY, queues: [{ id: 'support' }, { id: 'sales' }], grants: [...DIRECTORY.grants, wider] }));
+    write(
+      configObject(REDIS_URL, prefix, { ...DIRECTORY, queues: [{ id: 'support' }, { id: 'sales' }], grants: [...DIRECTORY.grants, wider] }),
+    );
     const r = await cli(['policy', 'import', '-c', file, '--as', 'olivia']);
     expect(r.code).toBe(1);
     expect(r.err).toContain('add-grant bob-wide');
@@ -192,13 +194,21 @@ describe('the Store is the one source of truth for the policy', () => {
     const token = 'agt_policy-writeback-test-token';
     const base = configObject(redis.url, 'wb', DIRECTORY, { tokens: [{ user: 'olivia', sha256: sha256(token) }] });
     const logsA = captureLogs();
-    const a: Daemon = await startDaemon(validateConfig({ ...base, instance: { id: 'wb-a' }, http: { enabled: true, host: '127.0.0.1', port: 0 } }), { logger: logsA.logger, policyPollMs: 100 });
+    const a: Daemon = await startDaemon(
+      validateConfig({ ...base, instance: { id: 'wb-a' }, http: { enabled: true, host: '127.0.0.1', port: 0 } }),
+      { logger: logsA.logger, policyPollMs: 100 },
+    );
     cleanups.push(() => a.stop());
     const logsB = captureLogs();
     const b: Daemon = await startDaemon(validateConfig({ ...base, instance: { id: 'wb-b' } }), { logger: logsB.logger, policyPollMs: 100 });
     cleanups.push(() => b.stop());
     const change = (expectedVersion: number, grant: unknown) =>
-      a.http!.inject({ method: 'POST', url: '/v1/policy/changes', headers: { authorization: `Bearer ${token}` }, payload: { expectedVersion, change: { op: 'add-grant', grant } } });
+      a.http!.inject({
+        method: 'POST',
+        url: '/v1/policy/changes',
+        headers: { authorization: `Bearer ${token}` },
+        payload: { expectedVersion, change: { op: 'add-grant', grant } },
+      });
 
     const r1 = await change(1, BOB_SELF);
     expect(r1.statusCode, r1.body).toBe(200);
@@ -208,7 +218,9 @@ describe('the Store is the one source of truth for the policy', () => {
     await redis.stop();
     await redis.resume(); // empty: no RDB, no AOF
     // Whichever instance notices first writes it back (and says so); the other simply follows.
-    await vi.waitFor(() => expect([logsA, logsB].some((l) => l.has(/wrote the policy in force back, as version 2/))).toBe(true), { timeout: 15_000 });
+    await vi.waitFor(() => expect([logsA, logsB].some((l) => l.has(/wrote the policy in force back, as version 2/))).toBe(true), {
+      timeout: 15_000,
+    });
     const wb = await createRedisStore({ url: redis.url, prefix: 'wb', clock: systemClock() });
     cleanups.push(() => wb.close());
     await vi.waitFor(async () => expect((await wb.getPolicy())?.version).toBe(2), { timeout: 10_000 });

@@ -53,7 +53,10 @@ describe('secrets stay out of output', () => {
   it('pino redacts passwords, secrets, tokens and Authorization headers at any depth up to four', () => {
     let out = '';
     const logger = createLogger({ level: 'info' }, new Writable({ write: (c: Buffer, _e, cb) => ((out += c.toString()), cb()) }));
-    logger.info({ password: 'p1', server: { ari: { password: 'p2' }, ami: { secret: 'p3' } }, config: { servers: { ari: { password: 'p4' } } } }, 'a');
+    logger.info(
+      { password: 'p1', server: { ari: { password: 'p2' }, ami: { secret: 'p3' } }, config: { servers: { ari: { password: 'p4' } } } },
+      'a',
+    );
     logger.info({ req: { headers: { authorization: 'Bearer p5' } }, token: 'p6' }, 'b');
     for (const p of ['p1', 'p2', 'p3', 'p4', 'p5', 'p6']) expect(out).not.toContain(`"${p}`);
     expect(out).not.toContain('Bearer');
@@ -73,7 +76,10 @@ describe('secrets stay out of output', () => {
   });
 
   it('the daemon logs in with them at trace level and logs none of them, nor the API token', async () => {
-    const sim = await Simulator.start({ ariUsers: [{ username: 'agentgate', password: ARI_MARK }], amiUsers: [{ username: 'agentgate', secret: AMI_MARK }] });
+    const sim = await Simulator.start({
+      ariUsers: [{ username: 'agentgate', password: ARI_MARK }],
+      amiUsers: [{ username: 'agentgate', secret: AMI_MARK }],
+    });
     cleanups.push(() => sim.stop());
     const cfg = loadConfigFile(writeConfig(sim), { ARI_PASSWORD: ARI_MARK, AGENTGATE_LOG_LEVEL: 'trace' });
     expect(cfg.log.level).toBe('trace');
@@ -92,6 +98,7 @@ describe('secrets stay out of output', () => {
     expect(logger.level).toBe('trace');
     expect(logs).toContain('ARI websocket connected');
     expect(logs).toContain('AMI connected');
-    for (const secret of [ARI_MARK, AMI_MARK, TOKEN, Buffer.from(`agentgate:${ARI_MARK}`).toString('base64')]) expect(logs).not.toContain(secret);
+    for (const secret of [ARI_MARK, AMI_MARK, TOKEN, Buffer.from(`agentgate:${ARI_MARK}`).toString('base64')])
+      expect(logs).not.toContain(secret);
   });
 });

@@ -30,10 +30,26 @@ async function freePort(): Promise<number> {
 function config(ari: { url: string; password?: string }, amiPort: number, http = false): Record<string, unknown> {
   return {
     instance: { id: `startup-${Math.random().toString(36).slice(2, 8)}` },
-    servers: [{ name: 'pbx1', ari: { url: ari.url, username: 'agentgate', password: ari.password ?? 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 }, ami: { host: '127.0.0.1', port: amiPort, username: 'agentgate', secret: 'secret', actionTimeoutMs: 1000 } }],
+    servers: [
+      {
+        name: 'pbx1',
+        ari: { url: ari.url, username: 'agentgate', password: ari.password ?? 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 },
+        ami: { host: '127.0.0.1', port: amiPort, username: 'agentgate', secret: 'secret', actionTimeoutMs: 1000 },
+      },
+    ],
     http: { enabled: http, host: '127.0.0.1', port: 0 },
     directory: {
-      users: [{ id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', extensions: ['1001'], addresses: ['PJSIP/1001'], flags: { inbound: true } }],
+      users: [
+        {
+          id: 'alice',
+          name: 'Alice',
+          role: 'agent',
+          scope: 'call_center_agent',
+          extensions: ['1001'],
+          addresses: ['PJSIP/1001'],
+          flags: { inbound: true },
+        },
+      ],
       extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
       queues: [{ id: 'support' }],
     },
@@ -69,7 +85,10 @@ describe('#16.5 start-up errors a user can act on', () => {
     const p = runDaemon(config({ url: `http://127.0.0.1:${ariPort}` }, amiPort));
     // Before: the AMI side retried in silence (no line at all).
     await vi.waitFor(() => expect(p.output()).toContain(`AMI at 127.0.0.1:${amiPort} not reachable`), { timeout: 20_000, interval: 100 });
-    await vi.waitFor(() => expect(p.output()).toContain(`ARI at http://127.0.0.1:${ariPort} not reachable`), { timeout: 20_000, interval: 100 });
+    await vi.waitFor(() => expect(p.output()).toContain(`ARI at http://127.0.0.1:${ariPort} not reachable`), {
+      timeout: 20_000,
+      interval: 100,
+    });
     expect(p.child.exitCode).toBeNull();
     const sim = await Simulator.start({ ariPort, amiPort });
     cleanups.push(() => sim.stop());
@@ -100,7 +119,9 @@ describe('#16.8 a second instance with the same ARI app', () => {
         const res = await fetch(`${daemon.httpUrl}/readyz`);
         expect(res.status).toBe(503);
         const body = (await res.json()) as { failing: Array<{ component: string; reason: string }> };
-        expect(body.failing).toEqual([{ component: 'ari:pbx1', reason: expect.stringMatching(/taken over by another websocket .*ApplicationReplaced/) as unknown }]);
+        expect(body.failing).toEqual([
+          { component: 'ari:pbx1', reason: expect.stringMatching(/taken over by another websocket .*ApplicationReplaced/) as unknown },
+        ]);
       },
       { timeout: 5000, interval: 50 },
     );

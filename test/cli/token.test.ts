@@ -33,7 +33,10 @@ describe('agentgate token create', () => {
   it('quotes a label YAML would misread', async () => {
     const io = captureOutput();
     expect(await main(['token', 'create', '--user', 'sam', '--label', 'night: shift #2'])).toBe(0);
-    const line = io.out().split('\n').find((l) => l.trimStart().startsWith('- {'))!;
+    const line = io
+      .out()
+      .split('\n')
+      .find((l) => l.trimStart().startsWith('- {'))!;
     const cfg = parseConfigText(pasteToken(readFileSync(EXAMPLE, 'utf8'), line), EXAMPLE);
     expect(cfg.tokens[0]?.label).toBe('night: shift #2');
   });

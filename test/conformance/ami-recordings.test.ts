@@ -15,7 +15,22 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Simulator } from '../../src/sim/index.js';
 
 const ROOT = new URL('../fixtures/asterisk-22.7/recordings/ami/', import.meta.url).pathname;
-const NOT_MODELLED = new Set(['Newchannel', 'LocalBridge', 'Newexten', 'VarSet', 'HangupRequest', 'SoftHangupRequest', 'Hangup', 'Newstate', 'NewCallerid', 'NewConnectedLine', 'DialBegin', 'DialEnd', 'DialState', 'OriginateResponse']);
+const NOT_MODELLED = new Set([
+  'Newchannel',
+  'LocalBridge',
+  'Newexten',
+  'VarSet',
+  'HangupRequest',
+  'SoftHangupRequest',
+  'Hangup',
+  'Newstate',
+  'NewCallerid',
+  'NewConnectedLine',
+  'DialBegin',
+  'DialEnd',
+  'DialState',
+  'OriginateResponse',
+]);
 const VOLATILE = new Set(['timestamp', 'uptime', 'lastreload', 'logintime', 'lastpause', 'uniqueid', 'linkedid']);
 
 interface Line {
@@ -70,7 +85,9 @@ afterEach(async () => {
 });
 
 describe('AMI conformance with the recordings of Asterisk 22.7', () => {
-  const files = readdirSync(ROOT).filter((f) => f.endsWith('.jsonl')).sort();
+  const files = readdirSync(ROOT)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort();
 
   it('finds the recordings', () => {
     expect(files.length).toBeGreaterThanOrEqual(6);
@@ -87,7 +104,10 @@ describe('AMI conformance with the recordings of Asterisk 22.7', () => {
       let received = '';
       socket.on('data', (d) => (received += d.toString('utf8')));
       await new Promise((r) => socket.once('connect', r));
-      const recorded = lines.filter((l) => l.dir === 'recv').map((l) => l.text!).join('');
+      const recorded = lines
+        .filter((l) => l.dir === 'recv')
+        .map((l) => l.text!)
+        .join('');
       const expected = comparable(messages(recorded));
       const quiet = async (): Promise<void> => {
         // Wait until the simulator has said everything it will say for this step (auth failure: ~1 s).

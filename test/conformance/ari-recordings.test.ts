@@ -31,7 +31,18 @@ interface Line {
   note?: string;
 }
 
-const COMPARED = new Set(['StasisStart', 'StasisEnd', 'ChannelStateChange', 'Dial', 'ChannelHangupRequest', 'ChannelDestroyed', 'ChannelEnteredBridge', 'ChannelLeftBridge', 'BridgeDestroyed', 'ApplicationReplaced']);
+const COMPARED = new Set([
+  'StasisStart',
+  'StasisEnd',
+  'ChannelStateChange',
+  'Dial',
+  'ChannelHangupRequest',
+  'ChannelDestroyed',
+  'ChannelEnteredBridge',
+  'ChannelLeftBridge',
+  'BridgeDestroyed',
+  'ApplicationReplaced',
+]);
 
 function files(): string[] {
   const out: string[] = [];
@@ -53,7 +64,8 @@ function read(file: string): Line[] {
 function shape(v: unknown): unknown {
   if (Array.isArray(v)) {
     const keys = new Map<string, unknown>();
-    for (const item of v) if (item && typeof item === 'object') for (const [k, x] of Object.entries(shape(item) as Record<string, unknown>)) keys.set(k, x);
+    for (const item of v)
+      if (item && typeof item === 'object') for (const [k, x] of Object.entries(shape(item) as Record<string, unknown>)) keys.set(k, x);
     return v.length === 0 ? [] : [Object.fromEntries([...keys.entries()].sort(([a], [b]) => a.localeCompare(b)))];
   }
   if (v && typeof v === 'object') {
@@ -156,7 +168,8 @@ function identityCounts(events: Record<string, unknown>[], own: Set<string>, cre
   for (const e of events) {
     const id = channelOf(e);
     if (!id || !own.has(id)) continue;
-    if (e.type === 'ChannelCallerId' || (e.type === 'ChannelConnectedLine' && created.has(id))) out[`${id} ${String(e.type)}`] = (out[`${id} ${String(e.type)}`] ?? 0) + 1;
+    if (e.type === 'ChannelCallerId' || (e.type === 'ChannelConnectedLine' && created.has(id)))
+      out[`${id} ${String(e.type)}`] = (out[`${id} ${String(e.type)}`] ?? 0) + 1;
   }
   return out;
 }
@@ -228,18 +241,24 @@ describe('ARI conformance with the recordings of Asterisk 22.7', () => {
         // The client in the recording acted after it had seen the events of the channels it names:
         // wait until as many of them have arrived here (timing alone loses the race on a loaded machine).
         for (const id of targets(l.path ?? '')) {
-          const seen = (evs: Record<string, unknown>[]): number => evs.filter((e) => COMPARED.has(String(e.type)) && channelOf(e) === id).length;
+          const seen = (evs: Record<string, unknown>[]): number =>
+            evs.filter((e) => COMPARED.has(String(e.type)) && channelOf(e) === id).length;
           const need = seen(lines.filter((e) => e.kind === 'event' && e.t <= l.t).map((e) => e.event!));
           // Not there within 3 s: send the request anyway; the missing events show in the comparison below.
           await vi.waitFor(() => expect(seen(got)).toBeGreaterThanOrEqual(need), { timeout: 3000, interval: 10 }).catch(() => undefined);
         }
-        const res = await fetch(`${base}/ari${l.path}`, { method: l.method, headers: { Authorization: auth, ...(l.body ? { 'Content-Type': 'application/json' } : {}) }, body: l.body ? JSON.stringify(l.body) : undefined });
+        const res = await fetch(`${base}/ari${l.path}`, {
+          method: l.method,
+          headers: { Authorization: auth, ...(l.body ? { 'Content-Type': 'application/json' } : {}) },
+          body: l.body ? JSON.stringify(l.body) : undefined,
+        });
         const text = await res.text();
         const body = text ? (JSON.parse(text) as unknown) : null;
         const where = `${l.method} ${l.path}`;
         if (res.status !== l.status) restDiffs.push(`${where}: status ${res.status}, Asterisk ${l.status} (${JSON.stringify(body)})`);
         else if ((l.status ?? 0) >= 400) {
-          if (JSON.stringify(body) !== JSON.stringify(l.response)) restDiffs.push(`${where}: body ${JSON.stringify(body)}, Asterisk ${JSON.stringify(l.response)}`);
+          if (JSON.stringify(body) !== JSON.stringify(l.response))
+            restDiffs.push(`${where}: body ${JSON.stringify(body)}, Asterisk ${JSON.stringify(l.response)}`);
         } else if (JSON.stringify(shape(body)) !== JSON.stringify(shape(l.response))) {
           restDiffs.push(`${where}: fields ${JSON.stringify(shape(body))}\n      Asterisk ${JSON.stringify(shape(l.response))}`);
         }
@@ -254,7 +273,9 @@ describe('ARI conformance with the recordings of Asterisk 22.7', () => {
       expect(restDiffs, `REST differences in ${file}`).toEqual([]);
       expect(perChannel(got, own), `event sequences per channel in ${file}`).toEqual(perChannel(recorded, own));
       const created = createdIds(lines);
-      expect(identityCounts(got, own, created), `caller-id and connected-line events in ${file}`).toEqual(identityCounts(recorded, own, created));
+      expect(identityCounts(got, own, created), `caller-id and connected-line events in ${file}`).toEqual(
+        identityCounts(recorded, own, created),
+      );
       const mine = fieldsPerType(got);
       const theirs = fieldsPerType(recorded.filter((e) => own.has(channelOf(e) ?? '')));
       for (const type of Object.keys(theirs)) if (mine[type]) expect(mine[type], `fields of ${type} in ${file}`).toEqual(theirs[type]);

@@ -69,7 +69,9 @@ describe('asterisk-manager 0.2.0 against the simulator', () => {
     const events: Record<string, string>[] = [];
     ami.on('managerevent', (e: Record<string, string>) => events.push(e));
     const action = (a: Record<string, string>): Promise<Record<string, string>> =>
-      new Promise((resolve, reject) => ami.action(a, (err: unknown, res: Record<string, string>) => (err ? reject(err as Error) : resolve(res))));
+      new Promise((resolve, reject) =>
+        ami.action(a, (err: unknown, res: Record<string, string>) => (err ? reject(err as Error) : resolve(res))),
+      );
     const added = await action({ action: 'QueueAdd', queue: 'support', interface: 'PJSIP/1001', membername: 'Alice', actionid: 'a1' });
     expect(added).toMatchObject({ response: 'Success', message: 'Added interface to queue' });
     expect(sim.queues.members('support').map((m) => [m.interface, m.memberName])).toEqual([['PJSIP/1001', 'Alice']]);

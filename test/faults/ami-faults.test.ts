@@ -17,13 +17,20 @@ afterEach(() => cleanups.run());
 
 /** The newest AMI connection the simulator has seen (each reconnect is a new one). */
 const lastConnection = (sim: Simulator): number => Math.max(0, ...sim.ami.received.map((a) => a.connection));
-const queueStatusOn = (sim: Simulator, after: number): boolean => sim.ami.received.some((a) => a.action === 'QueueStatus' && a.connection > after);
-const pbxMembers = (sim: Simulator): string[] => sim.queues.members('support').map((m) => `${m.interface} paused=${m.paused} ${m.pausedReason}`).sort();
+const queueStatusOn = (sim: Simulator, after: number): boolean =>
+  sim.ami.received.some((a) => a.action === 'QueueStatus' && a.connection > after);
+const pbxMembers = (sim: Simulator): string[] =>
+  sim.queues
+    .members('support')
+    .map((m) => `${m.interface} paused=${m.paused} ${m.pausedReason}`)
+    .sort();
 
 async function apiMembers(url: string): Promise<string[]> {
   const r = await api(url, 'GET', '/v1/queue/members?queue=support', { token: TOKENS.sam });
   expect(r.status).toBe(200);
-  return (r.body.members as Array<{ interface: string; paused: boolean; pausedReason: string }>).map((m) => `${m.interface} paused=${m.paused} ${m.pausedReason}`).sort();
+  return (r.body.members as Array<{ interface: string; paused: boolean; pausedReason: string }>)
+    .map((m) => `${m.interface} paused=${m.paused} ${m.pausedReason}`)
+    .sort();
 }
 
 describe('faults: AMI frozen and dropped', () => {
@@ -32,12 +39,17 @@ describe('faults: AMI frozen and dropped', () => {
     const { sim } = rig;
     const d = await startFaultDaemon(rig, { amiPingMs: PING_MS, amiTimeoutMs: 1000 });
     await readyzBecomes(d.url, 200, [], 10_000);
-    expect((await api(d.url, 'POST', '/v1/queue/login', { token: TOKENS.sam, body: { extension: '1001', queue: 'support' } })).status).toBe(200);
+    expect((await api(d.url, 'POST', '/v1/queue/login', { token: TOKENS.sam, body: { extension: '1001', queue: 'support' } })).status).toBe(
+      200,
+    );
     const frozenConnection = lastConnection(sim);
 
     sim.ami.freeze();
     const frozenAt = Date.now();
-    const during = await api(d.url, 'POST', '/v1/queue/pause', { token: TOKENS.sam, body: { extension: '1001', queue: 'support', reason: 'coffee' } });
+    const during = await api(d.url, 'POST', '/v1/queue/pause', {
+      token: TOKENS.sam,
+      body: { extension: '1001', queue: 'support', reason: 'coffee' },
+    });
     expect(['AGENTGATE_ERR_AMI_TIMEOUT', 'AGENTGATE_ERR_AMI_DISCONNECTED'], JSON.stringify(during.body)).toContain(during.body.code);
     expect([503, 504]).toContain(during.status);
     expect(during.at - frozenAt).toBeLessThan(1000 + 1500); // its own timeout, not a hang
@@ -51,7 +63,11 @@ describe('faults: AMI frozen and dropped', () => {
     // Dispatch does not need AMI: alice still rings.
     sim.setEndpoint('PJSIP/2001', { kind: 'ring' });
     const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
-    await until(() => sim.pbx.channels().some((c) => c.name.startsWith('PJSIP/2001-') && c.state === 'Ringing'), 5000, 'alice ringing during the AMI freeze');
+    await until(
+      () => sim.pbx.channels().some((c) => c.name.startsWith('PJSIP/2001-') && c.state === 'Ringing'),
+      5000,
+      'alice ringing during the AMI freeze',
+    );
     await call.hangup();
     // Someone changes the PBX while agentgate cannot hear it (its events are lost).
     sim.queues.add({ queue: 'support', interface: 'PJSIP/1002', membername: 'Bob' });
@@ -68,25 +84,37 @@ describe('faults: AMI frozen and dropped', () => {
     expect(queueActions(sim).filter((a) => a.action === 'QueuePause')).toHaveLength(0);
     expect(pbxMembers(sim)).toContain('PJSIP/1001 paused=false ');
     // The client may try again, now that it answers: applied once.
-    const again = await api(d.url, 'POST', '/v1/queue/pause', { token: TOKENS.sam, body: { extension: '1001', queue: 'support', reason: 'coffee' } });
+    const again = await api(d.url, 'POST', '/v1/queue/pause', {
+      token: TOKENS.sam,
+      body: { extension: '1001', queue: 'support', reason: 'coffee' },
+    });
     expect(again, JSON.stringify(again.body)).toMatchObject({ status: 200, body: { ok: true } });
     expect(queueActions(sim).filter((a) => a.action === 'QueuePause')).toHaveLength(1);
     expect(pbxMembers(sim)).toContain('PJSIP/1001 paused=true coffee');
-    await until(async () => (await apiMembers(d.url)).includes('PJSIP/1001 paused=true coffee'), 3000, 'member view follows the events again');
+    await until(
+      async () => (await apiMembers(d.url)).includes('PJSIP/1001 paused=true coffee'),
+      3000,
+      'member view follows the events again',
+    );
     await cleanStop(d);
   }, 45_000);
 
-  it('AMI dropped (Asterisk\'s manager gone) with an operation in flight: the caller gets AGENTGATE_ERR_AMI_DISCONNECTED saying it may not have run, /readyz names ami:pbx1, operations meanwhile fail at once; after the reconnect the member view shows what Asterisk really did, and nothing was sent twice', async () => {
+  it("AMI dropped (Asterisk's manager gone) with an operation in flight: the caller gets AGENTGATE_ERR_AMI_DISCONNECTED saying it may not have run, /readyz names ami:pbx1, operations meanwhile fail at once; after the reconnect the member view shows what Asterisk really did, and nothing was sent twice", async () => {
     const rig = await startRig(cleanups);
     const { sim } = rig;
     const d = await startFaultDaemon(rig, { amiPingMs: PING_MS, amiTimeoutMs: 2000 });
     await readyzBecomes(d.url, 200, [], 10_000);
-    expect((await api(d.url, 'POST', '/v1/queue/login', { token: TOKENS.sam, body: { extension: '1001', queue: 'support' } })).status).toBe(200);
+    expect((await api(d.url, 'POST', '/v1/queue/login', { token: TOKENS.sam, body: { extension: '1001', queue: 'support' } })).status).toBe(
+      200,
+    );
     const firstConnection = lastConnection(sim);
 
     // Asterisk takes its time with the pause; the connection drops before it answers.
     sim.ami.delayAction('QueuePause', 400);
-    const pausing = api(d.url, 'POST', '/v1/queue/pause', { token: TOKENS.sam, body: { extension: '1001', queue: 'support', reason: 'meeting' } });
+    const pausing = api(d.url, 'POST', '/v1/queue/pause', {
+      token: TOKENS.sam,
+      body: { extension: '1001', queue: 'support', reason: 'meeting' },
+    });
     await until(() => queueActions(sim).some((a) => a.action === 'QueuePause'), 5000, 'QueuePause sent');
     await sim.ami.stop();
     const paused = await pausing;
@@ -94,11 +122,18 @@ describe('faults: AMI frozen and dropped', () => {
     expect(paused.body.message).toMatch(/may not have run/);
     await readyzBecomes(d.url, 503, ['ami:pbx1'], 5000);
     const t0 = Date.now();
-    const penalty = await api(d.url, 'POST', '/v1/queue/penalty', { token: TOKENS.sam, body: { extension: '1001', queue: 'support', penalty: 2 } });
+    const penalty = await api(d.url, 'POST', '/v1/queue/penalty', {
+      token: TOKENS.sam,
+      body: { extension: '1001', queue: 'support', penalty: 2 },
+    });
     expect(penalty).toMatchObject({ status: 503, body: { code: 'AGENTGATE_ERR_AMI_DISCONNECTED' } });
     expect(penalty.at - t0).toBeLessThan(1000);
     // Asterisk did apply the pause (its answer was lost), and someone adds bob meanwhile.
-    await until(() => sim.queues.members('support').some((m) => m.interface === 'PJSIP/1001' && m.paused), 3000, 'the pause applied on the PBX');
+    await until(
+      () => sim.queues.members('support').some((m) => m.interface === 'PJSIP/1001' && m.paused),
+      3000,
+      'the pause applied on the PBX',
+    );
     sim.queues.add({ queue: 'support', interface: 'PJSIP/1002', membername: 'Bob' });
     sim.ami.clearFaults();
 

@@ -43,7 +43,19 @@ function daemon(sim: Simulator, redis: OwnRedis, over: { instance?: string; app?
   const { file, remove } = writeConfigFile({
     ...(over.instance === undefined ? {} : { instance: { id: over.instance } }),
     log: { level: 'warn' },
-    servers: [{ name: 'pbx1', ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', app: over.app ?? 'agentgate', pingIntervalMs: 1000, restTimeoutMs: 2000 } }],
+    servers: [
+      {
+        name: 'pbx1',
+        ari: {
+          url: sim.ariUrl,
+          username: 'agentgate',
+          password: 'secret',
+          app: over.app ?? 'agentgate',
+          pingIntervalMs: 1000,
+          restTimeoutMs: 2000,
+        },
+      },
+    ],
     store: { redis: { url: redis.url, prefix: 'fault' } },
     http: over.httpPort === undefined ? { enabled: false } : { enabled: true, host: '127.0.0.1', port: over.httpPort },
     dispatch: { answer: 'late', ringTimeoutSec: 120 },
@@ -57,11 +69,26 @@ function daemon(sim: Simulator, redis: OwnRedis, over: { instance?: string; app?
   return d;
 }
 
-const ringing = (sim: Simulator, prefix = 'PJSIP/200'): number => sim.pbx.channels().filter((c) => c.state === 'Ringing' && c.name.startsWith(prefix)).length;
-const talkingWith = (sim: Simulator, endpoint: string): boolean => sim.pbx.bridges().some((b) => b.channels.length === 2 && b.channels.some((id) => sim.pbx.channels().find((c) => c.id === id)?.name.startsWith(`${endpoint}-`)));
+const ringing = (sim: Simulator, prefix = 'PJSIP/200'): number =>
+  sim.pbx.channels().filter((c) => c.state === 'Ringing' && c.name.startsWith(prefix)).length;
+const talkingWith = (sim: Simulator, endpoint: string): boolean =>
+  sim.pbx.bridges().some(
+    (b) =>
+      b.channels.length === 2 &&
+      b.channels.some((id) =>
+        sim.pbx
+          .channels()
+          .find((c) => c.id === id)
+          ?.name.startsWith(`${endpoint}-`),
+      ),
+  );
 
 async function connected(sim: Simulator, d: DaemonProcess, app = 'agentgate'): Promise<void> {
-  await until(() => sim.pbx.heldApps.has(app), 20_000, () => `the daemon to hold ARI app ${app}:\n${d.output()}`);
+  await until(
+    () => sim.pbx.heldApps.has(app),
+    20_000,
+    () => `the daemon to hold ARI app ${app}:\n${d.output()}`,
+  );
 }
 
 async function sigkill(d: DaemonProcess): Promise<number> {
@@ -91,7 +118,11 @@ describe('faults: dispatch', () => {
     const ended = await call.ended();
     expect(ended).toMatchObject({ how: 'continued', variables: { AGENTGATE_RESULT: 'NOANSWER' } });
     await until(() => sim.pbx.channels().length === 0, ORPHAN_LIMIT_MS, 'every leg hung up');
-    await until(async () => (await store.listDispatches()).length === 0 && (await store.leaseHolder('agent:alice')) === null, ORPHAN_LIMIT_MS, 'record and claim gone');
+    await until(
+      async () => (await store.listDispatches()).length === 0 && (await store.leaseHolder('agent:alice')) === null,
+      ORPHAN_LIMIT_MS,
+      'record and claim gone',
+    );
     expect(Date.now() - killedAt).toBeLessThan(ORPHAN_LIMIT_MS);
     // The restarted process is the same instance (host name), holding its heartbeat.
     const hb = await store.leaseHolder(`instance:${defaultInstanceId(hostname())}`);
@@ -124,7 +155,12 @@ describe('faults: dispatch', () => {
 
   it('two instances share Redis, one is SIGKILLed with a ringing and a talking call: the other adopts within 15 s — the ringing call ends NOANSWER, the conversation goes on and is cleaned up when it ends', async () => {
     const { sim, redis, store } = await setup();
-    scripts(sim, { 'PJSIP/2001': { kind: 'ring' }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' }, 'PJSIP/2004': { kind: 'answer', afterMs: 20 } });
+    scripts(sim, {
+      'PJSIP/2001': { kind: 'ring' },
+      'PJSIP/2002': { kind: 'ring' },
+      'PJSIP/2003': { kind: 'ring' },
+      'PJSIP/2004': { kind: 'answer', afterMs: 20 },
+    });
     // One Asterisk gives an ARI app to one websocket at a time: each instance has its own app.
     const a = daemon(sim, redis, { instance: 'inst-a', app: 'agentgate-a' });
     const b = daemon(sim, redis, { instance: 'inst-b', app: 'agentgate-b' });
@@ -132,16 +168,24 @@ describe('faults: dispatch', () => {
     await connected(sim, b, 'agentgate-b');
     const bobCall = await sim.dialIn({ app: 'agentgate-a', args: ['dispatch', 'bob'] });
     await until(() => talkingWith(sim, 'PJSIP/2004'), 5000, 'bob talking');
-    await until(async () => (await store.listDispatches()).some((d) => d.agentId === 'bob' && d.data?.talking === true), 5000, 'bob recorded as talking');
+    await until(
+      async () => (await store.listDispatches()).some((d) => d.agentId === 'bob' && d.data?.talking === true),
+      5000,
+      'bob recorded as talking',
+    );
     const aliceCall = await sim.dialIn({ app: 'agentgate-a', args: ['dispatch', 'alice'] });
     await until(() => ringing(sim) === 3, 5000, 'alice ringing');
     const killedAt = await sigkill(a);
 
     const ended = await aliceCall.ended();
     expect(ended).toMatchObject({ how: 'continued', variables: { AGENTGATE_RESULT: 'NOANSWER' } });
-    await until(() => ringing(sim) === 0, ORPHAN_LIMIT_MS, 'alice\'s legs hung up');
+    await until(() => ringing(sim) === 0, ORPHAN_LIMIT_MS, "alice's legs hung up");
     await until(async () => (await store.leaseHolder('agent:alice')) === null, ORPHAN_LIMIT_MS, 'alice free');
-    await until(async () => (await store.listDispatches()).every((d) => d.owner === 'inst-b'), ORPHAN_LIMIT_MS, 'bob\'s call adopted by inst-b');
+    await until(
+      async () => (await store.listDispatches()).every((d) => d.owner === 'inst-b'),
+      ORPHAN_LIMIT_MS,
+      "bob's call adopted by inst-b",
+    );
     expect(Date.now() - killedAt).toBeLessThan(ORPHAN_LIMIT_MS);
     // The conversation was not cut, and bob stays claimed (not offered a second call).
     expect(talkingWith(sim, 'PJSIP/2004')).toBe(true);
@@ -153,14 +197,23 @@ describe('faults: dispatch', () => {
     await next.hangup();
 
     await bobCall.hangup();
-    await until(() => sim.pbx.channels().length === 0, 5000, 'bob\'s phone hung up after the caller');
-    await until(async () => (await store.listDispatches()).length === 0 && (await store.leaseHolder('agent:bob')) === null, 5000, 'bob\'s record and claim gone');
+    await until(() => sim.pbx.channels().length === 0, 5000, "bob's phone hung up after the caller");
+    await until(
+      async () => (await store.listDispatches()).length === 0 && (await store.leaseHolder('agent:bob')) === null,
+      5000,
+      "bob's record and claim gone",
+    );
     await cleanStop(b);
   }, 60_000);
 
   it('Redis stopped and restarted EMPTY during dispatches: nothing crashes, every call ends right, no orphan beyond 15 s, claims and records come back, and /readyz is 503 naming the store while it is down and 200 after', async () => {
     const { sim, redis, store } = await setup();
-    scripts(sim, { 'PJSIP/2001': { kind: 'ring' }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' }, 'PJSIP/2004': { kind: 'answer', afterMs: 20 } });
+    scripts(sim, {
+      'PJSIP/2001': { kind: 'ring' },
+      'PJSIP/2002': { kind: 'ring' },
+      'PJSIP/2003': { kind: 'ring' },
+      'PJSIP/2004': { kind: 'answer', afterMs: 20 },
+    });
     const httpPort = await freePort();
     const url = `http://127.0.0.1:${httpPort}`;
     const d = daemon(sim, redis, { httpPort });
@@ -178,7 +231,7 @@ describe('faults: dispatch', () => {
     await readyzBecomes(url, 503, ['store'], 5000);
     // While Redis is down: the ringing caller hangs up → its legs are hung up all the same.
     await aliceCall.hangup();
-    await until(() => ringing(sim) === 0, 5000, 'alice\'s legs hung up without Redis');
+    await until(() => ringing(sim) === 0, 5000, "alice's legs hung up without Redis");
     // A new call cannot claim its agent: it goes on at once (NOAGENT), never waits in Stasis.
     const during = await sim.dialIn({ args: ['dispatch', 'alice'] });
     const duringEnd = await during.ended();
@@ -190,8 +243,12 @@ describe('faults: dispatch', () => {
     const upAt = Date.now();
     await readyzBecomes(url, 200, [], ORPHAN_LIMIT_MS);
     // The talking call's claim and record are written again; the heartbeat is back.
-    await until(async () => (await store.leaseHolder('agent:bob'))?.holder === bobRecord.id, ORPHAN_LIMIT_MS, () => `bob's claim back:\n${d.output()}`);
-    await until(async () => (await store.listDispatches()).some((r) => r.id === bobRecord.id), ORPHAN_LIMIT_MS, 'bob\'s record back');
+    await until(
+      async () => (await store.leaseHolder('agent:bob'))?.holder === bobRecord.id,
+      ORPHAN_LIMIT_MS,
+      () => `bob's claim back:\n${d.output()}`,
+    );
+    await until(async () => (await store.listDispatches()).some((r) => r.id === bobRecord.id), ORPHAN_LIMIT_MS, "bob's record back");
     expect(await store.leaseHolder(`instance:${defaultInstanceId(hostname())}`)).not.toBeNull();
     expect(Date.now() - upAt).toBeLessThan(ORPHAN_LIMIT_MS);
     expect(talkingWith(sim, 'PJSIP/2004')).toBe(true);
@@ -205,7 +262,14 @@ describe('faults: dispatch', () => {
 
     await bobCall.hangup();
     await until(() => sim.pbx.channels().length === 0, 5000, 'every channel gone');
-    await until(async () => (await store.listDispatches()).length === 0 && (await store.leaseHolder('agent:bob')) === null && (await store.leaseHolder('agent:alice')) === null, 5000, 'no record or claim left');
+    await until(
+      async () =>
+        (await store.listDispatches()).length === 0 &&
+        (await store.leaseHolder('agent:bob')) === null &&
+        (await store.leaseHolder('agent:alice')) === null,
+      5000,
+      'no record or claim left',
+    );
     await cleanStop(d);
   }, 60_000);
 });

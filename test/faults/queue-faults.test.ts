@@ -7,7 +7,18 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../support/dispatch-harness.js';
-import { api, cleanStop, Cleanups, queueActions, readyz, readyzBecomes, startFaultDaemon, startRig, TOKENS, type ApiAnswer } from '../support/fault-rig.js';
+import {
+  api,
+  cleanStop,
+  Cleanups,
+  queueActions,
+  readyz,
+  readyzBecomes,
+  startFaultDaemon,
+  startRig,
+  TOKENS,
+  type ApiAnswer,
+} from '../support/fault-rig.js';
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.run());
@@ -44,14 +55,19 @@ describe('faults: Redis stopped and restarted empty during queue operations', ()
     // Asterisk is slow to answer a pause, and Redis goes away meanwhile: Asterisk confirms it, so it is
     // done (200, the member is paused); its audit record waits in the buffer (no auditId yet).
     sim.ami.delayAction('QueuePause', 800);
-    const pausing = api(d.url, 'POST', '/v1/queue/pause', { token: TOKENS.sam, body: { extension: '1001', queue: 'support', reason: 'lunch' } });
+    const pausing = api(d.url, 'POST', '/v1/queue/pause', {
+      token: TOKENS.sam,
+      body: { extension: '1001', queue: 'support', reason: 'lunch' },
+    });
     await until(() => queueActions(sim).some((a) => a.action === 'QueuePause'), 5000, 'QueuePause sent to Asterisk');
     await redis.stop();
     const paused = await pausing;
     expect(paused.status, JSON.stringify(paused.body)).toBe(200);
     expect(paused.body).toMatchObject({ ok: true, action: 'pause', extension: '1001', ami: { response: 'Success' } });
     expect(paused.body).not.toHaveProperty('auditId');
-    expect(sim.queues.members('support')).toEqual([expect.objectContaining({ interface: 'PJSIP/1001', paused: true, pausedReason: 'lunch' })]);
+    expect(sim.queues.members('support')).toEqual([
+      expect.objectContaining({ interface: 'PJSIP/1001', paused: true, pausedReason: 'lunch' }),
+    ]);
     sim.ami.clearFaults();
 
     // Down: readiness names the store (and only it).
@@ -70,18 +86,28 @@ describe('faults: Redis stopped and restarted empty during queue operations', ()
       ['alice', 'pause', { extension: '1003' }], // alice's config token works too: 503, not 401
     ];
     const sentAt = Date.now();
-    const refused = await Promise.all(refusedOps.map(([who, action, body]) => api(d.url, 'POST', `/v1/queue/${action}`, { token: TOKENS[who as keyof typeof TOKENS], body })));
-    refused.forEach((r, i) => expect(r, `${refusedOps[i]![1]}: ${JSON.stringify(r.body)}`).toMatchObject({ status: 503, body: { code: 'AGENTGATE_ERR_STORE' } }));
+    const refused = await Promise.all(
+      refusedOps.map(([who, action, body]) =>
+        api(d.url, 'POST', `/v1/queue/${action}`, { token: TOKENS[who as keyof typeof TOKENS], body }),
+      ),
+    );
+    refused.forEach((r, i) =>
+      expect(r, `${refusedOps[i]![1]}: ${JSON.stringify(r.body)}`).toMatchObject({ status: 503, body: { code: 'AGENTGATE_ERR_STORE' } }),
+    );
     // At once: a Redis known to be gone is not waited for (it took the full 2 s Store check before).
     for (const r of refused) expect(r.at - sentAt).toBeLessThan(1000);
     // A denied request is still a 403 (the policy needs no Redis), and audited.
-    expect(await api(d.url, 'POST', '/v1/queue/login', { token: TOKENS.alice, body: { extension: '1002', queue: 'support' } })).toMatchObject({ status: 403, body: { code: 'AGENTGATE_ERR_FORBIDDEN' } });
+    expect(
+      await api(d.url, 'POST', '/v1/queue/login', { token: TOKENS.alice, body: { extension: '1002', queue: 'support' } }),
+    ).toMatchObject({ status: 403, body: { code: 'AGENTGATE_ERR_FORBIDDEN' } });
     await d.waitForOutput(/feature code not applied: the Store does not answer/, 10_000);
     expect(d.alive()).toBe(true);
     // What needs no Redis still answers, with the same tokens.
     const members = await api(d.url, 'GET', '/v1/queue/members?queue=support', { token: TOKENS.sam });
     expect(members.status).toBe(200);
-    expect(members.body.members).toEqual([expect.objectContaining({ interface: 'PJSIP/1001', paused: true, pausedReason: 'lunch', extension: '1001', user: 'alice' })]);
+    expect(members.body.members).toEqual([
+      expect.objectContaining({ interface: 'PJSIP/1001', paused: true, pausedReason: 'lunch', extension: '1001', user: 'alice' }),
+    ]);
     expect((await api(d.url, 'GET', '/v1/me/capabilities', { token: TOKENS.alice })).status).toBe(200);
     // Nothing reached AMI, nothing changed on the PBX.
     expect(queueActions(sim)).toHaveLength(sentBefore);
@@ -92,7 +118,11 @@ describe('faults: Redis stopped and restarted empty during queue operations', ()
     await readyzBecomes(d.url, 200, [], 15_000);
     // The records written while Redis was down are there, in order; the ones from before went with
     // the old Redis data (it restarted empty), which is not agentgate's to keep.
-    await until(async () => (await auditRows(d.url)).length >= 8, 10_000, () => `buffered audit records flushed:\n${d.output()}`);
+    await until(
+      async () => (await auditRows(d.url)).length >= 8,
+      10_000,
+      () => `buffered audit records flushed:\n${d.output()}`,
+    );
     const rows = await auditRows(d.url);
     // In time order: the applied pause first, then what was refused or denied during the outage.
     expect(rows.map(row)[0]).toBe('sam pause 1001 ok');
@@ -108,7 +138,11 @@ describe('faults: Redis stopped and restarted empty during queue operations', ()
       ].sort(),
     );
     const feature = rows.find((r) => (r.detail as { source?: string }).source === 'dialplan');
-    expect(feature).toMatchObject({ actor: 'alice', extension: '1001', detail: { channel: expect.stringMatching(/^PJSIP\/1001-/), error: { code: 'AGENTGATE_ERR_STORE' }, sent: false } });
+    expect(feature).toMatchObject({
+      actor: 'alice',
+      extension: '1001',
+      detail: { channel: expect.stringMatching(/^PJSIP\/1001-/), error: { code: 'AGENTGATE_ERR_STORE' }, sent: false },
+    });
     // alice sees it among her own records.
     const own = await api(d.url, 'GET', '/v1/audit?kind=queue-op&extension=1001', { token: TOKENS.alice });
     expect((own.body.entries as AuditRow[]).map(row)).toEqual(['alice pause 1001 refused']);
@@ -116,9 +150,21 @@ describe('faults: Redis stopped and restarted empty during queue operations', ()
     // The same config tokens work, and the operations refused before go through now, each once.
     const unpause = await api(d.url, 'POST', '/v1/queue/unpause', { token: TOKENS.sam, body: { extension: '1001', queue: 'support' } });
     expect(unpause, JSON.stringify(unpause.body)).toMatchObject({ status: 200, body: { ok: true, auditId: expect.any(String) } });
-    expect((await api(d.url, 'POST', '/v1/queue/login', { token: TOKENS.sam, body: { extension: '1002', queue: 'support' } })).status).toBe(200);
-    expect(queueActions(sim).map((a) => `${a.action} ${a.interface}`)).toEqual(['QueueAdd PJSIP/1001', 'QueuePause PJSIP/1001', 'QueuePause PJSIP/1001', 'QueueAdd PJSIP/1002']);
-    expect(sim.queues.members('support').map((m) => `${m.interface} ${m.paused}`).sort()).toEqual(['PJSIP/1001 false', 'PJSIP/1002 false']);
+    expect((await api(d.url, 'POST', '/v1/queue/login', { token: TOKENS.sam, body: { extension: '1002', queue: 'support' } })).status).toBe(
+      200,
+    );
+    expect(queueActions(sim).map((a) => `${a.action} ${a.interface}`)).toEqual([
+      'QueueAdd PJSIP/1001',
+      'QueuePause PJSIP/1001',
+      'QueuePause PJSIP/1001',
+      'QueueAdd PJSIP/1002',
+    ]);
+    expect(
+      sim.queues
+        .members('support')
+        .map((m) => `${m.interface} ${m.paused}`)
+        .sort(),
+    ).toEqual(['PJSIP/1001 false', 'PJSIP/1002 false']);
     await cleanStop(d);
   }, 45_000);
 
@@ -127,7 +173,10 @@ describe('faults: Redis stopped and restarted empty during queue operations', ()
     const d = await startFaultDaemon(rig);
     await readyzBecomes(d.url, 200, [], 10_000);
     await rig.redis.stop();
-    expect(await api(d.url, 'POST', '/v1/queue/pause', { token: TOKENS.alice, body: { extension: '1003' } })).toMatchObject({ status: 503, body: { code: 'AGENTGATE_ERR_STORE' } });
+    expect(await api(d.url, 'POST', '/v1/queue/pause', { token: TOKENS.alice, body: { extension: '1003' } })).toMatchObject({
+      status: 503,
+      body: { code: 'AGENTGATE_ERR_STORE' },
+    });
     const t = Date.now();
     d.child.kill('SIGTERM');
     await d.exited();
@@ -163,10 +212,18 @@ describe('faults: Redis stopped and restarted empty during queue operations', ()
     await until(() => sentOk() >= 12, 10_000, 'operations going through before the outage');
     await redis.stop();
     const downAt = Date.now();
-    await until(() => [...answers.values()].every((list) => list.some((a) => a.sentAt > downAt && a.status === 503)), 10_000, 'every client refused during the outage');
+    await until(
+      () => [...answers.values()].every((list) => list.some((a) => a.sentAt > downAt && a.status === 503)),
+      10_000,
+      'every client refused during the outage',
+    );
     await redis.resume();
     const upAt = Date.now();
-    await until(() => [...answers.values()].every((list) => list.some((a) => a.sentAt > upAt && a.status === 200)), 15_000, 'every client served again after the outage');
+    await until(
+      () => [...answers.values()].every((list) => list.some((a) => a.sentAt > upAt && a.status === 200)),
+      15_000,
+      'every client served again after the outage',
+    );
     running = false;
     await clients;
 
@@ -174,19 +231,30 @@ describe('faults: Redis stopped and restarted empty during queue operations', ()
     for (const ext of exts) {
       const list = answers.get(ext)!;
       for (const a of list) {
-        if (a.status !== 200) expect(a, `${ext} ${a.action}: ${JSON.stringify(a.body)}`).toMatchObject({ status: 503, body: { code: 'AGENTGATE_ERR_STORE' } });
+        if (a.status !== 200)
+          expect(a, `${ext} ${a.action}: ${JSON.stringify(a.body)}`).toMatchObject({ status: 503, body: { code: 'AGENTGATE_ERR_STORE' } });
       }
       // What AMI received for this interface is exactly the operations answered 200, in order.
       const applied = list.filter((a) => a.status === 200).map((a) => (a.action === 'login' ? 'QueueAdd' : 'QueueRemove'));
-      expect(sent.filter((s) => s.interface === `PJSIP/${ext}`).map((s) => s.action), ext).toEqual(applied);
+      expect(
+        sent.filter((s) => s.interface === `PJSIP/${ext}`).map((s) => s.action),
+        ext,
+      ).toEqual(applied);
       // The PBX ends where the last 200 left it.
       const last = list.filter((a) => a.status === 200).at(-1)!;
-      expect(sim.queues.members('support').some((m) => m.interface === `PJSIP/${ext}`), ext).toBe(last.action === 'login');
+      expect(
+        sim.queues.members('support').some((m) => m.interface === `PJSIP/${ext}`),
+        ext,
+      ).toBe(last.action === 'login');
     }
 
     // Audit: every operation sent after Redis went down is recorded once, in order, with its outcome.
     await until(async () => (await readyz(d.url)).status === 200, 10_000, 'ready again');
-    const expected = (ext: string): string[] => answers.get(ext)!.filter((a) => a.sentAt > downAt).map((a) => `${a.action} ${a.status === 200 ? 'ok' : 'refused'}`);
+    const expected = (ext: string): string[] =>
+      answers
+        .get(ext)!
+        .filter((a) => a.sentAt > downAt)
+        .map((a) => `${a.action} ${a.status === 200 ? 'ok' : 'refused'}`);
     await until(
       async () => {
         const rows = await auditRows(d.url);

@@ -30,10 +30,18 @@ beforeAll(async () => {
         { id: 'eve', name: 'Eve', role: 'agent', scope: 'call_center_agent', extensions: ['1009'], flags: { ipAllow: ['10.9.%.%'] } },
       ],
       groups: [{ id: 'team', members: ['alice'], supervisors: ['sam'] }],
-      extensions: [{ id: '1001', interface: 'PJSIP/1001' }, { id: '1009', interface: 'PJSIP/1009' }],
+      extensions: [
+        { id: '1001', interface: 'PJSIP/1001' },
+        { id: '1009', interface: 'PJSIP/1009' },
+      ],
       queues: [{ id: 'support' }, { id: 'sales' }],
       grants: [
-        { id: 'sam-team', subject: 'user:sam', actions: ['login', 'logout', 'pause', 'unpause', 'penalty'], targets: ['group:team', 'queue:support'] },
+        {
+          id: 'sam-team',
+          subject: 'user:sam',
+          actions: ['login', 'logout', 'pause', 'unpause', 'penalty'],
+          targets: ['group:team', 'queue:support'],
+        },
         { id: 'alice-self', subject: 'user:alice', actions: ['pause', 'unpause'], targets: ['user:alice'] },
       ],
     },
@@ -49,11 +57,18 @@ afterAll(async () => {
 });
 
 const post = (url: string, token: string | undefined, payload: unknown) =>
-  daemon.http!.inject({ method: 'POST', url, headers: token ? { authorization: `Bearer ${token}` } : {}, payload: payload as Record<string, unknown> });
+  daemon.http!.inject({
+    method: 'POST',
+    url,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    payload: payload as Record<string, unknown>,
+  });
 
 describe('HTTP API', () => {
   it('no token or an unknown token: 401', async () => {
-    expect((await post('/v1/queue/login', undefined, { extension: '1001', queue: 'support' })).json()).toMatchObject({ code: 'AGENTGATE_ERR_UNAUTHENTICATED' });
+    expect((await post('/v1/queue/login', undefined, { extension: '1001', queue: 'support' })).json()).toMatchObject({
+      code: 'AGENTGATE_ERR_UNAUTHENTICATED',
+    });
     const r = await post('/v1/queue/login', 'agt_nope', { extension: '1001', queue: 'support' });
     expect(r.statusCode).toBe(401);
   });
@@ -67,7 +82,11 @@ describe('HTTP API', () => {
     const d = await post('/v1/queue/logout', alice, { extension: '1001', queue: 'support' });
     expect(d.statusCode).toBe(403);
     expect(d.json()).toMatchObject({ code: 'AGENTGATE_ERR_FORBIDDEN' });
-    expect((d.json() as { decision: { reasons: { name: string; passed: boolean }[] } }).decision.reasons.filter((x) => !x.passed).map((x) => x.name)).toContain('extension-grant');
+    expect(
+      (d.json() as { decision: { reasons: { name: string; passed: boolean }[] } }).decision.reasons
+        .filter((x) => !x.passed)
+        .map((x) => x.name),
+    ).toContain('extension-grant');
     expect(sim.ami.received.length).toBe(before);
   });
 
@@ -85,7 +104,14 @@ describe('HTTP API', () => {
     ['CR/LF in reason', 'pause', { extension: '1001', reason: 'lunch\r\nQueue: sales' }, 400, 'AGENTGATE_ERR_CRLF', 'body.reason'],
     ['unknown field', 'penalty', { extension: '1001', queeu: 'support', penalty: 1 }, 400, 'AGENTGATE_ERR_VALIDATION', 'body.queeu'],
     ['unknown queue', 'penalty', { extension: '1001', queue: 'nosuch', penalty: 1 }, 404, 'AGENTGATE_ERR_UNKNOWN_QUEUE', 'body.queue'],
-    ['unknown extension', 'penalty', { extension: '4242', queue: 'support', penalty: 1 }, 404, 'AGENTGATE_ERR_UNKNOWN_EXTENSION', 'body.extension'],
+    [
+      'unknown extension',
+      'penalty',
+      { extension: '4242', queue: 'support', penalty: 1 },
+      404,
+      'AGENTGATE_ERR_UNKNOWN_EXTENSION',
+      'body.extension',
+    ],
     ['oversized body', 'pause', { extension: '1001', reason: 'x'.repeat(2000) }, 413, 'AGENTGATE_ERR_BODY_TOO_LARGE', ''],
   ];
   for (const [name, action, body, status, code, field] of bad) {
@@ -102,11 +128,19 @@ describe('HTTP API', () => {
 
   it('fuzzed bodies never crash the daemon nor get a 500', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.jsonValue(), fc.dictionary(fc.constantFrom('extension', 'queue', 'reason', 'penalty', 'paused', 'x'), fc.jsonValue())), async (body) => {
-        const r = await daemon.http!.inject({ method: 'POST', url: '/v1/queue/pause', headers: { authorization: `Bearer ${sam}`, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
-        expect(r.statusCode).toBeLessThan(500);
-        expect(typeof (r.json() as { code?: unknown }).code === 'string' || r.statusCode === 200).toBe(true);
-      }),
+      fc.asyncProperty(
+        fc.oneof(fc.jsonValue(), fc.dictionary(fc.constantFrom('extension', 'queue', 'reason', 'penalty', 'paused', 'x'), fc.jsonValue())),
+        async (body) => {
+          const r = await daemon.http!.inject({
+            method: 'POST',
+            url: '/v1/queue/pause',
+            headers: { authorization: `Bearer ${sam}`, 'content-type': 'application/json' },
+            payload: JSON.stringify(body),
+          });
+          expect(r.statusCode).toBeLessThan(500);
+          expect(typeof (r.json() as { code?: unknown }).code === 'string' || r.statusCode === 200).toBe(true);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -123,13 +157,18 @@ describe('HTTP API', () => {
   it('serves the OpenAPI document built from the route schemas, and works over a real socket', async () => {
     const res = await fetch(`${daemon.httpUrl}/docs/json`);
     const doc = (await res.json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/queue/login', '/v1/queue/members', '/v1/audit', '/v1/policy/changes']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/queue/login', '/v1/queue/members', '/v1/audit', '/v1/policy/changes']),
+    );
     const m = await fetch(`${daemon.httpUrl}/v1/queue/members?queue=support`, { headers: { authorization: `Bearer ${sam}` } });
     expect(m.status).toBe(200);
   });
 
   it('policy change: a supervisor may not edit grants (403 with why); the version is checked', async () => {
-    const r = await post('/v1/policy/changes', sam, { expectedVersion: daemon.policy.current().version, change: { op: 'remove-grant', id: 'alice-self' } });
+    const r = await post('/v1/policy/changes', sam, {
+      expectedVersion: daemon.policy.current().version,
+      change: { op: 'remove-grant', id: 'alice-self' },
+    });
     expect(r.statusCode).toBe(403);
     expect(r.json()).toMatchObject({ code: 'AGENTGATE_ERR_POLICY_ADMIN' });
     const stale = await post('/v1/policy/changes', sam, { expectedVersion: 999, change: { op: 'remove-grant', id: 'alice-self' } });

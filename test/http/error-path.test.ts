@@ -44,7 +44,17 @@ beforeAll(async () => {
   const tokens = createTokenService({ store, clock });
   alice = await tokens.issue('alice', 't');
   const policy = createPolicyHolder(config.directory);
-  app = await buildHttpServer({ config, queue, policy, store, tokens, clock, logger: silentLogger(), health: async () => ({ ok: true, failing: [], components: {} }), metrics: createPrometheusMetrics() });
+  app = await buildHttpServer({
+    config,
+    queue,
+    policy,
+    store,
+    tokens,
+    clock,
+    logger: silentLogger(),
+    health: async () => ({ ok: true, failing: [], components: {} }),
+    metrics: createPrometheusMetrics(),
+  });
 });
 afterAll(async () => {
   await app.close();
@@ -53,7 +63,10 @@ afterAll(async () => {
 /** The body has the one shape, its code is documented and the status is that code's. */
 function expectErrorShape(r: LightMyRequestResponse, code: ErrorCode): Record<string, unknown> {
   const body = r.json<Record<string, unknown>>();
-  expect(Object.keys(body).every((k) => ['code', 'message', 'field', 'decision'].includes(k)), JSON.stringify(body)).toBe(true);
+  expect(
+    Object.keys(body).every((k) => ['code', 'message', 'field', 'decision'].includes(k)),
+    JSON.stringify(body),
+  ).toBe(true);
   expect(body).toMatchObject({ code, message: expect.any(String) as unknown });
   expect(r.statusCode).toBe(ERROR_CODES[code].status);
   return body;
@@ -64,14 +77,56 @@ describe('one error path', () => {
 
   it.each<[string, () => Promise<LightMyRequestResponse>, ErrorCode, string | undefined]>([
     ['no token', () => app.inject({ method: 'GET', url: '/v1/me/capabilities' }), 'AGENTGATE_ERR_UNAUTHENTICATED', undefined],
-    ['a schema error', () => app.inject({ method: 'POST', url: '/v1/queue/pause', headers: auth(), payload: { extension: 1001 } }), 'AGENTGATE_ERR_VALIDATION', 'body.extension'],
-    ['a control character', () => app.inject({ method: 'POST', url: '/v1/queue/pause', headers: auth(), payload: { extension: '1001', reason: 'a\r\nb' } }), 'AGENTGATE_ERR_CRLF', 'body.reason'],
-    ['a body too large', () => app.inject({ method: 'POST', url: '/v1/queue/pause', headers: auth(), payload: { extension: '1001', reason: 'x'.repeat(400) } }), 'AGENTGATE_ERR_BODY_TOO_LARGE', undefined],
-    ['text/plain', () => app.inject({ method: 'POST', url: '/v1/queue/pause', headers: { ...auth(), 'content-type': 'text/plain' }, payload: 'hello' }), 'AGENTGATE_ERR_UNSUPPORTED_MEDIA_TYPE', 'headers.content-type'],
-    ['bad JSON', () => app.inject({ method: 'POST', url: '/v1/queue/pause', headers: { ...auth(), 'content-type': 'application/json' }, payload: '{"extension":' }), 'AGENTGATE_ERR_VALIDATION', 'body'],
+    [
+      'a schema error',
+      () => app.inject({ method: 'POST', url: '/v1/queue/pause', headers: auth(), payload: { extension: 1001 } }),
+      'AGENTGATE_ERR_VALIDATION',
+      'body.extension',
+    ],
+    [
+      'a control character',
+      () => app.inject({ method: 'POST', url: '/v1/queue/pause', headers: auth(), payload: { extension: '1001', reason: 'a\r\nb' } }),
+      'AGENTGATE_ERR_CRLF',
+      'body.reason',
+    ],
+    [
+      'a body too large',
+      () =>
+        app.inject({ method: 'POST', url: '/v1/queue/pause', headers: auth(), payload: { extension: '1001', reason: 'x'.repeat(400) } }),
+      'AGENTGATE_ERR_BODY_TOO_LARGE',
+      undefined,
+    ],
+    [
+      'text/plain',
+      () => app.inject({ method: 'POST', url: '/v1/queue/pause', headers: { ...auth(), 'content-type': 'text/plain' }, payload: 'hello' }),
+      'AGENTGATE_ERR_UNSUPPORTED_MEDIA_TYPE',
+      'headers.content-type',
+    ],
+    [
+      'bad JSON',
+      () =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/queue/pause',
+          headers: { ...auth(), 'content-type': 'application/json' },
+          payload: '{"extension":',
+        }),
+      'AGENTGATE_ERR_VALIDATION',
+      'body',
+    ],
     ['an unknown route', () => app.inject({ method: 'GET', url: '/v1/nope?x=1' }), 'AGENTGATE_ERR_NOT_FOUND', undefined],
-    ['a use case refusal', () => app.inject({ method: 'GET', url: '/v1/explain?user=bob&action=pause&extension=1001', headers: auth() }), 'AGENTGATE_ERR_FORBIDDEN', 'query.user'],
-    ['a bug', () => app.inject({ method: 'POST', url: '/v1/queue/pause', headers: auth(), payload: { extension: '1001' } }), 'AGENTGATE_ERR_INTERNAL', undefined],
+    [
+      'a use case refusal',
+      () => app.inject({ method: 'GET', url: '/v1/explain?user=bob&action=pause&extension=1001', headers: auth() }),
+      'AGENTGATE_ERR_FORBIDDEN',
+      'query.user',
+    ],
+    [
+      'a bug',
+      () => app.inject({ method: 'POST', url: '/v1/queue/pause', headers: auth(), payload: { extension: '1001' } }),
+      'AGENTGATE_ERR_INTERNAL',
+      undefined,
+    ],
   ])('%s', async (_name, send, code, field) => {
     const body = expectErrorShape(await send(), code);
     expect(body.field).toBe(field);

@@ -18,8 +18,25 @@ import { deletePrefix, REDIS_URL, uniquePrefix } from '../support/redis.js';
 
 const directory = {
   users: [
-    { id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', groups: ['team'], extensions: ['1001'], addresses: ['PJSIP/1001'] },
-    { id: 'bob', name: 'Bob', role: 'agent', scope: 'call_center_agent', groups: ['team'], extensions: ['1002'], addresses: ['PJSIP/1002', 'PJSIP/bob-mobile'], flags: { ipAllow: ['127.0.0.1', '10.9.%.%'] } },
+    {
+      id: 'alice',
+      name: 'Alice',
+      role: 'agent',
+      scope: 'call_center_agent',
+      groups: ['team'],
+      extensions: ['1001'],
+      addresses: ['PJSIP/1001'],
+    },
+    {
+      id: 'bob',
+      name: 'Bob',
+      role: 'agent',
+      scope: 'call_center_agent',
+      groups: ['team'],
+      extensions: ['1002'],
+      addresses: ['PJSIP/1002', 'PJSIP/bob-mobile'],
+      flags: { ipAllow: ['127.0.0.1', '10.9.%.%'] },
+    },
     { id: 'carl', name: 'Carl', role: 'agent', scope: 'call_center_agent', extensions: ['1003'], addresses: ['PJSIP/1003'] },
     { id: 'sam', name: 'Sam', role: 'supervisor', scope: 'call_center_supervisor', addresses: ['PJSIP/sam'] },
     { id: 'mia', name: 'Mia', role: 'manager', scope: 'office_manager' },
@@ -36,20 +53,35 @@ const directory = {
   ],
   queues: [{ id: 'support' }, { id: 'sales' }],
   grants: [
-    { id: 'sam-team', subject: 'user:sam', actions: ['login', 'logout', 'pause', 'unpause', 'penalty'], targets: ['group:team', 'queue:support'] },
+    {
+      id: 'sam-team',
+      subject: 'user:sam',
+      actions: ['login', 'logout', 'pause', 'unpause', 'penalty'],
+      targets: ['group:team', 'queue:support'],
+    },
     { id: 'alice-self', subject: 'user:alice', actions: ['pause', 'unpause'], targets: ['user:alice'] },
-    { id: 'olga-all', subject: 'user:olga', actions: ['login', 'logout', 'pause', 'unpause', 'penalty'], targets: ['group:team', 'user:carl', 'queue:support', 'queue:sales'] },
+    {
+      id: 'olga-all',
+      subject: 'user:olga',
+      actions: ['login', 'logout', 'pause', 'unpause', 'penalty'],
+      targets: ['group:team', 'user:carl', 'queue:support', 'queue:sales'],
+    },
   ],
 };
 
-function config(sim: Simulator, over: { ari?: boolean; http?: Record<string, unknown>; store?: Record<string, unknown>; tokens?: unknown[] } = {}) {
+function config(
+  sim: Simulator,
+  over: { ari?: boolean; http?: Record<string, unknown>; store?: Record<string, unknown>; tokens?: unknown[] } = {},
+) {
   return validateConfig({
     instance: { id: `http-hardening-${Math.random().toString(36).slice(2, 8)}` },
     servers: [
       {
         name: 'pbx1',
         ami: { host: '127.0.0.1', port: sim.amiPort, username: 'agentgate', secret: 'secret', actionTimeoutMs: 2000 },
-        ...(over.ari ? { ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 } } : {}),
+        ...(over.ari
+          ? { ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 } }
+          : {}),
       },
     ],
     http: { enabled: true, host: '127.0.0.1', port: 0, rateLimit: { max: 10_000, timeWindowMs: 1000 }, ...over.http },
@@ -66,12 +98,21 @@ interface Answer {
 }
 
 /** One request over the daemon's real socket; `token` goes in as `Bearer <token>` unless `auth` is given. */
-async function call(d: Daemon, method: string, path: string, opts: { token?: string; auth?: string; body?: unknown; contentType?: string } = {}): Promise<Answer> {
+async function call(
+  d: Daemon,
+  method: string,
+  path: string,
+  opts: { token?: string; auth?: string; body?: unknown; contentType?: string } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = {};
   if (opts.auth !== undefined) headers.authorization = opts.auth;
   else if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
-  const res = await fetch(`${d.httpUrl}${path}`, { method, headers, body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) });
+  const res = await fetch(`${d.httpUrl}${path}`, {
+    method,
+    headers,
+    body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
+  });
   const text = await res.text();
   return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Answer['body']), headers: res.headers };
 }
@@ -113,7 +154,10 @@ describe('issue 12: the HTTP API under hostile input', () => {
     ];
     for (const [name, actor, user, status] of cases) {
       it(`${name}: ${status}`, async () => {
-        const r = await call(daemon, 'POST', '/v1/tokens', { token: tok[actor], body: user === undefined ? { label: 'x' } : { user, label: 'x' } });
+        const r = await call(daemon, 'POST', '/v1/tokens', {
+          token: tok[actor],
+          body: user === undefined ? { label: 'x' } : { user, label: 'x' },
+        });
         expect(r.status).toBe(status);
         if (status === 403) expect(r.body).toMatchObject({ code: 'AGENTGATE_ERR_FORBIDDEN', field: 'body.user' });
         else expect(r.body).toMatchObject({ user: user ?? actor });
@@ -125,8 +169,18 @@ describe('issue 12: the HTTP API under hostile input', () => {
       expect(r.status).toBe(403);
       expect(r.body).not.toHaveProperty('token');
       const audit = await call(daemon, 'GET', '/v1/audit?kind=token&actor=olga&result=denied', { token: tok.oscar });
-      const entries = audit.body.entries as Array<{ actor: string; action: string; result: string; detail: { user: string; label: string } }>;
-      expect(entries.find((e) => e.detail.label === 'escalate')).toMatchObject({ actor: 'olga', action: 'issue', result: 'denied', detail: { user: 'oscar' } });
+      const entries = audit.body.entries as Array<{
+        actor: string;
+        action: string;
+        result: string;
+        detail: { user: string; label: string };
+      }>;
+      expect(entries.find((e) => e.detail.label === 'escalate')).toMatchObject({
+        actor: 'olga',
+        action: 'issue',
+        result: 'denied',
+        detail: { user: 'oscar' },
+      });
     });
 
     it('the audit says who minted a token for whom', async () => {
@@ -134,7 +188,10 @@ describe('issue 12: the HTTP API under hostile input', () => {
       expect(r.status).toBe(200);
       const audit = await call(daemon, 'GET', '/v1/audit?kind=token&actor=olga&result=ok', { token: tok.oscar });
       const entries = audit.body.entries as Array<{ actor: string; detail: { user: string; label: string; tokenHash: string } }>;
-      expect(entries.find((e) => e.detail.label === 'carl-desk')).toMatchObject({ actor: 'olga', detail: { user: 'carl', tokenHash: r.body.tokenHash } });
+      expect(entries.find((e) => e.detail.label === 'carl-desk')).toMatchObject({
+        actor: 'olga',
+        detail: { user: 'carl', tokenHash: r.body.tokenHash },
+      });
     });
 
     it('an administrator cannot revoke the owner’s token either', async () => {
@@ -193,7 +250,11 @@ describe('issue 12: the HTTP API under hostile input', () => {
       ['an unknown op', { op: 'drop' }, 'body.change.op'],
       ['no op', { id: 'x' }, 'body.change.op'],
       ['put-user with a bad role', { op: 'put-user', user: { id: 'zed', role: 'god', scope: 'basic_user' } }, 'body.change.user.role'],
-      ['put-user with a bad id (checked by the domain)', { op: 'put-user', user: { id: 'Zed Z', role: 'agent', scope: 'basic_user' } }, 'body.change.user.id'],
+      [
+        'put-user with a bad id (checked by the domain)',
+        { op: 'put-user', user: { id: 'Zed Z', role: 'agent', scope: 'basic_user' } },
+        'body.change.user.id',
+      ],
       ['a field the op does not take', { op: 'remove-user', id: 'carl', user: {} }, 'body.change.user'],
     ];
     for (const [name, change, field] of bad) {
@@ -205,15 +266,46 @@ describe('issue 12: the HTTP API under hostile input', () => {
     }
 
     it('a well-formed change still works (a new agent with default flags)', async () => {
-      const r = await call(daemon, 'POST', '/v1/policy/changes', { token: tok.olga, body: { expectedVersion: v(), change: { op: 'put-user', user: { id: 'zed', role: 'agent', scope: 'basic_user' } } } });
+      const r = await call(daemon, 'POST', '/v1/policy/changes', {
+        token: tok.olga,
+        body: { expectedVersion: v(), change: { op: 'put-user', user: { id: 'zed', role: 'agent', scope: 'basic_user' } } },
+      });
       expect(r.status).toBe(200);
       expect(daemon.policy.current().doc.users.find((u) => u.id === 'zed')?.flags.inbound).toBe(false);
     });
 
     it('fuzz: no body on POST /v1/policy/changes gets a 500', async () => {
-      const field = fc.constantFrom('op', 'id', 'user', 'grant', 'group', 'extension', 'queue', 'role', 'scope', 'members', 'actions', 'targets', 'flags', 'groups');
-      const ops = fc.constantFrom('add-grant', 'remove-grant', 'put-user', 'remove-user', 'put-group', 'remove-group', 'put-extension', 'remove-extension', 'put-queue', 'remove-queue');
-      const value = fc.letrec<{ v: unknown }>((tie) => ({ v: fc.oneof({ depthSize: 'small' }, fc.jsonValue(), fc.dictionary(field, tie('v'), { maxKeys: 4 })) })).v;
+      const field = fc.constantFrom(
+        'op',
+        'id',
+        'user',
+        'grant',
+        'group',
+        'extension',
+        'queue',
+        'role',
+        'scope',
+        'members',
+        'actions',
+        'targets',
+        'flags',
+        'groups',
+      );
+      const ops = fc.constantFrom(
+        'add-grant',
+        'remove-grant',
+        'put-user',
+        'remove-user',
+        'put-group',
+        'remove-group',
+        'put-extension',
+        'remove-extension',
+        'put-queue',
+        'remove-queue',
+      );
+      const value = fc.letrec<{ v: unknown }>((tie) => ({
+        v: fc.oneof({ depthSize: 'small' }, fc.jsonValue(), fc.dictionary(field, tie('v'), { maxKeys: 4 })),
+      })).v;
       await fc.assert(
         fc.asyncProperty(fc.record({ op: ops }, { requiredKeys: [] }), fc.dictionary(field, value, { maxKeys: 3 }), async (base, rest) => {
           const r = await daemon.http!.inject({
@@ -258,7 +350,10 @@ describe('issue 12: the HTTP API under hostile input', () => {
     it('in a policy change (an interface that would reach AMI): AGENTGATE_ERR_CRLF naming the field', async () => {
       const r = await call(daemon, 'POST', '/v1/policy/changes', {
         token: tok.oscar,
-        body: { expectedVersion: daemon.policy.current().version, change: { op: 'put-extension', extension: { id: '1009', interface: 'PJSIP/1009\u001b' } } },
+        body: {
+          expectedVersion: daemon.policy.current().version,
+          change: { op: 'put-extension', extension: { id: '1009', interface: 'PJSIP/1009\u001b' } },
+        },
       });
       expect(r).toMatchObject({ status: 400, body: { code: 'AGENTGATE_ERR_CRLF', field: 'body.change.extension.interface' } });
     });
@@ -273,7 +368,10 @@ describe('issue 12: the HTTP API under hostile input', () => {
     it('field paths have one form: body.<path>, query.<name>, params.<name> (validation and use-case errors alike)', async () => {
       const q = await call(daemon, 'GET', '/v1/queue/members?queue=support&bogus=1', { token: tok.sam });
       expect(q.body.field).toBe('query.bogus');
-      const uc = await call(daemon, 'POST', '/v1/queue/penalty', { token: tok.sam, body: { extension: '1001', queue: 'nosuch', penalty: 1 } });
+      const uc = await call(daemon, 'POST', '/v1/queue/penalty', {
+        token: tok.sam,
+        body: { extension: '1001', queue: 'nosuch', penalty: 1 },
+      });
       expect(uc.body).toMatchObject({ code: 'AGENTGATE_ERR_UNKNOWN_QUEUE', field: 'body.queue' });
       const p = await call(daemon, 'DELETE', '/v1/tokens/XYZ', { token: tok.sam });
       expect(p.body).toMatchObject({ code: 'AGENTGATE_ERR_VALIDATION', field: 'params.hash' });
@@ -338,10 +436,13 @@ describe('#9 rate limits cannot be dodged', () => {
   let sam: string;
   beforeAll(async () => {
     sim = await Simulator.start();
-    daemon = await startDaemon(config(sim, { http: { rateLimit: { max: 4, timeWindowMs: 60_000 }, authFailures: { max: 3, timeWindowMs: 60_000 } } }), {
-      store: createMemoryStore({ clock: systemClock() }),
-      logger: silentLogger(),
-    });
+    daemon = await startDaemon(
+      config(sim, { http: { rateLimit: { max: 4, timeWindowMs: 60_000 }, authFailures: { max: 3, timeWindowMs: 60_000 } } }),
+      {
+        store: createMemoryStore({ clock: systemClock() }),
+        logger: silentLogger(),
+      },
+    );
     sam = await daemon.tokens.issue('sam', 'test');
   });
   afterAll(async () => {
@@ -388,7 +489,8 @@ describe('#7 /readyz tells the truth', () => {
         const f = Reflect.get(target, prop, receiver) as unknown;
         if (typeof f !== 'function' || prop === 'close') return f;
         return (...args: unknown[]) => {
-          if (mode === 'reject') return Promise.reject(new AgentgateError('AGENTGATE_ERR_STORE', { detail: 'connect ECONNREFUSED 127.0.0.1:6390' }));
+          if (mode === 'reject')
+            return Promise.reject(new AgentgateError('AGENTGATE_ERR_STORE', { detail: 'connect ECONNREFUSED 127.0.0.1:6390' }));
           if (mode === 'hang') return new Promise(() => undefined);
           return (f as (...a: unknown[]) => unknown).apply(target, args);
         };
@@ -405,7 +507,11 @@ describe('#7 /readyz tells the truth', () => {
 
   const failing = async () => {
     const r = await call(daemon, 'GET', '/readyz');
-    return { status: r.status, failing: (r.body.failing as Array<{ component: string; reason: string }>).map((f) => f.component), body: r.body };
+    return {
+      status: r.status,
+      failing: (r.body.failing as Array<{ component: string; reason: string }>).map((f) => f.component),
+      body: r.body,
+    };
   };
 
   it('503 naming the store while Redis refuses, and while it does not answer; 200 when it is back', async () => {
@@ -423,13 +529,19 @@ describe('#7 /readyz tells the truth', () => {
 
   it('503 naming ari:pbx1 while the ARI websocket is down, 200 once it reconnected', async () => {
     sim.faults.dropAriWebsockets(1500);
-    await vi.waitFor(async () => expect(await failing()).toMatchObject({ status: 503, failing: ['ari:pbx1'] }), { timeout: 5000, interval: 20 });
+    await vi.waitFor(async () => expect(await failing()).toMatchObject({ status: 503, failing: ['ari:pbx1'] }), {
+      timeout: 5000,
+      interval: 20,
+    });
     await vi.waitFor(async () => expect((await failing()).status).toBe(200), { timeout: 15_000, interval: 100 });
   });
 
   it('503 naming ami:pbx1 while the AMI connection is down, 200 once it reconnected', async () => {
     await sim.ami.stop();
-    await vi.waitFor(async () => expect(await failing()).toMatchObject({ status: 503, failing: ['ami:pbx1'] }), { timeout: 5000, interval: 20 });
+    await vi.waitFor(async () => expect(await failing()).toMatchObject({ status: 503, failing: ['ami:pbx1'] }), {
+      timeout: 5000,
+      interval: 20,
+    });
     await sim.ami.start();
     await vi.waitFor(async () => expect((await failing()).status).toBe(200), { timeout: 15_000, interval: 100 });
   });
@@ -442,7 +554,10 @@ describe('#11 config tokens survive Redis restarting empty', () => {
   const configToken = 'agt_config-token-for-sam';
   beforeAll(async () => {
     sim = await Simulator.start();
-    daemon = await startDaemon(config(sim, { store: { redis: { url: REDIS_URL, prefix } }, tokens: [{ user: 'sam', sha256: sha256(configToken), label: 'ops' }] }), { logger: silentLogger() });
+    daemon = await startDaemon(
+      config(sim, { store: { redis: { url: REDIS_URL, prefix } }, tokens: [{ user: 'sam', sha256: sha256(configToken), label: 'ops' }] }),
+      { logger: silentLogger() },
+    );
   });
   afterAll(async () => {
     await daemon.stop();
@@ -507,7 +622,10 @@ describe('#7/#11 with a real Redis that goes away and comes back empty', () => {
   beforeAll(async () => {
     sim = await Simulator.start();
     proxy = await redisProxy();
-    daemon = await startDaemon(config(sim, { store: { redis: { url: proxy.url, prefix } }, tokens: [{ user: 'sam', sha256: sha256(configToken) }] }), { logger: silentLogger(), readyTimeoutMs: 500 });
+    daemon = await startDaemon(
+      config(sim, { store: { redis: { url: proxy.url, prefix } }, tokens: [{ user: 'sam', sha256: sha256(configToken) }] }),
+      { logger: silentLogger(), readyTimeoutMs: 500 },
+    );
   });
   afterAll(async () => {
     await daemon.stop();

@@ -46,11 +46,25 @@ beforeAll(async () => {
     directory: {
       users: [
         { id: 'olivia', name: 'Olivia', role: 'administrator', scope: 'office_manager' },
-        { id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', extensions: ['1001'], addresses: ['PJSIP/2001', { endpoint: 'PJSIP/2002', delayMs: 500 }] },
+        {
+          id: 'alice',
+          name: 'Alice',
+          role: 'agent',
+          scope: 'call_center_agent',
+          extensions: ['1001'],
+          addresses: ['PJSIP/2001', { endpoint: 'PJSIP/2002', delayMs: 500 }],
+        },
       ],
       extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
       queues: [{ id: 'support' }],
-      grants: [{ id: 'admin-queues', subject: 'user:olivia', actions: ['login', 'logout', 'pause', 'unpause', 'penalty'], targets: ['user:alice', 'queue:support'] }],
+      grants: [
+        {
+          id: 'admin-queues',
+          subject: 'user:olivia',
+          actions: ['login', 'logout', 'pause', 'unpause', 'penalty'],
+          targets: ['user:alice', 'queue:support'],
+        },
+      ],
     },
   });
   daemon = await startDaemon(config, { store: createMemoryStore({ clock: systemClock() }), logger: silentLogger() });
@@ -85,7 +99,8 @@ describe('OpenAPI document (/docs/json)', () => {
       expect(ok[0]![1].content?.['application/json']?.schema, `${method} ${path} 2xx schema`).toBeDefined();
     }
     expect(new Set(ops.map((o) => o.op.operationId)).size).toBe(ops.length);
-    for (const action of ['login', 'logout', 'pause', 'unpause', 'penalty']) expect(doc.paths[`/v1/queue/${action}`]?.post?.responses['200']).toBeDefined();
+    for (const action of ['login', 'logout', 'pause', 'unpause', 'penalty'])
+      expect(doc.paths[`/v1/queue/${action}`]?.post?.responses['200']).toBeDefined();
   });
 
   it('servers: the address this daemon listens on (the bound port)', () => {
@@ -93,7 +108,13 @@ describe('OpenAPI document (/docs/json)', () => {
   });
 
   it('every policy-change op is a named schema the discriminator maps, and docs/api.md documents it', () => {
-    const change = (doc.paths['/v1/policy/changes']!.post as unknown as { requestBody: { content: Record<string, { schema: { properties: { change: { discriminator: { mapping: Record<string, string> } } } } }> } }).requestBody.content['application/json']!.schema.properties.change;
+    const change = (
+      doc.paths['/v1/policy/changes']!.post as unknown as {
+        requestBody: {
+          content: Record<string, { schema: { properties: { change: { discriminator: { mapping: Record<string, string> } } } } }>;
+        };
+      }
+    ).requestBody.content['application/json']!.schema.properties.change;
     expect(Object.keys(change.discriminator.mapping).sort()).toEqual([...OPS].sort());
     for (const [op, ref] of Object.entries(change.discriminator.mapping)) {
       const name = ref.replace('#/components/schemas/', '');
@@ -110,13 +131,16 @@ describe('OpenAPI document (/docs/json)', () => {
     for (const e of examples) expect(validate(e) ? [] : validate.errors, e.change.op).toEqual([]);
   });
 
-  it("real answers of every operation match the documented success schema", async () => {
+  it('real answers of every operation match the documented success schema', async () => {
     const ajv = new Ajv({ strict: false, allErrors: true });
     ajv.addSchema(doc, 'openapi.json');
     const call = async (method: string, path: string, body?: unknown, auth = true): Promise<unknown> => {
       const r = await fetch(`${daemon.httpUrl}${path}`, {
         method,
-        headers: { ...(auth ? { authorization: `Bearer ${olivia}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          ...(auth ? { authorization: `Bearer ${olivia}` } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       expect(r.status, `${method} ${path}: ${await r.clone().text()}`).toBe(200);
@@ -144,18 +168,29 @@ describe('OpenAPI document (/docs/json)', () => {
     await run('get', '/v1/explain', '/v1/explain?user=alice&action=pause&extension=1001');
     await run('get', '/v1/audit', '/v1/audit?limit=20');
     const policy = (await run('get', '/v1/policy', '/v1/policy')) as { version: number };
-    await run('post', '/v1/policy/changes', '/v1/policy/changes', { expectedVersion: policy.version, change: { op: 'put-queue', queue: { id: 'sales' } } });
+    await run('post', '/v1/policy/changes', '/v1/policy/changes', {
+      expectedVersion: policy.version,
+      change: { op: 'put-queue', queue: { id: 'sales' } },
+    });
     const token = (await run('post', '/v1/tokens', '/v1/tokens', { label: 'generator test' })) as { tokenHash: string };
     await run('delete', '/v1/tokens/{hash}', `/v1/tokens/${token.tokenHash}`);
     await run('get', '/v1/errors', '/v1/errors', undefined, false);
-    expect([...seen].sort()).toEqual(operations().map((o) => `${o.method} ${o.path}`).sort());
+    expect([...seen].sort()).toEqual(
+      operations()
+        .map((o) => `${o.method} ${o.path}`)
+        .sort(),
+    );
   });
 });
 
 describe('OpenAPI servers', () => {
   it('the configured host with the bound port; a wildcard bind says localhost and why; IPv6 in brackets', () => {
-    expect(openApiServers('10.0.0.5', { address: '10.0.0.5', family: 'IPv4', port: 8080 }, 8080).map((s) => s.url)).toEqual(['http://10.0.0.5:8080']);
-    expect(openApiServers('127.0.0.1', { address: '127.0.0.1', family: 'IPv4', port: 40123 }, 0).map((s) => s.url)).toEqual(['http://127.0.0.1:40123']);
+    expect(openApiServers('10.0.0.5', { address: '10.0.0.5', family: 'IPv4', port: 8080 }, 8080).map((s) => s.url)).toEqual([
+      'http://10.0.0.5:8080',
+    ]);
+    expect(openApiServers('127.0.0.1', { address: '127.0.0.1', family: 'IPv4', port: 40123 }, 0).map((s) => s.url)).toEqual([
+      'http://127.0.0.1:40123',
+    ]);
     const wild = openApiServers('0.0.0.0', null, 8080);
     expect(wild.map((s) => s.url)).toEqual(['http://localhost:8080']);
     expect(wild[0]!.description).toMatch(/host name clients know/);

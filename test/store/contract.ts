@@ -120,7 +120,7 @@ export function storeContract(name: string, make: (opts: { auditMaxLength: numbe
     describe('adopting the dispatches of a dead instance', () => {
       const base = { agentId: 'alice', callerChannelId: 'c1', legChannelIds: ['l1', 'l2'], startedAt: 1_700_000_000_123 };
 
-      it('moves only the dead owner\'s records on that server to the adopter, intact', async () => {
+      it("moves only the dead owner's records on that server to the adopter, intact", async () => {
         await s.putDispatch({ ...base, id: 'd1', owner: 'dead', server: 'pbx1', bridgeId: 'b1', data: { talking: true, winner: 'l2' } });
         await s.putDispatch({ ...base, id: 'd2', owner: 'dead', server: 'pbx2' });
         await s.putDispatch({ ...base, id: 'd3', owner: 'alive', server: 'pbx1', legChannelIds: [] });
@@ -128,11 +128,17 @@ export function storeContract(name: string, make: (opts: { auditMaxLength: numbe
         expect(moved).toEqual([{ ...base, id: 'd1', owner: 'me', server: 'pbx1', bridgeId: 'b1', data: { talking: true, winner: 'l2' } }]);
         expect((await s.listDispatches({ owner: 'me' })).map((d) => d.id)).toEqual(['d1']);
         expect((await s.listDispatches({ owner: 'dead' })).map((d) => d.id)).toEqual(['d2']);
-        expect((await s.listDispatches({ owner: 'alive' }))[0]).toEqual({ ...base, id: 'd3', owner: 'alive', server: 'pbx1', legChannelIds: [] });
+        expect((await s.listDispatches({ owner: 'alive' }))[0]).toEqual({
+          ...base,
+          id: 'd3',
+          owner: 'alive',
+          server: 'pbx1',
+          legChannelIds: [],
+        });
         expect(await s.adoptDispatches({ from: 'dead', to: 'me', server: 'pbx1', unlessLeaseHeld: 'instance:dead' })).toEqual([]);
       });
 
-      it('moves nothing while the owner\'s heartbeat lease is held', async () => {
+      it("moves nothing while the owner's heartbeat lease is held", async () => {
         await s.putDispatch({ ...base, id: 'd1', owner: 'i1', server: 'pbx1' });
         await s.acquireLease('instance:i1', 'i1-process', 5000);
         expect(await s.adoptDispatches({ from: 'i1', to: 'me', server: 'pbx1', unlessLeaseHeld: 'instance:i1' })).toEqual([]);
@@ -141,7 +147,9 @@ export function storeContract(name: string, make: (opts: { auditMaxLength: numbe
 
       it('several adopters at once: every record is moved exactly once', async () => {
         for (let i = 0; i < 10; i++) await s.putDispatch({ ...base, id: `d${i}`, owner: 'dead', server: 'pbx1' });
-        const results = await Promise.all(['a', 'b', 'c'].map((to) => s.adoptDispatches({ from: 'dead', to, server: 'pbx1', unlessLeaseHeld: 'instance:dead' })));
+        const results = await Promise.all(
+          ['a', 'b', 'c'].map((to) => s.adoptDispatches({ from: 'dead', to, server: 'pbx1', unlessLeaseHeld: 'instance:dead' })),
+        );
         const ids = results.flat().map((d) => d.id);
         expect(ids.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `d${i}`).sort());
         const owners = new Map((await s.listDispatches()).map((d) => [d.id, d.owner]));

@@ -37,7 +37,12 @@ describe('Redis Store specifics', () => {
       const r = new Redis(REDIS_URL);
       const keys = await r.keys(`${prefix}:*`);
       r.disconnect();
-      expect(keys.sort()).toEqual([`${prefix}:{a}:fence:agent:alice`, `${prefix}:{a}:lease:agent:alice`, `${prefix}:{b}:fence:agent:alice`, `${prefix}:{b}:lease:agent:alice`]);
+      expect(keys.sort()).toEqual([
+        `${prefix}:{a}:fence:agent:alice`,
+        `${prefix}:{a}:lease:agent:alice`,
+        `${prefix}:{b}:fence:agent:alice`,
+        `${prefix}:{b}:lease:agent:alice`,
+      ]);
     } finally {
       await a.close();
       await b.close();

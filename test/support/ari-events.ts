@@ -16,10 +16,14 @@ export interface RecordedEvents {
 }
 
 /** Starts AriEvents against sim; `onEvent` (optional) runs after the recording and may throw. */
-export async function recordEvents(sim: Simulator, over: Partial<Pick<AriEventsOptions, 'pingIntervalMs' | 'restartAfterGiveUpMs' | 'onEvent'>> = {}): Promise<RecordedEvents> {
+export async function recordEvents(
+  sim: Simulator,
+  over: Partial<Pick<AriEventsOptions, 'pingIntervalMs' | 'restartAfterGiveUpMs' | 'onEvent'>> = {},
+): Promise<RecordedEvents> {
   const logger = silentLogger();
   const rec = { types: [] as string[], starts: [] as string[], warnings: [] as string[], connects: 0, drops: 0 } as RecordedEvents;
-  logger.warn = ((obj: unknown, msg?: string) => void rec.warnings.push(typeof obj === 'string' ? obj : `${msg ?? ''} ${JSON.stringify(obj)}`)) as typeof logger.warn;
+  logger.warn = ((obj: unknown, msg?: string) =>
+    void rec.warnings.push(typeof obj === 'string' ? obj : `${msg ?? ''} ${JSON.stringify(obj)}`)) as typeof logger.warn;
   rec.events = new AriEvents({
     url: sim.ariUrl,
     username: 'agentgate',

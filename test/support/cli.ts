@@ -28,7 +28,11 @@ export interface CliProcess {
 export function spawnCli(args: string[], env: Record<string, string | undefined> = {}): CliProcess {
   const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
   for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'src/cli/bin.ts'), ...args], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'src/cli/bin.ts'), ...args], {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   child.stdout!.on('data', (b: Buffer) => (text += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (text += b.toString()));
@@ -37,7 +41,10 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
 }
 
 /** Runs a command to its end: exit code and output. */
-export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; output: string }> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number | null; output: string }> {
   const p = spawnCli(args, env);
   const code = await p.exited;
   return { code, output: p.output() };

@@ -20,12 +20,25 @@ import { deletePrefix, REDIS_URL, uniquePrefix } from './redis.js';
 export type StoreKind = 'memory' | 'redis';
 
 /** The agent most tests ring: three addresses, inbound calls on. */
-export const ALICE = { id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', extensions: ['1001'], addresses: ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003'], flags: { inbound: true } };
+export const ALICE = {
+  id: 'alice',
+  name: 'Alice',
+  role: 'agent',
+  scope: 'call_center_agent',
+  extensions: ['1001'],
+  addresses: ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003'],
+  flags: { inbound: true },
+};
 
-export function dispatchConfig(sim: Simulator, over: { instance?: string; dispatch?: Record<string, unknown>; users?: unknown[] } = {}): Config {
+export function dispatchConfig(
+  sim: Simulator,
+  over: { instance?: string; dispatch?: Record<string, unknown>; users?: unknown[] } = {},
+): Config {
   return validateConfig({
     instance: { id: over.instance ?? 'test-1' },
-    servers: [{ name: 'pbx1', ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 } }],
+    servers: [
+      { name: 'pbx1', ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 } },
+    ],
     dispatch: { answer: 'late', ringTimeoutSec: 5, ...(over.dispatch ?? {}) },
     directory: {
       users: over.users ?? [
@@ -53,14 +66,26 @@ export async function makeStore(kind: StoreKind, shared?: { prefix: string }): P
   };
 }
 
-export async function startService(sim: Simulator, store: Store, over: Parameters<typeof dispatchConfig>[1] & { logger?: Logger; leaseTtlMs?: number; heartbeat?: InstanceHeartbeat; app?: string; wrapCalls?: (calls: CallControl) => CallControl } = {}): Promise<DispatchService> {
+export async function startService(
+  sim: Simulator,
+  store: Store,
+  over: Parameters<typeof dispatchConfig>[1] & {
+    logger?: Logger;
+    leaseTtlMs?: number;
+    heartbeat?: InstanceHeartbeat;
+    app?: string;
+    wrapCalls?: (calls: CallControl) => CallControl;
+  } = {},
+): Promise<DispatchService> {
   const config = dispatchConfig(sim, over);
   const server = config.servers[0]!;
   const ari = over.app === undefined ? server.ari! : { ...server.ari!, app: over.app };
   const logger = over.logger ?? silentLogger();
   return startDispatchService({
     server,
-    calls: (over.wrapCalls ?? ((c) => c))(createAriCallControl({ ...ari, logger: logger.child({ component: 'dispatch', server: server.name }) })),
+    calls: (over.wrapCalls ?? ((c) => c))(
+      createAriCallControl({ ...ari, logger: logger.child({ component: 'dispatch', server: server.name }) }),
+    ),
     dispatch: config.dispatch,
     store,
     policy: createPolicyHolder(config.directory),
@@ -84,7 +109,11 @@ export function scripts(sim: Simulator, map: Record<string, EndpointScript>): vo
  * (a template string would show it as it was at the start). A pred that throws is tried again
  * until the timeout, like any vi.waitFor callback, and its last error is the failure's cause.
  */
-export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 5000, what: string | (() => string) = 'condition'): Promise<void> {
+export async function until(
+  pred: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what: string | (() => string) = 'condition',
+): Promise<void> {
   const message = (): string => `timed out waiting for ${typeof what === 'string' ? what : what()}`;
   await vi
     .waitFor(
@@ -95,7 +124,10 @@ export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 
     )
     .catch((err: unknown) => {
       // NotYet, or vi.waitFor's own timeout while a check had not answered yet: the condition never held.
-      throw new Error(message(), err instanceof NotYet || !(err instanceof Error) || err.message.startsWith('Timed out in waitFor') ? {} : { cause: err });
+      throw new Error(
+        message(),
+        err instanceof NotYet || !(err instanceof Error) || err.message.startsWith('Timed out in waitFor') ? {} : { cause: err },
+      );
     });
 }
 

@@ -135,7 +135,14 @@ export function unitRig(over: { store?: Store; dispatch?: Record<string, unknown
     dispatch: { answer: 'late', ringTimeoutSec: 20, ...(over.dispatch ?? {}) },
     directory: {
       users: [
-        { id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', addresses: ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003'], flags: { inbound: true } },
+        {
+          id: 'alice',
+          name: 'Alice',
+          role: 'agent',
+          scope: 'call_center_agent',
+          addresses: ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003'],
+          flags: { inbound: true },
+        },
         { id: 'bob', name: 'Bob', role: 'agent', scope: 'call_center_agent', addresses: ['PJSIP/2004'], flags: { inbound: false } },
       ],
     },

@@ -24,15 +24,38 @@ export const TOKENS = { sam: 'agt_fault-token-for-sam', alice: 'agt_fault-token-
  */
 const DIRECTORY = {
   users: [
-    { id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', groups: ['team'], extensions: ['1001', '1003', '1005'], addresses: ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003'], flags: { inbound: true } },
-    { id: 'bob', name: 'Bob', role: 'agent', scope: 'call_center_agent', groups: ['team'], extensions: ['1002', '1004', '1006'], addresses: ['PJSIP/2004'], flags: { inbound: true } },
+    {
+      id: 'alice',
+      name: 'Alice',
+      role: 'agent',
+      scope: 'call_center_agent',
+      groups: ['team'],
+      extensions: ['1001', '1003', '1005'],
+      addresses: ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003'],
+      flags: { inbound: true },
+    },
+    {
+      id: 'bob',
+      name: 'Bob',
+      role: 'agent',
+      scope: 'call_center_agent',
+      groups: ['team'],
+      extensions: ['1002', '1004', '1006'],
+      addresses: ['PJSIP/2004'],
+      flags: { inbound: true },
+    },
     { id: 'sam', name: 'Sam', role: 'supervisor', scope: 'call_center_supervisor' },
   ],
   groups: [{ id: 'team', members: ['alice', 'bob'], supervisors: ['sam'] }],
   extensions: ['1001', '1002', '1003', '1004', '1005', '1006'].map((id) => ({ id, interface: `PJSIP/${id}` })),
   queues: [{ id: 'support' }, { id: 'sales' }],
   grants: [
-    { id: 'sam-team', subject: 'user:sam', actions: ['login', 'logout', 'pause', 'unpause', 'penalty'], targets: ['group:team', 'queue:support'] },
+    {
+      id: 'sam-team',
+      subject: 'user:sam',
+      actions: ['login', 'logout', 'pause', 'unpause', 'penalty'],
+      targets: ['group:team', 'queue:support'],
+    },
     { id: 'alice-self', subject: 'user:alice', actions: ['pause', 'unpause'], targets: ['user:alice'] },
   ],
 };
@@ -94,8 +117,25 @@ export async function startFaultDaemon(rig: Rig, over: FaultDaemonOptions = {}):
     servers: [
       {
         name: 'pbx1',
-        ari: { url: rig.sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: over.ariPingMs ?? 1000, restTimeoutMs: 2000 },
-        ...(over.ami === false ? {} : { ami: { host: '127.0.0.1', port: rig.sim.amiPort, username: 'agentgate', secret: 'secret', actionTimeoutMs: over.amiTimeoutMs ?? 1000, pingIntervalMs: over.amiPingMs ?? 1000 } }),
+        ari: {
+          url: rig.sim.ariUrl,
+          username: 'agentgate',
+          password: 'secret',
+          pingIntervalMs: over.ariPingMs ?? 1000,
+          restTimeoutMs: 2000,
+        },
+        ...(over.ami === false
+          ? {}
+          : {
+              ami: {
+                host: '127.0.0.1',
+                port: rig.sim.amiPort,
+                username: 'agentgate',
+                secret: 'secret',
+                actionTimeoutMs: over.amiTimeoutMs ?? 1000,
+                pingIntervalMs: over.amiPingMs ?? 1000,
+              },
+            }),
       },
     ],
     store: { redis: { url: rig.redis.url, prefix: PREFIX } },
@@ -124,11 +164,21 @@ export interface ApiAnswer {
 }
 
 /** One HTTP request as a client sends it (JSON body, Bearer token), bounded in time. */
-export async function api(url: string, method: 'GET' | 'POST' | 'DELETE', path: string, opts: { token?: string; body?: unknown } = {}): Promise<ApiAnswer> {
+export async function api(
+  url: string,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  opts: { token?: string; body?: unknown } = {},
+): Promise<ApiAnswer> {
   const headers: Record<string, string> = {};
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${url}${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    signal: AbortSignal.timeout(10_000),
+  });
   const text = await res.text();
   let body: Record<string, unknown>;
   try {
@@ -155,7 +205,9 @@ export async function readyzBecomes(url: string, status: number, failing: string
     async () => {
       const last = await readyz(url).catch((err: unknown) => ({ status: 0, failing: [], body: { error: (err as Error).message } }));
       if (last.status === status && JSON.stringify(last.failing) === JSON.stringify(failing)) return Date.now();
-      throw new Error(`/readyz did not become ${status} ${JSON.stringify(failing)} within ${timeoutMs} ms; last: ${last.status} ${JSON.stringify(last.body)}`);
+      throw new Error(
+        `/readyz did not become ${status} ${JSON.stringify(failing)} within ${timeoutMs} ms; last: ${last.status} ${JSON.stringify(last.body)}`,
+      );
     },
     { timeout: timeoutMs, interval: 25 },
   );

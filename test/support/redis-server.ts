@@ -32,7 +32,11 @@ export class OwnRedis {
   /** Starts redis-server (again) on the same port, empty. Resolves once it answers PING. */
   async resume(): Promise<void> {
     if (this.child) return;
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     this.child = child;
     child.stdout!.on('data', (b: Buffer) => (this.output += b.toString()));
     child.stderr!.on('data', (b: Buffer) => (this.output += b.toString()));
@@ -45,7 +49,13 @@ export class OwnRedis {
       async () => {
         const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
         c.on('error', () => undefined);
-        const up = await c.connect().then(() => c.ping()).then((p) => p === 'PONG', () => false);
+        const up = await c
+          .connect()
+          .then(() => c.ping())
+          .then(
+            (p) => p === 'PONG',
+            () => false,
+          );
         c.disconnect();
         if (!up) throw new Error(`redis-server did not answer on ${this.port}:\n${this.output}`);
       },

@@ -21,7 +21,17 @@
 import AsteriskManager from 'asterisk-manager';
 import type { Logger } from 'pino';
 import { AgentgateError } from '../../errors/codes.js';
-import { decodeEvent, decodeResponse, decodeStatusItem, eventName, ownFields, type AmiEvent, type AmiResponse, type QueueMemberState, type RawAmiMessage } from './messages.js';
+import {
+  decodeEvent,
+  decodeResponse,
+  decodeStatusItem,
+  eventName,
+  ownFields,
+  type AmiEvent,
+  type AmiResponse,
+  type QueueMemberState,
+  type RawAmiMessage,
+} from './messages.js';
 
 export type { AmiEvent, AmiResponse, QueueMemberState } from './messages.js';
 
@@ -173,7 +183,9 @@ export class AmiClient {
         const p = id === undefined ? undefined : this.pending.get(id);
         if (p && id !== undefined) {
           this.pending.delete(id);
-          p.reject(new AgentgateError('AGENTGATE_ERR_AMI_FAILED', { action: id, detail: `unreadable answer (${k}); the action may have run` }));
+          p.reject(
+            new AgentgateError('AGENTGATE_ERR_AMI_FAILED', { action: id, detail: `unreadable answer (${k}); the action may have run` }),
+          );
         }
         return;
       }
@@ -196,7 +208,15 @@ export class AmiClient {
     const decoded = decodeEvent(msg);
     if (decoded === undefined) return;
     if (!decoded.ok) {
-      log.warn({ server: this.opts.server, event: typeof msg.event === 'string' ? msg.event : '(unreadable)', field: decoded.field, detail: decoded.detail }, 'malformed AMI event dropped');
+      log.warn(
+        {
+          server: this.opts.server,
+          event: typeof msg.event === 'string' ? msg.event : '(unreadable)',
+          field: decoded.field,
+          detail: decoded.detail,
+        },
+        'malformed AMI event dropped',
+      );
       return;
     }
     try {
@@ -216,8 +236,12 @@ export class AmiClient {
     clearTimeout(this.loginTimer);
     clearInterval(this.pingTimer);
     this.pinging = false;
-    const message = why === 'frozen' ? `AMI peer ${this.opts.server} stopped answering; the action may not have run` : `AMI connection to ${this.opts.server} dropped before Asterisk answered; the action may not have run`;
-    for (const [, p] of this.pending) p.reject(new AgentgateError('AGENTGATE_ERR_AMI_DISCONNECTED', { server: this.opts.server }, { message }));
+    const message =
+      why === 'frozen'
+        ? `AMI peer ${this.opts.server} stopped answering; the action may not have run`
+        : `AMI connection to ${this.opts.server} dropped before Asterisk answered; the action may not have run`;
+    for (const [, p] of this.pending)
+      p.reject(new AgentgateError('AGENTGATE_ERR_AMI_DISCONNECTED', { server: this.opts.server }, { message }));
     this.pending.clear();
     this.lists.clear();
     if (was) {
@@ -233,7 +257,10 @@ export class AmiClient {
         const { host, port, server } = this.opts;
         const err = this.lastSocketError;
         const why = err?.message ?? 'connection closed before login';
-        this.opts.logger.warn({ server, host, port, attempts: this.failedAttempts, ...(err === undefined ? {} : { err }) }, `AMI at ${host}:${port} not reachable (${why}); retrying (every 5 s at most)`);
+        this.opts.logger.warn(
+          { server, host, port, attempts: this.failedAttempts, ...(err === undefined ? {} : { err }) },
+          `AMI at ${host}:${port} not reachable (${why}); retrying (every 5 s at most)`,
+        );
       }
     }
     this.lastSocketError = undefined;
@@ -260,7 +287,10 @@ export class AmiClient {
         (err: unknown) => {
           this.pinging = false;
           if (!(err instanceof AgentgateError) || err.code !== 'AGENTGATE_ERR_AMI_TIMEOUT' || m !== this.manager) return;
-          this.opts.logger.warn({ server: this.opts.server, ms: this.opts.actionTimeoutMs }, 'AMI peer did not answer Ping: connection considered frozen; dropping and reconnecting');
+          this.opts.logger.warn(
+            { server: this.opts.server, ms: this.opts.actionTimeoutMs },
+            'AMI peer did not answer Ping: connection considered frozen; dropping and reconnecting',
+          );
           this.drop(m, 'frozen');
         },
       );
@@ -282,7 +312,11 @@ export class AmiClient {
       const bad = CONTROL.exec(v);
       if (bad) {
         const code = `U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
-        throw new AgentgateError('AGENTGATE_ERR_CRLF', { field: k }, { field: k, message: `${k} must not contain control characters (found ${code})` });
+        throw new AgentgateError(
+          'AGENTGATE_ERR_CRLF',
+          { field: k },
+          { field: k, message: `${k} must not contain control characters (found ${code})` },
+        );
       }
     }
   }
@@ -317,7 +351,13 @@ export class AmiClient {
         const raw = res ?? err;
         const decoded = typeof raw === 'object' && raw !== null ? decodeResponse(ownFields(raw)) : undefined;
         if (decoded?.ok) resolve(decoded.value);
-        else reject(new AgentgateError('AGENTGATE_ERR_AMI_FAILED', { action: name, detail: `unreadable answer${decoded ? ` (${decoded.field})` : ''}; the action may have run` }));
+        else
+          reject(
+            new AgentgateError('AGENTGATE_ERR_AMI_FAILED', {
+              action: name,
+              detail: `unreadable answer${decoded ? ` (${decoded.field})` : ''}; the action may have run`,
+            }),
+          );
       });
     });
   }
@@ -370,7 +410,8 @@ export class AmiClient {
     for (const [, p] of this.pending) p.reject(new AgentgateError('AGENTGATE_ERR_AMI_DISCONNECTED', { server: this.opts.server }));
     this.pending.clear();
     this.lists.clear();
-    for (const w of [...this.waiters]) w.fail(new AgentgateError('AGENTGATE_ERR_AMI_DISCONNECTED', { server: this.opts.server }, { message: 'AMI client stopped' }));
+    for (const w of [...this.waiters])
+      w.fail(new AgentgateError('AGENTGATE_ERR_AMI_DISCONNECTED', { server: this.opts.server }, { message: 'AMI client stopped' }));
     try {
       m?.disconnect();
     } catch {

@@ -83,7 +83,13 @@ function check<T extends TSchema>(schema: T, msg: RawAmiMessage): Decoded<Static
   const first = c.Errors(msg).First();
   const field = first ? first.path.replace(/^\//, '') || '(message)' : '(message)';
   const value = first?.value;
-  const shown = Array.isArray(value) ? `repeated header (${value.length} values)` : value === undefined ? 'missing' : typeof value === 'string' ? 'not the expected form' : `not a string (${typeof value})`;
+  const shown = Array.isArray(value)
+    ? `repeated header (${value.length} values)`
+    : value === undefined
+      ? 'missing'
+      : typeof value === 'string'
+        ? 'not the expected form'
+        : `not a string (${typeof value})`;
   return { ok: false, field, detail: shown };
 }
 

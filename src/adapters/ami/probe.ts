@@ -108,7 +108,11 @@ export class AmiProbe {
    * Sends an action and resolves with its response (matched by ActionID) and, for a list action, the
    * events up to its `…Complete` event; undefined when nothing came within timeoutMs.
    */
-  async send(fields: Record<string, string>, timeoutMs: number, list = false): Promise<{ response: AmiMessage; events: AmiMessage[] } | undefined> {
+  async send(
+    fields: Record<string, string>,
+    timeoutMs: number,
+    list = false,
+  ): Promise<{ response: AmiMessage; events: AmiMessage[] } | undefined> {
     if (this.closed) throw this.closed;
     const id = `agentgate-doctor-${process.pid}-${++this.seq}`;
     let text = '';

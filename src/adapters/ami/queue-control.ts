@@ -5,7 +5,14 @@
  * Asterisk's answer texts mean, so the queue service never sees an AMI header.
  */
 import type { Logger } from 'pino';
-import type { QueueAnswer, QueueCommand, QueueControl, QueueControlEvent, QueueMemberState, QueueRefusal } from '../../ports/queue-control.js';
+import type {
+  QueueAnswer,
+  QueueCommand,
+  QueueControl,
+  QueueControlEvent,
+  QueueMemberState,
+  QueueRefusal,
+} from '../../ports/queue-control.js';
 import { AmiClient, type AmiEvent } from './client.js';
 
 export interface AmiServerConfig {
@@ -36,7 +43,13 @@ export function amiAction(cmd: QueueCommand): Record<string, string | undefined>
     case 'remove':
       return { action: 'QueueRemove', queue: cmd.queue, interface: cmd.interface };
     case 'pause':
-      return { action: 'QueuePause', interface: cmd.interface, paused: cmd.paused ? 'true' : 'false', queue: cmd.queue, reason: cmd.paused ? cmd.reason : undefined };
+      return {
+        action: 'QueuePause',
+        interface: cmd.interface,
+        paused: cmd.paused ? 'true' : 'false',
+        queue: cmd.queue,
+        reason: cmd.paused ? cmd.reason : undefined,
+      };
     case 'penalty':
       return { action: 'QueuePenalty', interface: cmd.interface, penalty: String(cmd.penalty), queue: cmd.queue };
   }
@@ -69,7 +82,11 @@ function toPortEvent(e: AmiEvent): QueueControlEvent | undefined {
 }
 
 /** One Asterisk server's queues over its AMI. */
-export function createAmiQueueControl(server: string, ami: NonNullable<AmiServerConfig['ami']>, opts: AmiQueueControlOptions): QueueControl {
+export function createAmiQueueControl(
+  server: string,
+  ami: NonNullable<AmiServerConfig['ami']>,
+  opts: AmiQueueControlOptions,
+): QueueControl {
   let listener: ((e: QueueControlEvent) => void) | undefined;
   const emit = (e: QueueControlEvent): void => listener?.(e);
   const client = new AmiClient({

@@ -14,7 +14,9 @@ export interface AriChannelLookup extends ChannelLookup {
   close(): void;
 }
 
-export function createAriChannelLookup(servers: ReadonlyArray<{ name: string; ari?: { url: string; username: string; password: string; restTimeoutMs: number } }>): AriChannelLookup {
+export function createAriChannelLookup(
+  servers: ReadonlyArray<{ name: string; ari?: { url: string; username: string; password: string; restTimeoutMs: number } }>,
+): AriChannelLookup {
   const rest = new Map<string, AriRest>();
   for (const s of servers) {
     if (s.ari === undefined) continue;
@@ -23,7 +25,12 @@ export function createAriChannelLookup(servers: ReadonlyArray<{ name: string; ar
   return {
     async channel(server, id): Promise<ChannelInfo | null> {
       const r = rest.get(server);
-      if (!r) throw new AgentgateError('AGENTGATE_ERR_ARI_DISCONNECTED', { server }, { message: `no ARI configured for ${server}: cannot check the channel` });
+      if (!r)
+        throw new AgentgateError(
+          'AGENTGATE_ERR_ARI_DISCONNECTED',
+          { server },
+          { message: `no ARI configured for ${server}: cannot check the channel` },
+        );
       // A made-up id could be a path ('..'): it names no channel.
       if (!UNIQUEID.test(id)) return null;
       let json: unknown;
@@ -34,7 +41,14 @@ export function createAriChannelLookup(servers: ReadonlyArray<{ name: string; ar
         throw err;
       }
       const c = json as { id?: unknown; name?: unknown; dialplan?: { context?: unknown; exten?: unknown } } | null;
-      if (typeof c !== 'object' || c === null || c.id !== id || typeof c.name !== 'string' || typeof c.dialplan?.context !== 'string' || typeof c.dialplan.exten !== 'string') {
+      if (
+        typeof c !== 'object' ||
+        c === null ||
+        c.id !== id ||
+        typeof c.name !== 'string' ||
+        typeof c.dialplan?.context !== 'string' ||
+        typeof c.dialplan.exten !== 'string'
+      ) {
         throw new AgentgateError('AGENTGATE_ERR_ARI_FAILED', { operation: `GET /channels/${id}`, detail: 'unexpected answer' });
       }
       return { name: c.name, context: c.dialplan.context, exten: c.dialplan.exten };

@@ -24,7 +24,14 @@ export interface ClientWebSocket {
 
 function isWebSocket(v: unknown): v is ClientWebSocket {
   const w = v as Partial<ClientWebSocket> | null;
-  return typeof w === 'object' && w !== null && typeof w.on === 'function' && typeof w.removeAllListeners === 'function' && typeof w.terminate === 'function' && typeof w.readyState === 'number';
+  return (
+    typeof w === 'object' &&
+    w !== null &&
+    typeof w.on === 'function' &&
+    typeof w.removeAllListeners === 'function' &&
+    typeof w.terminate === 'function' &&
+    typeof w.readyState === 'number'
+  );
 }
 
 /**
@@ -35,7 +42,10 @@ export function clientWebSocket(client: AriClient | undefined): ClientWebSocket 
   if (client === undefined) return undefined;
   const ws = (client as unknown as { _ws?: unknown })._ws;
   if (ws === undefined) return undefined;
-  if (!isWebSocket(ws)) throw new Error('ari-client internals changed: `_ws` is not a websocket (checked against ari-client 2.2.0; see src/adapters/ari/client-internals.ts)');
+  if (!isWebSocket(ws))
+    throw new Error(
+      'ari-client internals changed: `_ws` is not a websocket (checked against ari-client 2.2.0; see src/adapters/ari/client-internals.ts)',
+    );
   return ws;
 }
 

@@ -55,7 +55,12 @@ const SCHEMAS = {
   Dial: Type.Object({ type: Type.Literal('Dial'), peer: Channel, dialstatus: Type.String() }),
   ChannelDestroyed: Type.Object({ type: Type.Literal('ChannelDestroyed'), channel: Channel, cause: Type.Integer() }),
   /** `soft: true` is Asterisk's soft-hangup flag (cause 32), not a hang-up by the far end. */
-  ChannelHangupRequest: Type.Object({ type: Type.Literal('ChannelHangupRequest'), channel: Channel, cause: Type.Optional(Type.Integer()), soft: Type.Optional(Type.Boolean()) }),
+  ChannelHangupRequest: Type.Object({
+    type: Type.Literal('ChannelHangupRequest'),
+    channel: Channel,
+    cause: Type.Optional(Type.Integer()),
+    soft: Type.Optional(Type.Boolean()),
+  }),
   /** Another websocket took `application` (recorded fields: type, timestamp, application, asterisk_id). Handled here, never passed on. */
   ApplicationReplaced: Type.Object({ type: Type.Literal('ApplicationReplaced'), application: Type.String() }),
 } satisfies Record<string, TSchema>;
@@ -71,7 +76,10 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export type AriEventIsCallEvent = Same<AriEvent, CallEvent> extends true ? true : never;
 export const ARI_EVENT_IS_CALL_EVENT: AriEventIsCallEvent = true;
 
-const CHECKS = Object.fromEntries(Object.entries(SCHEMAS).map(([k, v]) => [k, TypeCompiler.Compile(v as TSchema)])) as Record<ConsumedType, TypeCheck<TSchema>>;
+const CHECKS = Object.fromEntries(Object.entries(SCHEMAS).map(([k, v]) => [k, TypeCompiler.Compile(v as TSchema)])) as Record<
+  ConsumedType,
+  TypeCheck<TSchema>
+>;
 
 function isConsumed(type: string): type is ConsumedType {
   return Object.hasOwn(CHECKS, type);
@@ -132,7 +140,8 @@ export class AriEvents {
       return `ARI application '${app}' was taken over by another websocket at ${this.replacedAt} (ApplicationReplaced): another agentgate or ARI client uses app '${app}' on this Asterisk; Stasis(${app}) calls go to it`;
     }
     if (!this.connected) return `ARI websocket to ${this.opts.url} is down`;
-    if (this.listed === false) return `Asterisk does not list ARI application '${app}' (GET /applications/${app}: 404) although the websocket is open`;
+    if (this.listed === false)
+      return `Asterisk does not list ARI application '${app}' (GET /applications/${app}: 404) although the websocket is open`;
     return undefined;
   }
 
@@ -156,7 +165,10 @@ export class AriEvents {
         // The network error itself (ECONNREFUSED, EHOSTUNREACH, ...) says more than the wrapper.
         const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
         const why = cause instanceof Error ? cause.message : String(cause);
-        this.opts.logger.warn({ url: this.opts.url, err: { message: why }, retryInMs: delay }, `ARI at ${this.opts.url} not reachable (${why}); retrying in ${delay} ms`);
+        this.opts.logger.warn(
+          { url: this.opts.url, err: { message: why }, retryInMs: delay },
+          `ARI at ${this.opts.url} not reachable (${why}); retrying in ${delay} ms`,
+        );
         await new Promise((r) => {
           this.retryTimer = setTimeout(r, delay);
         });
@@ -176,10 +188,24 @@ export class AriEvents {
       if (!(err instanceof AriHttpError)) throw err;
       const { url, username } = this.opts;
       if (err.httpStatus === 401 || err.httpStatus === 403) {
-        throw new AgentgateError('AGENTGATE_ERR_CONFIG', { field: 'ari.password', detail: `ARI at ${url} refused user '${username}' with this password (${err.httpStatus}): the username and password must match a user in Asterisk's ari.conf` }, { field: 'ari.password', cause: err });
+        throw new AgentgateError(
+          'AGENTGATE_ERR_CONFIG',
+          {
+            field: 'ari.password',
+            detail: `ARI at ${url} refused user '${username}' with this password (${err.httpStatus}): the username and password must match a user in Asterisk's ari.conf`,
+          },
+          { field: 'ari.password', cause: err },
+        );
       }
       if (err.httpStatus === 404) {
-        throw new AgentgateError('AGENTGATE_ERR_CONFIG', { field: 'ari.url', detail: `${url} answers 404 for /ari/api-docs/resources.json: not an Asterisk ARI (the URL is http.conf's address without /ari; ari.conf needs enabled = yes)` }, { field: 'ari.url', cause: err });
+        throw new AgentgateError(
+          'AGENTGATE_ERR_CONFIG',
+          {
+            field: 'ari.url',
+            detail: `${url} answers 404 for /ari/api-docs/resources.json: not an Asterisk ARI (the URL is http.conf's address without /ari; ari.conf needs enabled = yes)`,
+          },
+          { field: 'ari.url', cause: err },
+        );
       }
       throw err;
     }
@@ -204,7 +230,8 @@ export class AriEvents {
       this.opts.logger.warn({ app: this.opts.app, restartInMs: ms }, 'ARI reconnect attempts exhausted; starting over');
       // A password changed in ari.conf since the start shows only as failed websocket upgrades: say so.
       this.checkCredentials().catch((err: unknown) => {
-        if (err instanceof AgentgateError && err.code === 'AGENTGATE_ERR_CONFIG') this.opts.logger.error({ app: this.opts.app, field: err.field }, err.message);
+        if (err instanceof AgentgateError && err.code === 'AGENTGATE_ERR_CONFIG')
+          this.opts.logger.error({ app: this.opts.app, field: err.field }, err.message);
       });
       this.retryTimer = setTimeout(() => void client.start(this.opts.app).catch(() => undefined), ms);
     });
@@ -219,11 +246,22 @@ export class AriEvents {
     const ws = clientWebSocket(this.client);
     if (!ws || ws === this.framesWs) return;
     this.framesWs = ws;
-    takeOverFrames(ws, (data) => this.onFrame(data), (err) => this.opts.logger.error({ err }, 'ARI event frame could not be handled; skipped'));
+    takeOverFrames(
+      ws,
+      (data) => this.onFrame(data),
+      (err) => this.opts.logger.error({ err }, 'ARI event frame could not be handled; skipped'),
+    );
   }
 
   private onFrame(data: unknown): void {
-    const text = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data as Buffer[]).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const text =
+      typeof data === 'string'
+        ? data
+        : Buffer.isBuffer(data)
+          ? data.toString('utf8')
+          : Array.isArray(data)
+            ? Buffer.concat(data as Buffer[]).toString('utf8')
+            : Buffer.from(data as ArrayBuffer).toString('utf8');
     let event: unknown;
     try {
       event = JSON.parse(text);
@@ -240,7 +278,10 @@ export class AriEvents {
     const check = CHECKS[type];
     if (!check.Check(event)) {
       const first = check.Errors(event).First();
-      this.opts.logger.warn({ type, field: first?.path, problem: first?.message, frame: text.slice(0, 200) }, `malformed ARI ${type} event (${first?.path ?? '?'}: ${first?.message ?? '?'}); skipped`);
+      this.opts.logger.warn(
+        { type, field: first?.path, problem: first?.message, frame: text.slice(0, 200) },
+        `malformed ARI ${type} event (${first?.path ?? '?'}: ${first?.message ?? '?'}); skipped`,
+      );
       return;
     }
     if (type === 'ApplicationReplaced') {
@@ -296,11 +337,19 @@ export class AriEvents {
         if (listed || this.stopped) return;
         this.opts.logger.warn({ app }, `ARI application '${app}' is free again (GET /applications/${app}: 404); taking it back`);
         this.replacedAt = undefined;
-        await this.client?.start(app).catch((err: unknown) => this.opts.logger.warn({ app, err: { message: (err as Error).message } }, 'ARI websocket could not be reopened; retrying'));
+        await this.client
+          ?.start(app)
+          .catch((err: unknown) =>
+            this.opts.logger.warn({ app, err: { message: (err as Error).message } }, 'ARI websocket could not be reopened; retrying'),
+          );
         return;
       }
       if (!this.connected) return;
-      if (!listed && this.listed !== false) this.opts.logger.error({ app }, `Asterisk does not list ARI application '${app}' although agentgate's websocket is open: Stasis(${app}) calls fail to the dialplan fallback`);
+      if (!listed && this.listed !== false)
+        this.opts.logger.error(
+          { app },
+          `Asterisk does not list ARI application '${app}' although agentgate's websocket is open: Stasis(${app}) calls fail to the dialplan fallback`,
+        );
       else if (listed && this.listed === false) this.opts.logger.info({ app }, `Asterisk lists ARI application '${app}' again`);
       this.listed = listed;
     } finally {

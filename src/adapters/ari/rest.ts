@@ -46,7 +46,13 @@ type Query = Record<string, string | number | undefined>;
 export { refuseControlChars };
 
 /** Path segment → the name of the field it carries, for error messages (`/channels/{channelId}`). */
-const PATH_FIELDS: Record<string, string> = { channels: 'channelId', bridges: 'bridgeId', applications: 'application', endpoints: 'endpoint', playbacks: 'playbackId' };
+const PATH_FIELDS: Record<string, string> = {
+  channels: 'channelId',
+  bridges: 'bridgeId',
+  applications: 'application',
+  endpoints: 'endpoint',
+  playbacks: 'playbackId',
+};
 
 function checkPath(path: string): void {
   const segs = path.split('/');
@@ -55,7 +61,11 @@ function checkPath(path: string): void {
     try {
       seg = decodeURIComponent(segs[i]!);
     } catch {
-      throw new AgentgateError('AGENTGATE_ERR_VALIDATION', { field: 'path', detail: `malformed percent-encoding in ${JSON.stringify(segs[i])}` }, { field: 'path' });
+      throw new AgentgateError(
+        'AGENTGATE_ERR_VALIDATION',
+        { field: 'path', detail: `malformed percent-encoding in ${JSON.stringify(segs[i])}` },
+        { field: 'path' },
+      );
     }
     refuseControlChars(PATH_FIELDS[segs[i - 1] ?? ''] ?? 'path', seg);
   }
@@ -122,14 +132,25 @@ export class AriRest {
         headers['Content-Type'] = 'application/json';
         headers['Content-Length'] = Buffer.byteLength(payload);
       }
-      const req = (this.secure ? httpsRequest : httpRequest)({ host: this.host, port: this.port, method, path: fullPath, headers, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      req.setTimeout(this.opts.timeoutMs, () => req.destroy(new AgentgateError('AGENTGATE_ERR_ARI_TIMEOUT', { operation, ms: this.opts.timeoutMs })));
-      req.on('error', (err) => reject(err instanceof AgentgateError ? err : new AgentgateError('AGENTGATE_ERR_ARI_DISCONNECTED', { server: this.opts.url }, { cause: err })));
+      const req = (this.secure ? httpsRequest : httpRequest)(
+        { host: this.host, port: this.port, method, path: fullPath, headers, agent: this.agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.setTimeout(this.opts.timeoutMs, () =>
+        req.destroy(new AgentgateError('AGENTGATE_ERR_ARI_TIMEOUT', { operation, ms: this.opts.timeoutMs })),
+      );
+      req.on('error', (err) =>
+        reject(
+          err instanceof AgentgateError
+            ? err
+            : new AgentgateError('AGENTGATE_ERR_ARI_DISCONNECTED', { server: this.opts.url }, { cause: err }),
+        ),
+      );
       req.end(payload);
     });
     if (status < 200 || status >= 300) throw new AriHttpError(status, text, method, path);
@@ -137,7 +158,11 @@ export class AriRest {
     try {
       return JSON.parse(text) as T;
     } catch (err) {
-      throw new AgentgateError('AGENTGATE_ERR_ARI_FAILED', { operation, detail: `Asterisk answered ${status} with a body that is not JSON: ${JSON.stringify(text.slice(0, 200))}` }, { cause: err });
+      throw new AgentgateError(
+        'AGENTGATE_ERR_ARI_FAILED',
+        { operation, detail: `Asterisk answered ${status} with a body that is not JSON: ${JSON.stringify(text.slice(0, 200))}` },
+        { cause: err },
+      );
     }
   }
 
@@ -147,7 +172,10 @@ export class AriRest {
     if (Value.Check(schema, out)) return out;
     const first = Value.Errors(schema, out).First();
     const where = first ? `${first.path || '/'}: ${first.message}` : 'unexpected shape';
-    throw new AgentgateError('AGENTGATE_ERR_ARI_FAILED', { operation: `${method} ${path}`, detail: `unexpected answer from Asterisk at ${where}` });
+    throw new AgentgateError('AGENTGATE_ERR_ARI_FAILED', {
+      operation: `${method} ${path}`,
+      detail: `unexpected answer from Asterisk at ${where}`,
+    });
   }
 
   /** Closes the keep-alive connections. */
@@ -156,7 +184,14 @@ export class AriRest {
   }
 
   /** `variables` travel in the same request (the create body), so they are set before the leg exists for anyone. */
-  createChannel(q: { endpoint: string; app: string; appArgs: string; channelId: string; originator?: string; variables?: Record<string, string> }): Promise<unknown> {
+  createChannel(q: {
+    endpoint: string;
+    app: string;
+    appArgs: string;
+    channelId: string;
+    originator?: string;
+    variables?: Record<string, string>;
+  }): Promise<unknown> {
     const { variables, ...query } = q;
     return this.call('POST', '/channels/create', query, variables === undefined ? undefined : { variables });
   }

@@ -22,7 +22,12 @@ export function addressKey(ip: string): string {
   return `${parts.join(':')}::/64`;
 }
 
-export function createAuthFailureLimiter(opts: { max: number; windowMs: number; now: () => number; maxTracked?: number }): AuthFailureLimiter {
+export function createAuthFailureLimiter(opts: {
+  max: number;
+  windowMs: number;
+  now: () => number;
+  maxTracked?: number;
+}): AuthFailureLimiter {
   const maxTracked = opts.maxTracked ?? 100_000;
   const windows = new Map<string, { count: number; resetAt: number }>();
   const prune = (now: number): void => {

@@ -50,10 +50,15 @@ function locateField(req: FastifyRequest, field: string): string {
 export function asAgentgateError(err: unknown, req: FastifyRequest, ctx: { bodyLimit: number }): AgentgateError {
   if (err instanceof AgentgateError) return err;
   const e = err as { statusCode?: number; code?: string; message?: string };
-  if (e.statusCode === 413 || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AgentgateError('AGENTGATE_ERR_BODY_TOO_LARGE', { limit: ctx.bodyLimit });
+  if (e.statusCode === 413 || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new AgentgateError('AGENTGATE_ERR_BODY_TOO_LARGE', { limit: ctx.bodyLimit });
   if (e.statusCode === 415 || e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     const contentType = String(req.headers['content-type'] ?? '(none)').slice(0, 100);
-    return new AgentgateError('AGENTGATE_ERR_UNSUPPORTED_MEDIA_TYPE', { contentType: JSON.stringify(contentType) }, { field: 'headers.content-type' });
+    return new AgentgateError(
+      'AGENTGATE_ERR_UNSUPPORTED_MEDIA_TYPE',
+      { contentType: JSON.stringify(contentType) },
+      { field: 'headers.content-type' },
+    );
   }
   if (e.statusCode === 429) return new AgentgateError('AGENTGATE_ERR_RATE_LIMITED', { retryAfter: 'a moment' });
   if (e.statusCode === 404) return new AgentgateError('AGENTGATE_ERR_NOT_FOUND', { what: `${req.method} ${req.url.split('?')[0]}` });

@@ -11,11 +11,17 @@ import type { AddressInfo } from 'node:net';
  * A wildcard bind (0.0.0.0, ::) is reachable under any of the machine's names: `localhost` is
  * listed, with a description saying so.
  */
-export function openApiServers(host: string, bound: AddressInfo | string | null, configuredPort: number): Array<{ url: string; description: string }> {
+export function openApiServers(
+  host: string,
+  bound: AddressInfo | string | null,
+  configuredPort: number,
+): Array<{ url: string; description: string }> {
   const port = bound !== null && typeof bound === 'object' ? bound.port : configuredPort;
   const wildcard = host === '0.0.0.0' || host === '::' || host === '';
   const name = wildcard ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-  const description = wildcard ? `this daemon (bound to ${host || 'every address'}: use the host name clients know it by)` : 'this daemon (config http.host and http.port)';
+  const description = wildcard
+    ? `this daemon (bound to ${host || 'every address'}: use the host name clients know it by)`
+    : 'this daemon (config http.host and http.port)';
   return [{ url: `http://${name}:${port}`, description }];
 }
 
@@ -37,7 +43,12 @@ export function withDiscriminatorMappings<T extends { components?: { schemas?: R
     if (Array.isArray(node)) return node.forEach(visit);
     if (node === null || typeof node !== 'object') return;
     const o = node as { discriminator?: { propertyName: string; mapping?: Record<string, string> }; oneOf?: Array<{ $ref?: string }> };
-    if (o.discriminator && o.discriminator.mapping === undefined && Array.isArray(o.oneOf) && o.oneOf.every((b) => typeof b.$ref === 'string')) {
+    if (
+      o.discriminator &&
+      o.discriminator.mapping === undefined &&
+      Array.isArray(o.oneOf) &&
+      o.oneOf.every((b) => typeof b.$ref === 'string')
+    ) {
       const mapping: Record<string, string> = {};
       for (const b of o.oneOf) {
         const v = tagValue(b.$ref!, o.discriminator.propertyName);

@@ -15,7 +15,8 @@ import { DIRECT_TRANSFER, PORTAL_SCOPES, QUEUE_ACTIONS, ROLES, type PolicyChange
 export const NO_CONTROL = '^[^\\u0000-\\u001f\\u007f]*$';
 
 /** A string with no control characters; `opts` as TypeBox's. */
-export const Text = (opts: { minLength?: number; maxLength?: number; description?: string } = {}) => Type.String({ maxLength: 256, ...opts, pattern: NO_CONTROL });
+export const Text = (opts: { minLength?: number; maxLength?: number; description?: string } = {}) =>
+  Type.String({ maxLength: 256, ...opts, pattern: NO_CONTROL });
 
 export const ErrorBody = Type.Object(
   {
@@ -38,7 +39,13 @@ const penalty = Type.Integer({ minimum: 0, maximum: 1_000_000 });
 /** The fields each queue action takes; anything else is refused (400 naming the field). */
 export const QUEUE_BODIES: Record<QueueAction, TSchema> = {
   login: Type.Object(
-    { extension, queue: Type.Optional(queue), penalty: Type.Optional(penalty), paused: Type.Optional(Type.Boolean({ description: 'log in paused (one QueueAdd)' })), reason: Type.Optional(reason) },
+    {
+      extension,
+      queue: Type.Optional(queue),
+      penalty: Type.Optional(penalty),
+      paused: Type.Optional(Type.Boolean({ description: 'log in paused (one QueueAdd)' })),
+      reason: Type.Optional(reason),
+    },
     { additionalProperties: false, description: '`reason` only with `paused: true`' },
   ),
   logout: Type.Object({ extension, queue: Type.Optional(queue) }, { additionalProperties: false }),
@@ -54,7 +61,10 @@ export interface QueueBodyT {
   paused?: boolean;
 }
 
-export const MembersQuery = Type.Object({ queue: Type.Optional(queue), extension: Type.Optional(extension) }, { additionalProperties: false });
+export const MembersQuery = Type.Object(
+  { queue: Type.Optional(queue), extension: Type.Optional(extension) },
+  { additionalProperties: false },
+);
 
 export const ExplainQuery = Type.Object(
   {
@@ -68,7 +78,9 @@ export const ExplainQuery = Type.Object(
 
 export const AuditQuery = Type.Object(
   {
-    kind: Type.Optional(Type.Union([Type.Literal('dispatch'), Type.Literal('queue-op'), Type.Literal('policy-change'), Type.Literal('token')])),
+    kind: Type.Optional(
+      Type.Union([Type.Literal('dispatch'), Type.Literal('queue-op'), Type.Literal('policy-change'), Type.Literal('token')]),
+    ),
     actor: Type.Optional(Text({ maxLength: 64 })),
     action: Type.Optional(Text({ maxLength: 64 })),
     extension: Type.Optional(Text({ maxLength: 64 })),
@@ -82,7 +94,10 @@ export const AuditQuery = Type.Object(
 );
 
 export const TokenBody = Type.Object(
-  { user: Type.Optional(Text({ minLength: 1, maxLength: 64, description: 'default: yourself' })), label: Text({ minLength: 1, maxLength: 64 }) },
+  {
+    user: Type.Optional(Text({ minLength: 1, maxLength: 64, description: 'default: yourself' })),
+    label: Text({ minLength: 1, maxLength: 64 }),
+  },
   { additionalProperties: false },
 );
 export const TokenParams = Type.Object({ hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'sha-256 of the token, hex' }) });
@@ -109,7 +124,11 @@ const Flags = Type.Object(
 const Address = Type.Union([
   Text({ minLength: 1, maxLength: 128 }),
   Type.Object(
-    { endpoint: Text({ minLength: 1, maxLength: 128 }), delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })), timeoutSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })) },
+    {
+      endpoint: Text({ minLength: 1, maxLength: 128 }),
+      delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
+      timeoutSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+    },
     { additionalProperties: false },
   ),
 ]);
@@ -126,14 +145,31 @@ export const User = Type.Object(
     flags: Type.Optional(Flags),
     server: Type.Optional(Id),
   },
-  { $id: 'User', additionalProperties: false, description: 'A user of the directory (in a restricted policy view, users other than the caller come without addresses and flags.ipAllow)' },
+  {
+    $id: 'User',
+    additionalProperties: false,
+    description:
+      'A user of the directory (in a restricted policy view, users other than the caller come without addresses and flags.ipAllow)',
+  },
 );
-export const Group = Type.Object({ id: Id, name: Type.Optional(Text({ maxLength: 128 })), members: Type.Optional(Ids), supervisors: Type.Optional(Ids) }, { $id: 'Group', additionalProperties: false });
+export const Group = Type.Object(
+  { id: Id, name: Type.Optional(Text({ maxLength: 128 })), members: Type.Optional(Ids), supervisors: Type.Optional(Ids) },
+  { $id: 'Group', additionalProperties: false },
+);
 export const Extension = Type.Object(
-  { id: Id, interface: Text({ minLength: 1, maxLength: 128 }), stateInterface: Type.Optional(Text({ minLength: 1, maxLength: 128 })), name: Type.Optional(Text({ maxLength: 128 })), server: Type.Optional(Id) },
+  {
+    id: Id,
+    interface: Text({ minLength: 1, maxLength: 128 }),
+    stateInterface: Type.Optional(Text({ minLength: 1, maxLength: 128 })),
+    name: Type.Optional(Text({ maxLength: 128 })),
+    server: Type.Optional(Id),
+  },
   { $id: 'Extension', additionalProperties: false },
 );
-export const Queue = Type.Object({ id: Id, name: Type.Optional(Text({ maxLength: 128 })), server: Type.Optional(Id) }, { $id: 'Queue', additionalProperties: false });
+export const Queue = Type.Object(
+  { id: Id, name: Type.Optional(Text({ maxLength: 128 })), server: Type.Optional(Id) },
+  { $id: 'Queue', additionalProperties: false },
+);
 export const Grant = Type.Object(
   {
     id: Id,
@@ -151,13 +187,25 @@ const op = <K extends string, P extends Record<string, TSchema>>(name: K, descri
 const idOf = (what: string) => Text({ minLength: 1, maxLength: 128, description: `id of the ${what} to remove` });
 /** Every policy-change `op`, one schema each (docs/api.md lists them with an example). */
 export const POLICY_CHANGES = [
-  op('add-grant', 'Add a grant (a new id). The actor must itself hold every action of the grant on every target (no-escalation).', { grant: ref<Static<typeof Grant>>('Grant') }),
+  op('add-grant', 'Add a grant (a new id). The actor must itself hold every action of the grant on every target (no-escalation).', {
+    grant: ref<Static<typeof Grant>>('Grant'),
+  }),
   op('remove-grant', 'Remove a grant by id.', { id: idOf('grant') }),
-  op('put-user', "Create or replace a user (the whole object). No role above the actor's own; putting the user into groups hands out those groups' grants, which the actor must hold.", { user: ref<Static<typeof User>>('User') }),
+  op(
+    'put-user',
+    "Create or replace a user (the whole object). No role above the actor's own; putting the user into groups hands out those groups' grants, which the actor must hold.",
+    { user: ref<Static<typeof User>>('User') },
+  ),
   op('remove-user', "Remove a user (not one whose role is above the actor's).", { id: idOf('user') }),
-  op('put-group', "Create or replace a user group (members and supervisors are user ids). Adding members hands out the group's grants, which the actor must hold.", { group: ref<Static<typeof Group>>('Group') }),
+  op(
+    'put-group',
+    "Create or replace a user group (members and supervisors are user ids). Adding members hands out the group's grants, which the actor must hold.",
+    { group: ref<Static<typeof Group>>('Group') },
+  ),
   op('remove-group', 'Remove a user group.', { id: idOf('group') }),
-  op('put-extension', 'Create or replace an extension (`interface` as Asterisk names it, e.g. PJSIP/1001).', { extension: ref<Static<typeof Extension>>('Extension') }),
+  op('put-extension', 'Create or replace an extension (`interface` as Asterisk names it, e.g. PJSIP/1001).', {
+    extension: ref<Static<typeof Extension>>('Extension'),
+  }),
   op('remove-extension', 'Remove an extension.', { id: idOf('extension') }),
   op('put-queue', 'Create or replace a queue (its id is the Asterisk queue name).', { queue: ref<Static<typeof Queue>>('Queue') }),
   op('remove-queue', 'Remove a queue.', { id: idOf('queue') }),
@@ -169,9 +217,21 @@ export const POLICY_CHANGES = [
  * only named schemas (its `mapping`, which ajv does not accept, is added to the document by the
  * HTTP server's transformObject).
  */
-const Change = Type.Unsafe<PolicyChange>({ type: 'object', required: ['op'], oneOf: POLICY_CHANGES.map((c) => ({ $ref: `${String(c.$id)}#` })), discriminator: { propertyName: 'op' } });
+const Change = Type.Unsafe<PolicyChange>({
+  type: 'object',
+  required: ['op'],
+  oneOf: POLICY_CHANGES.map((c) => ({ $ref: `${String(c.$id)}#` })),
+  discriminator: { propertyName: 'op' },
+});
 export const ChangeBody = Type.Object(
-  { expectedVersion: Type.Integer({ minimum: 0, description: 'the policy version the change was made against (GET /v1/policy); another one in force: 409 AGENTGATE_ERR_POLICY_VERSION' }), change: Change },
+  {
+    expectedVersion: Type.Integer({
+      minimum: 0,
+      description:
+        'the policy version the change was made against (GET /v1/policy); another one in force: 409 AGENTGATE_ERR_POLICY_VERSION',
+    }),
+    change: Change,
+  },
   {
     additionalProperties: false,
     description:
@@ -192,7 +252,11 @@ const Check = Closed({
   grants: Type.Optional(Type.Array(Type.String(), { description: 'ids of the grants this check used' })),
 });
 export const Decision = Closed(
-  { allowed: Type.Boolean(), reasons: Type.Array(Check, { description: 'every check, passed or not' }), matched: Type.Array(Type.String(), { description: 'ids of every grant that matched, in document order' }) },
+  {
+    allowed: Type.Boolean(),
+    reasons: Type.Array(Check, { description: 'every check, passed or not' }),
+    matched: Type.Array(Type.String(), { description: 'ids of every grant that matched, in document order' }),
+  },
   { $id: 'Decision', description: 'A policy decision with the reason for each check' },
 );
 export const QueueOperationResult = Closed(
@@ -236,7 +300,9 @@ export const CapabilitiesResult = Closed(
   {
     user: Type.String(),
     queueButton: Type.Boolean({ description: 'show the queue action button at all' }),
-    actions: Closed(Object.fromEntries(QUEUE_ACTIONS.map((a) => [a, ActionScope])) as Record<QueueAction, typeof ActionScope>, { description: 'per action: the extensions and queues it may be used on' }),
+    actions: Closed(Object.fromEntries(QUEUE_ACTIONS.map((a) => [a, ActionScope])) as Record<QueueAction, typeof ActionScope>, {
+      description: 'per action: the extensions and queues it may be used on',
+    }),
   },
   { $id: 'Capabilities' },
 );
@@ -256,7 +322,10 @@ export const AuditEntry = Closed(
     extension: Type.Optional(Type.String()),
     queue: Type.Optional(Type.String()),
     result: Type.String(),
-    detail: Type.Object({}, { additionalProperties: true, description: 'the request, the decision with its reasons, the AMI answer, the legs of a call, …' }),
+    detail: Type.Object(
+      {},
+      { additionalProperties: true, description: 'the request, the decision with its reasons, the AMI answer, the legs of a call, …' },
+    ),
   },
   { $id: 'AuditEntry' },
 );
@@ -285,7 +354,21 @@ export const OkResult = Closed({ ok: Type.Boolean() });
 export const ErrorCodesResult = Type.Array(Closed({ code: Type.String(), status: Type.Integer() }));
 
 /** Every schema with an `$id`, registered once on the fastify instance before the routes. */
-export const SHARED_SCHEMAS: TSchema[] = [ErrorBody, User, Group, Extension, Queue, Grant, ...POLICY_CHANGES, Decision, QueueOperationResult, QueueMember, CapabilitiesResult, AuditEntry, PolicyResult];
+export const SHARED_SCHEMAS: TSchema[] = [
+  ErrorBody,
+  User,
+  Group,
+  Extension,
+  Queue,
+  Grant,
+  ...POLICY_CHANGES,
+  Decision,
+  QueueOperationResult,
+  QueueMember,
+  CapabilitiesResult,
+  AuditEntry,
+  PolicyResult,
+];
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Assert<T extends true> = T;

@@ -96,7 +96,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     schemaErrorFormatter: schemaError,
   });
   const log = deps.logger.child({ component: 'http' });
-  const authFailures = createAuthFailureLimiter({ max: config.http.authFailures.max, windowMs: config.http.authFailures.timeWindowMs, now: () => deps.clock.now() });
+  const authFailures = createAuthFailureLimiter({
+    max: config.http.authFailures.max,
+    windowMs: config.http.authFailures.timeWindowMs,
+    now: () => deps.clock.now(),
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -104,7 +108,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       info: {
         title: 'agentgate',
         version: '0.1.0',
-        description: 'Ring-all dispatch and policy-gated queue agent operations beside Asterisk. Errors are `{ code, message, field? }` with the codes of docs/errors.md (GET /v1/errors).',
+        description:
+          'Ring-all dispatch and policy-gated queue agent operations beside Asterisk. Errors are `{ code, message, field? }` with the codes of docs/errors.md (GET /v1/errors).',
         license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
       },
       tags: [
@@ -120,7 +125,13 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     // Components named by their $id (User, PolicyChangePutUser, …), not def-0, def-1…
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     // Filled in when the document is first asked for (after listen): the port actually bound.
-    transformObject: (doc) => ('openapiObject' in doc ? withDiscriminatorMappings({ ...doc.openapiObject, servers: openApiServers(config.http.host, app.server.address(), config.http.port) }) : doc.swaggerObject),
+    transformObject: (doc) =>
+      'openapiObject' in doc
+        ? withDiscriminatorMappings({
+            ...doc.openapiObject,
+            servers: openApiServers(config.http.host, app.server.address(), config.http.port),
+          })
+        : doc.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(rateLimit, {
@@ -154,7 +165,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     const wait = authFailures.blockedFor(req.ip);
     if (wait > 0) {
       const secs = Math.ceil(wait / 1000);
-      throw new AgentgateError('AGENTGATE_ERR_RATE_LIMITED', { retryAfter: `${secs} s (too many failed authentications from ${req.ip})`, retryAfterSec: secs });
+      throw new AgentgateError('AGENTGATE_ERR_RATE_LIMITED', {
+        retryAfter: `${secs} s (too many failed authentications from ${req.ip})`,
+        retryAfterSec: secs,
+      });
     }
     const h = req.headers.authorization;
     const m = h === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(h);

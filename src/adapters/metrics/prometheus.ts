@@ -35,7 +35,12 @@ export function createPrometheusMetrics(opts: PrometheusMetricsOptions = {}): Pr
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
-  const dispatches = new Counter({ name: 'agentgate_dispatches_total', help: 'Ring-all dispatches ended, by server and result', labelNames: ['server', 'result'], registers });
+  const dispatches = new Counter({
+    name: 'agentgate_dispatches_total',
+    help: 'Ring-all dispatches ended, by server and result',
+    labelNames: ['server', 'result'],
+    registers,
+  });
   const ringTime = new Histogram({
     name: 'agentgate_dispatch_ring_seconds',
     help: 'Time a dispatch rang: start to the winning answer, or start to the end when nobody answered',
@@ -50,14 +55,52 @@ export function createPrometheusMetrics(opts: PrometheusMetricsOptions = {}): Pr
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
   });
-  const legs = new Counter({ name: 'agentgate_dispatch_legs_total', help: 'Legs (one per address rung) of ended dispatches, by how they ended', labelNames: ['server', 'outcome'], registers });
-  const queueOps = new Counter({ name: 'agentgate_queue_operations_total', help: 'Queue operations by action, result (ok, denied, refused, error, ami-error, rejected) and source', labelNames: ['action', 'result', 'source'], registers });
-  const decisions = new Counter({ name: 'agentgate_policy_decisions_total', help: 'Policy decisions that gated an operation, by action and result (allowed, denied)', labelNames: ['action', 'result'], registers });
-  const connected = new Gauge({ name: 'agentgate_connection_up', help: 'Connection state (1 up, 0 down) to ARI, AMI (per server) and Redis', labelNames: ['system', 'server'], registers });
-  const reconnects = new Counter({ name: 'agentgate_reconnects_total', help: 'Connections to ARI, AMI or Redis that came back after being lost', labelNames: ['system', 'server'], registers });
-  const auditFailures = new Counter({ name: 'agentgate_audit_write_failures_total', help: 'Audit writes the Store refused (first attempts and retries)', registers });
-  const auditDropped = new Counter({ name: 'agentgate_audit_records_dropped_total', help: 'Audit records not kept because the buffer was full (they are in the log only)', registers });
-  const http = new Counter({ name: 'agentgate_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status', labelNames: ['method', 'route', 'status'], registers });
+  const legs = new Counter({
+    name: 'agentgate_dispatch_legs_total',
+    help: 'Legs (one per address rung) of ended dispatches, by how they ended',
+    labelNames: ['server', 'outcome'],
+    registers,
+  });
+  const queueOps = new Counter({
+    name: 'agentgate_queue_operations_total',
+    help: 'Queue operations by action, result (ok, denied, refused, error, ami-error, rejected) and source',
+    labelNames: ['action', 'result', 'source'],
+    registers,
+  });
+  const decisions = new Counter({
+    name: 'agentgate_policy_decisions_total',
+    help: 'Policy decisions that gated an operation, by action and result (allowed, denied)',
+    labelNames: ['action', 'result'],
+    registers,
+  });
+  const connected = new Gauge({
+    name: 'agentgate_connection_up',
+    help: 'Connection state (1 up, 0 down) to ARI, AMI (per server) and Redis',
+    labelNames: ['system', 'server'],
+    registers,
+  });
+  const reconnects = new Counter({
+    name: 'agentgate_reconnects_total',
+    help: 'Connections to ARI, AMI or Redis that came back after being lost',
+    labelNames: ['system', 'server'],
+    registers,
+  });
+  const auditFailures = new Counter({
+    name: 'agentgate_audit_write_failures_total',
+    help: 'Audit writes the Store refused (first attempts and retries)',
+    registers,
+  });
+  const auditDropped = new Counter({
+    name: 'agentgate_audit_records_dropped_total',
+    help: 'Audit records not kept because the buffer was full (they are in the log only)',
+    registers,
+  });
+  const http = new Counter({
+    name: 'agentgate_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'],
+    registers,
+  });
 
   let nextWatch = 0;
   const dispatchWatches = new Map<number, { server: string; calls: () => number; claims: () => number }>();
@@ -105,14 +148,19 @@ export function createPrometheusMetrics(opts: PrometheusMetricsOptions = {}): Pr
     registry,
     dispatchFinished(e) {
       dispatches.inc({ server: e.server, result: bounded(DISPATCH_RESULTS, e.result) });
-      if (e.ringMs !== undefined) ringTime.observe({ server: e.server, answered: e.result === 'ANSWERED' ? 'true' : 'false' }, Math.max(0, e.ringMs) / 1000);
+      if (e.ringMs !== undefined)
+        ringTime.observe({ server: e.server, answered: e.result === 'ANSWERED' ? 'true' : 'false' }, Math.max(0, e.ringMs) / 1000);
       for (const o of e.legOutcomes) legs.inc({ server: e.server, outcome: bounded(LEG_OUTCOMES, o) });
     },
     dispatchBridged(e) {
       bridgeTime.observe({ server: e.server }, Math.max(0, e.ms) / 1000);
     },
     queueOperation(e) {
-      queueOps.inc({ action: bounded(QUEUE_ACTIONS, e.action), result: bounded(QUEUE_RESULTS, e.result), source: e.source === 'http' ? 'http' : 'dialplan' });
+      queueOps.inc({
+        action: bounded(QUEUE_ACTIONS, e.action),
+        result: bounded(QUEUE_RESULTS, e.result),
+        source: e.source === 'http' ? 'http' : 'dialplan',
+      });
     },
     policyDecision(e) {
       decisions.inc({ action: bounded(QUEUE_ACTIONS, e.action), result: e.allowed ? 'allowed' : 'denied' });

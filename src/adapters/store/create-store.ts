@@ -11,5 +11,13 @@ export async function createStore(config: Config, deps: { clock: Clock; logger: 
   const r = config.store.redis;
   const auditMaxLength = config.audit.maxLength;
   if (r === undefined) return createMemoryStore({ clock: deps.clock, auditMaxLength });
-  return createRedisStore({ url: r.url, prefix: r.prefix, tenant: r.tenant, clock: deps.clock, auditMaxLength, logger: deps.logger, onConnection: deps.metrics && ((up) => deps.metrics!.connection({ system: 'redis', server: 'redis', up })) });
+  return createRedisStore({
+    url: r.url,
+    prefix: r.prefix,
+    tenant: r.tenant,
+    clock: deps.clock,
+    auditMaxLength,
+    logger: deps.logger,
+    onConnection: deps.metrics && ((up) => deps.metrics!.connection({ system: 'redis', server: 'redis', up })),
+  });
 }

@@ -146,7 +146,11 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    throw new AgentgateError('AGENTGATE_ERR_STORE', { detail: `cannot reach Redis at ${opts.url.replace(/\/\/[^@]*@/, '//***@')}: ${(err as Error).message}` }, { cause: err });
+    throw new AgentgateError(
+      'AGENTGATE_ERR_STORE',
+      { detail: `cannot reach Redis at ${opts.url.replace(/\/\/[^@]*@/, '//***@')}: ${(err as Error).message}` },
+      { cause: err },
+    );
   }
 
   // A blip (Redis restarting, a failover) is ridden out by ioredis's offline queue. Once Redis has been
@@ -197,7 +201,9 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
         const all = await redis.hvals(keys.dispatches());
         return all
           .map((j) => JSON.parse(j) as DispatchRecord)
-          .filter((d) => (filter.owner === undefined || d.owner === filter.owner) && (filter.server === undefined || d.server === filter.server));
+          .filter(
+            (d) => (filter.owner === undefined || d.owner === filter.owner) && (filter.server === undefined || d.server === filter.server),
+          );
       }),
 
     adoptDispatches: ({ from, to, server, unlessLeaseHeld }) =>

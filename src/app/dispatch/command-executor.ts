@@ -43,22 +43,32 @@ export function executeCommands(ctx: DispatchContext, r: Running, commands: read
         r.legEndpoint.set(c.legId, c.endpoint);
         ctx.timeline(s.id, 'leg-ringing', `ringing ${c.endpoint}`);
         r.log.debug({ leg: c.legId, endpoint: c.endpoint }, 'leg created');
-        ctx.order.run([chanKey(c.legId)], () => calls.createChannel({ endpoint: c.endpoint, appArgs: `leg,${s.id}`, channelId: c.legId, originator: s.callerId })).catch((err: unknown) => {
-          r.log.info({ leg: c.legId, endpoint: c.endpoint, err: { message: message(err) } }, 'leg could not be created');
-          ctx.timeline(s.id, 'leg-failed', `${c.endpoint} unavailable (${message(err)})`);
-          ctx.feed(s.id, { type: 'LegCreateFailed', legId: c.legId, detail: message(err), at: ctx.clock.now() });
-        });
+        ctx.order
+          .run([chanKey(c.legId)], () =>
+            calls.createChannel({ endpoint: c.endpoint, appArgs: `leg,${s.id}`, channelId: c.legId, originator: s.callerId }),
+          )
+          .catch((err: unknown) => {
+            r.log.info({ leg: c.legId, endpoint: c.endpoint, err: { message: message(err) } }, 'leg could not be created');
+            ctx.timeline(s.id, 'leg-failed', `${c.endpoint} unavailable (${message(err)})`);
+            ctx.feed(s.id, { type: 'LegCreateFailed', legId: c.legId, detail: message(err), at: ctx.clock.now() });
+          });
         break;
       }
       case 'DialLeg':
-        ctx.order.run([chanKey(c.legId)], () => calls.dial(c.legId, { caller: s.callerId, timeout: c.timeoutSec })).catch((err: unknown) => {
-          if (calls.isGone(err)) return;
-          r.log.warn({ leg: c.legId, err }, 'dial failed');
-          fire(ctx, r.log, 'hangup', [chanKey(c.legId)], () => calls.hangup(c.legId, 'normal'));
-        });
+        ctx.order
+          .run([chanKey(c.legId)], () => calls.dial(c.legId, { caller: s.callerId, timeout: c.timeoutSec }))
+          .catch((err: unknown) => {
+            if (calls.isGone(err)) return;
+            r.log.warn({ leg: c.legId, err }, 'dial failed');
+            fire(ctx, r.log, 'hangup', [chanKey(c.legId)], () => calls.hangup(c.legId, 'normal'));
+          });
         break;
       case 'HangupLeg':
-        ctx.timeline(s.id, 'leg-hangup', `${r.legEndpoint.get(c.legId) ?? c.legId} hung up (${c.reason === 'answered_elsewhere' ? 'answered elsewhere' : 'normal clearing'})`);
+        ctx.timeline(
+          s.id,
+          'leg-hangup',
+          `${r.legEndpoint.get(c.legId) ?? c.legId} hung up (${c.reason === 'answered_elsewhere' ? 'answered elsewhere' : 'normal clearing'})`,
+        );
         r.log.debug({ leg: c.legId, endpoint: r.legEndpoint.get(c.legId), reason: c.reason }, 'leg hung up by agentgate');
         fire(ctx, r.log, 'hangup leg', [chanKey(c.legId)], () => calls.hangup(c.legId, c.reason));
         break;
@@ -87,7 +97,10 @@ export function executeCommands(ctx: DispatchContext, r: Running, commands: read
       case 'StartTimer': {
         const name = c.name;
         const id = s.id;
-        r.timers.set(name, ctx.clock.setTimer(c.ms, () => ctx.feed(id, { type: 'TimerFired', name, at: ctx.clock.now() })));
+        r.timers.set(
+          name,
+          ctx.clock.setTimer(c.ms, () => ctx.feed(id, { type: 'TimerFired', name, at: ctx.clock.now() })),
+        );
         break;
       }
       case 'CancelTimer': {
@@ -160,21 +173,46 @@ export function finished(ctx: DispatchContext, r: Running, result: string): void
   const detail = {
     server: ctx.server,
     caller: { channel: s.callerId, name: r.callerName },
-    legs: s.legs.map((l) => ({ endpoint: l.endpoint, channel: l.id, dialStatus: l.dialStatus, outcome: l.outcome ?? 'cancelled', cause: l.cause, hangupReason: l.hangupReason })),
+    legs: s.legs.map((l) => ({
+      endpoint: l.endpoint,
+      channel: l.id,
+      dialStatus: l.dialStatus,
+      outcome: l.outcome ?? 'cancelled',
+      cause: l.cause,
+      hangupReason: l.hangupReason,
+    })),
     winner: s.winner ? s.legs.find((l) => l.id === s.winner)?.endpoint : undefined,
     ringMs: (s.answeredAt ?? s.endedAt ?? now) - s.startedAt,
     talkMs: s.answeredAt !== undefined ? now - s.answeredAt : 0,
     hungUpBy: s.hungUpBy,
   };
-  ctx.timeline(s.id, 'finished', `call ${result === 'ANSWERED' ? 'ended' : `ended: ${result}`}${detail.talkMs ? ` after ${(detail.talkMs / 1000).toFixed(1)} s of talk` : ''}`);
+  ctx.timeline(
+    s.id,
+    'finished',
+    `call ${result === 'ANSWERED' ? 'ended' : `ended: ${result}`}${detail.talkMs ? ` after ${(detail.talkMs / 1000).toFixed(1)} s of talk` : ''}`,
+  );
   // Not the audit detail spread out: the logger already binds server and callerChannel, and a
   // `caller` key is pino-pretty's own (it would print it as the line's source).
   r.log.info(
-    { result, agent: s.agentId, callerNumber: r.callerName, winner: detail.winner, ringMs: detail.ringMs, talkMs: detail.talkMs, hungUpBy: s.hungUpBy, legs: detail.legs.map((l) => ({ endpoint: l.endpoint, outcome: l.outcome, dialStatus: l.dialStatus, cause: l.cause })) },
+    {
+      result,
+      agent: s.agentId,
+      callerNumber: r.callerName,
+      winner: detail.winner,
+      ringMs: detail.ringMs,
+      talkMs: detail.talkMs,
+      hungUpBy: s.hungUpBy,
+      legs: detail.legs.map((l) => ({ endpoint: l.endpoint, outcome: l.outcome, dialStatus: l.dialStatus, cause: l.cause })),
+    },
     'call ended',
   );
   // Ring time only for calls that rang a phone: a NOAGENT answered at once is not a 0 s ring.
-  ctx.metrics.dispatchFinished({ server: ctx.server, result, ringMs: s.legs.length > 0 ? detail.ringMs : undefined, legOutcomes: detail.legs.map((l) => l.outcome) });
+  ctx.metrics.dispatchFinished({
+    server: ctx.server,
+    result,
+    ringMs: s.legs.length > 0 ? detail.ringMs : undefined,
+    legOutcomes: detail.legs.map((l) => l.outcome),
+  });
   ctx.emitter.emit('finished', { callId: s.id, agentId: s.agentId, result });
   ctx.audit.enqueue({ kind: 'dispatch', at: now, actor: s.agentId, action: 'dispatch', result, detail });
   ctx.store.deleteDispatch(s.id).catch(() => {

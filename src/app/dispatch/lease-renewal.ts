@@ -63,7 +63,8 @@ export function createLeaseKeeper(ctx: DispatchContext, opts: { adopter?: Orphan
     } finally {
       renewing = false;
     }
-    if (failed > 0) ctx.log.warn({ failed }, 'could not renew agent claims or dispatch records (Store unavailable); retrying at the next beat');
+    if (failed > 0)
+      ctx.log.warn({ failed }, 'could not renew agent claims or dispatch records (Store unavailable); retrying at the next beat');
   }
 
   async function scan(): Promise<void> {
@@ -71,7 +72,9 @@ export function createLeaseKeeper(ctx: DispatchContext, opts: { adopter?: Orphan
     scanning = true;
     try {
       if (ctx.watched.size > 0) await checkWatched(ctx);
-      if (opts.adopter && opts.heartbeatAlive?.()) for (const a of await opts.adopter.scan()) pending.set(a.record.id, { record: a.record, why: `adopted from dead instance ${a.from}` });
+      if (opts.adopter && opts.heartbeatAlive?.())
+        for (const a of await opts.adopter.scan())
+          pending.set(a.record.id, { record: a.record, why: `adopted from dead instance ${a.from}` });
       if (pending.size === 0) return;
       const states = await channelStates(ctx);
       for (const [id, p] of [...pending]) {

@@ -35,7 +35,8 @@ export async function reconcile(ctx: DispatchContext): Promise<void> {
       const state = states.get(l.id);
       // Gone while deaf: ended. Up while deaf: it answered (its Dial ANSWER was lost with the socket).
       if (state === undefined) ctx.feed(id, { type: 'LegEnded', legId: l.id, cause: 0, at: ctx.clock.now() });
-      else if (state === 'Up' && (l.status === 'created' || l.status === 'ringing')) ctx.feed(id, { type: 'LegAnswered', legId: l.id, at: ctx.clock.now() });
+      else if (state === 'Up' && (l.status === 'created' || l.status === 'ringing'))
+        ctx.feed(id, { type: 'LegAnswered', legId: l.id, at: ctx.clock.now() });
     }
   }
   const owned = await ctx.store.listDispatches({ owner: ctx.instanceId, server: ctx.server }).catch(() => []);
@@ -55,7 +56,13 @@ export async function cleanUp(ctx: DispatchContext, d: DispatchRecord, states: M
     const winner = recorded ?? d.legChannelIds.find((l) => states.get(l) === 'Up');
     if (winner !== undefined && states.has(winner) && states.has(d.callerChannelId)) return watch(ctx, d, winner);
   }
-  const cmds = recover({ callerChannelId: d.callerChannelId, legChannelIds: d.legChannelIds, bridgeId: d.bridgeId, talking: d.data?.talking === true, fallback: ctx.dispatch.fallback });
+  const cmds = recover({
+    callerChannelId: d.callerChannelId,
+    legChannelIds: d.legChannelIds,
+    bridgeId: d.bridgeId,
+    talking: d.data?.talking === true,
+    fallback: ctx.dispatch.fallback,
+  });
   ctx.log.info({ dispatch: d.id, agent: d.agentId, why }, 'cleaning up a dispatch this process does not drive');
   ctx.timeline(d.id, 'recovered', `call for ${d.agentId} ${why}: cleaned up`);
   const { calls } = ctx;
@@ -72,7 +79,14 @@ export async function cleanUp(ctx: DispatchContext, d: DispatchRecord, states: M
     }
   }
   ctx.metrics.dispatchFinished({ server: ctx.server, result: 'RECOVERED', legOutcomes: [] });
-  ctx.audit.enqueue({ kind: 'dispatch', at: ctx.clock.now(), actor: d.agentId, action: 'dispatch', result: 'RECOVERED', detail: { server: ctx.server, caller: d.callerChannelId, legs: d.legChannelIds, why } });
+  ctx.audit.enqueue({
+    kind: 'dispatch',
+    at: ctx.clock.now(),
+    actor: d.agentId,
+    action: 'dispatch',
+    result: 'RECOVERED',
+    detail: { server: ctx.server, caller: d.callerChannelId, legs: d.legChannelIds, why },
+  });
   await ctx.store.deleteDispatch(d.id).catch(() => undefined);
 }
 
@@ -84,7 +98,9 @@ function watch(ctx: DispatchContext, d: DispatchRecord, winner: string): void {
   ctx.byWatched.set(winner, d.id);
   ctx.log.info({ dispatch: d.id, agent: d.agentId }, 'talking call left by a process that is gone: left bridged, watched until it ends');
   ctx.timeline(d.id, 'adopted', `call for ${d.agentId} still talking: left alone until it ends`);
-  holdWatched(ctx, d.id, w).catch((err: unknown) => ctx.log.warn({ dispatch: d.id, err }, 'could not hold the claim of a watched call; retrying at the next beat'));
+  holdWatched(ctx, d.id, w).catch((err: unknown) =>
+    ctx.log.warn({ dispatch: d.id, err }, 'could not hold the claim of a watched call; retrying at the next beat'),
+  );
 }
 
 /** Keeps the agent claimed for a watched call and its record in the Store (also after an empty restart). */
@@ -110,10 +126,27 @@ export async function endWatched(ctx: DispatchContext, id: string, gone: string)
   await ctx.store.releaseLease(claimKey(d.agentId), id).catch(() => undefined);
   const hungUpBy = gone === d.callerChannelId ? 'caller' : 'agent';
   ctx.timeline(id, 'finished', `call ended (${hungUpBy} hung up) after its owner process had gone`);
-  ctx.log.info({ callId: id, callerChannel: d.callerChannelId, agent: d.agentId, result: 'ANSWERED', hungUpBy, adopted: true }, 'call ended');
+  ctx.log.info(
+    { callId: id, callerChannel: d.callerChannelId, agent: d.agentId, result: 'ANSWERED', hungUpBy, adopted: true },
+    'call ended',
+  );
   ctx.emitter.emit('finished', { callId: id, agentId: d.agentId, result: 'ANSWERED' });
   ctx.metrics.dispatchFinished({ server: ctx.server, result: 'ANSWERED', legOutcomes: [] });
-  ctx.audit.enqueue({ kind: 'dispatch', at: ctx.clock.now(), actor: d.agentId, action: 'dispatch', result: 'ANSWERED', detail: { server: ctx.server, caller: { channel: d.callerChannelId }, winnerChannel: w.winner, legs: d.legChannelIds, hungUpBy, adopted: true } });
+  ctx.audit.enqueue({
+    kind: 'dispatch',
+    at: ctx.clock.now(),
+    actor: d.agentId,
+    action: 'dispatch',
+    result: 'ANSWERED',
+    detail: {
+      server: ctx.server,
+      caller: { channel: d.callerChannelId },
+      winnerChannel: w.winner,
+      legs: d.legChannelIds,
+      hungUpBy,
+      adopted: true,
+    },
+  });
   await ctx.store.deleteDispatch(id).catch(() => undefined);
 }
 

@@ -21,7 +21,8 @@ export async function startCall(ctx: DispatchContext, ch: CallChannel, args: rea
   let noAgent: string | undefined;
   if (timeoutArg !== undefined && timeoutArg.trim() !== '') {
     const t = Number(timeoutArg);
-    if (!Number.isInteger(t) || t <= 0 || t > 3600) noAgent = `dialplan argument 3 (timeout) must be whole seconds from 1 to 3600, got '${timeoutArg}'`;
+    if (!Number.isInteger(t) || t <= 0 || t > 3600)
+      noAgent = `dialplan argument 3 (timeout) must be whole seconds from 1 to 3600, got '${timeoutArg}'`;
     else timeoutSec = t;
   }
   const agent = agentArg === '' ? undefined : agentForDispatch(ctx.policy.current(), agentArg);
@@ -44,18 +45,56 @@ export async function startCall(ctx: DispatchContext, ch: CallChannel, args: rea
       claimHeld = true;
       const offline = await offlineEndpoints(ctx, agent.addresses, clog);
       addresses = agent.addresses.filter((a) => !offline.has(a.endpoint));
-      if (offline.size > 0) clog.info({ offline: [...offline] }, addresses.length === 0 ? `every address of ${agent.user.id} is offline` : 'offline addresses skipped');
+      if (offline.size > 0)
+        clog.info(
+          { offline: [...offline] },
+          addresses.length === 0 ? `every address of ${agent.user.id} is offline` : 'offline addresses skipped',
+        );
     }
   }
   if (noAgent) clog.info({ reason: noAgent }, 'no agent to ring');
   const allOffline = !noAgent && addresses.length === 0;
-  const step = startDispatch({ id, agentId: agent?.user.id ?? agentArg, callerId: ch.id, now: ctx.clock.now(), config: ctx.dispatch, timeoutSec, addresses: noAgent ? [] : addresses, noAgentReason: noAgent, allOffline, claimHeld });
-  const r: Running = { state: step.state, timers: new Map(), log: clog, callerName: ch.caller?.number ?? '', legEndpoint: new Map(), bridgeRequested: false };
+  const step = startDispatch({
+    id,
+    agentId: agent?.user.id ?? agentArg,
+    callerId: ch.id,
+    now: ctx.clock.now(),
+    config: ctx.dispatch,
+    timeoutSec,
+    addresses: noAgent ? [] : addresses,
+    noAgentReason: noAgent,
+    allOffline,
+    claimHeld,
+  });
+  const r: Running = {
+    state: step.state,
+    timers: new Map(),
+    log: clog,
+    callerName: ch.caller?.number ?? '',
+    legEndpoint: new Map(),
+    bridgeRequested: false,
+  };
   ctx.running.set(id, r);
   ctx.byCaller.set(ch.id, id);
-  ctx.timeline(id, 'start', noAgent ? `call for ${agentArg || '(nobody)'}: ${noAgent}` : allOffline ? `call for ${agentArg}: every address is offline` : `call from ${ch.caller?.number ?? '?'} for ${agent!.user.id}: ringing ${addresses.length} address(es) at once`);
+  ctx.timeline(
+    id,
+    'start',
+    noAgent
+      ? `call for ${agentArg || '(nobody)'}: ${noAgent}`
+      : allOffline
+        ? `call for ${agentArg}: every address is offline`
+        : `call from ${ch.caller?.number ?? '?'} for ${agent!.user.id}: ringing ${addresses.length} address(es) at once`,
+  );
   if (!noAgent && !allOffline) {
-    clog.info({ agent: agent!.user.id, callerNumber: ch.caller?.number ?? '', devices: addresses.map((a) => a.endpoint), timeoutSec: timeoutSec ?? ctx.dispatch.ringTimeoutSec }, 'call ringing');
+    clog.info(
+      {
+        agent: agent!.user.id,
+        callerNumber: ch.caller?.number ?? '',
+        devices: addresses.map((a) => a.endpoint),
+        timeoutSec: timeoutSec ?? ctx.dispatch.ringTimeoutSec,
+      },
+      'call ringing',
+    );
     await ctx.record(r).catch((err: unknown) => clog.error({ err }, 'could not record the dispatch'));
   }
   executeCommands(ctx, r, step.commands);
@@ -66,7 +105,11 @@ export async function startCall(ctx: DispatchContext, ch: CallChannel, args: rea
  * the PBX reports offline (no registered contact) is skipped. Local/trunk addresses have no endpoint
  * state and are always rung; an endpoint whose state cannot be read is rung too.
  */
-async function offlineEndpoints(ctx: DispatchContext, addresses: ReadonlyArray<{ endpoint: string }>, clog: DispatchContext['log']): Promise<Set<string>> {
+async function offlineEndpoints(
+  ctx: DispatchContext,
+  addresses: ReadonlyArray<{ endpoint: string }>,
+  clog: DispatchContext['log'],
+): Promise<Set<string>> {
   const offline = new Set<string>();
   await Promise.all(
     addresses.map(async (a) => {
@@ -77,7 +120,8 @@ async function offlineEndpoints(ctx: DispatchContext, addresses: ReadonlyArray<{
         const ep = await ctx.calls.endpoint(tech, a.endpoint.slice(slash + 1).split('/')[0]!);
         if (ep.state === 'offline') offline.add(a.endpoint);
       } catch (err) {
-        if (!ctx.calls.isGone(err)) clog.warn({ endpoint: a.endpoint, err: { message: (err as Error).message } }, 'endpoint state unknown; ringing it anyway');
+        if (!ctx.calls.isGone(err))
+          clog.warn({ endpoint: a.endpoint, err: { message: (err as Error).message } }, 'endpoint state unknown; ringing it anyway');
       }
     }),
   );

@@ -58,7 +58,10 @@ export function createStasisRouter(ctx: DispatchContext, feature: FeatureCall): 
           // Refused before anything reads them: they would reach logs, the audit and AMI as they are.
           const bad = badArgument(args);
           if (bad) {
-            ctx.log.warn({ callerChannel: ch.id, channel: ch.name, reason: bad }, 'Stasis arguments refused (control character); caller continued with AGENTGATE_RESULT=NOAGENT');
+            ctx.log.warn(
+              { callerChannel: ch.id, channel: ch.name, reason: bad },
+              'Stasis arguments refused (control character); caller continued with AGENTGATE_RESULT=NOAGENT',
+            );
             return sendBack(ch, 'NOAGENT', args[0] === 'dispatch' ? ctx.dispatch.fallback : undefined);
           }
         }

@@ -61,7 +61,14 @@ function demoConfig(sim: Simulator, httpPort: number): unknown {
           addresses: ['PJSIP/1002', 'PJSIP/2002'],
           flags: { inbound: true },
         },
-        { id: 'sam', name: 'Sam Supervisor', role: 'supervisor', scope: 'call_center_supervisor', extensions: ['1005'], flags: { inbound: true } },
+        {
+          id: 'sam',
+          name: 'Sam Supervisor',
+          role: 'supervisor',
+          scope: 'call_center_supervisor',
+          extensions: ['1005'],
+          flags: { inbound: true },
+        },
       ],
       groups: [{ id: 'support-team', members: ['alice', 'bob'], supervisors: ['sam'] }],
       extensions: [
@@ -77,7 +84,12 @@ function demoConfig(sim: Simulator, httpPort: number): unknown {
         { id: 'agents-self', subject: 'group:support-team', actions: ['login', 'logout', 'pause', 'unpause'], targets: ['queue:support'] },
         { id: 'alice-own', subject: 'user:alice', actions: ['login', 'logout', 'pause', 'unpause'], targets: ['user:alice'] },
         { id: 'bob-own', subject: 'user:bob', actions: ['login', 'logout', 'pause', 'unpause'], targets: ['user:bob'] },
-        { id: 'sam-team', subject: 'user:sam', actions: ['login', 'logout', 'pause', 'unpause', 'penalty'], targets: ['group:support-team', 'queue:support', 'queue:sales'] },
+        {
+          id: 'sam-team',
+          subject: 'user:sam',
+          actions: ['login', 'logout', 'pause', 'unpause', 'penalty'],
+          targets: ['group:support-team', 'queue:support', 'queue:sales'],
+        },
       ],
     },
   };
@@ -88,7 +100,12 @@ function line(t0: number, text: string): void {
   process.stdout.write(`${dim(`+${s}s`)}  ${text}\n`);
 }
 
-async function queueStep(daemon: Daemon, t0: number, title: string, req: DecisionRequest & { reason?: string; penalty?: number }): Promise<void> {
+async function queueStep(
+  daemon: Daemon,
+  t0: number,
+  title: string,
+  req: DecisionRequest & { reason?: string; penalty?: number },
+): Promise<void> {
   process.stdout.write(`\n${bold(title)}\n`);
   try {
     const res = await daemon.queue.execute({ ...req, source: 'http' });
@@ -151,9 +168,28 @@ export async function run(args: string[]): Promise<number> {
     await call2.hangup();
     await new Promise((r) => setTimeout(r, 300));
 
-    await queueStep(daemon, t0, '3. Supervisor sam logs alice (extension 1001) into queue support', { actor: 'sam', action: 'login', extension: '1001', queue: 'support', ip: '127.0.0.1' });
-    await queueStep(daemon, t0, '4. Agent alice tries to log bob (extension 1003) into queue support', { actor: 'alice', action: 'login', extension: '1003', queue: 'support', ip: '127.0.0.1' });
-    await queueStep(daemon, t0, '5. Alice pauses herself with a reason', { actor: 'alice', action: 'pause', extension: '1001', queue: 'support', reason: 'lunch', ip: '127.0.0.1' });
+    await queueStep(daemon, t0, '3. Supervisor sam logs alice (extension 1001) into queue support', {
+      actor: 'sam',
+      action: 'login',
+      extension: '1001',
+      queue: 'support',
+      ip: '127.0.0.1',
+    });
+    await queueStep(daemon, t0, '4. Agent alice tries to log bob (extension 1003) into queue support', {
+      actor: 'alice',
+      action: 'login',
+      extension: '1003',
+      queue: 'support',
+      ip: '127.0.0.1',
+    });
+    await queueStep(daemon, t0, '5. Alice pauses herself with a reason', {
+      actor: 'alice',
+      action: 'pause',
+      extension: '1001',
+      queue: 'support',
+      reason: 'lunch',
+      ip: '127.0.0.1',
+    });
 
     process.stdout.write(`\n${bold('6. Bob dials the feature code *41 on his phone (dialplan UserEvent → login to support)')}\n`);
     await sim.dialExtension({ from: 'PJSIP/1003', context: 'from-internal', exten: '*41' });

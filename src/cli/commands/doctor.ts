@@ -109,7 +109,15 @@ export async function runDoctor(config: Config, opts: { timeoutMs?: number } = {
       const eps = await checkAri(i, s.name, s.ari, daemon, timeoutMs, add);
       if (eps) endpointsOn.set(s.name, eps);
     }
-    if (s.ami) await checkAmi(i, s.name, s.ami, config.directory.queues.filter((q) => (q.server ?? firstAmi) === s.name).map((q) => q.id), timeoutMs, add);
+    if (s.ami)
+      await checkAmi(
+        i,
+        s.name,
+        s.ami,
+        config.directory.queues.filter((q) => (q.server ?? firstAmi) === s.name).map((q) => q.id),
+        timeoutMs,
+        add,
+      );
   }
 
   // Addresses: rung on whichever server the call arrives; an endpoint must exist on at least one.
@@ -129,11 +137,23 @@ export async function runDoctor(config: Config, opts: { timeoutMs?: number } = {
         if (ariServers.length === 0) add({ status: 'info', subject, text: 'no server has ARI: not checked' });
         continue; // ARI unreachable: its own FAIL line says so
       }
-      const states = asked.map((srv) => [srv, endpointsOn.get(srv)!.get(`${ep.tech}/${ep.resource}`)] as const).filter(([, st]) => st !== undefined);
+      const states = asked
+        .map((srv) => [srv, endpointsOn.get(srv)!.get(`${ep.tech}/${ep.resource}`)] as const)
+        .filter(([, st]) => st !== undefined);
       if (states.length === 0) {
-        add({ status: 'FAIL', subject, text: `no endpoint ${ep.tech}/${ep.resource} on ${asked.join(', ')} (GET /endpoints): ringing ${u.id} there always fails`, fix: `create the endpoint in pjsip.conf, or correct ${u.id}'s address in directory.users` });
+        add({
+          status: 'FAIL',
+          subject,
+          text: `no endpoint ${ep.tech}/${ep.resource} on ${asked.join(', ')} (GET /endpoints): ringing ${u.id} there always fails`,
+          fix: `create the endpoint in pjsip.conf, or correct ${u.id}'s address in directory.users`,
+        });
       } else if (states.every(([, st]) => st === 'offline')) {
-        add({ status: 'warn', subject, text: `${states.map(([srv]) => srv).join(', ')}: offline (no contact registered): skipped when ${u.id} is rung`, fix: 'register the phone (or ignore if it is off on purpose)' });
+        add({
+          status: 'warn',
+          subject,
+          text: `${states.map(([srv]) => srv).join(', ')}: offline (no contact registered): skipped when ${u.id} is rung`,
+          fix: 'register the phone (or ignore if it is off on purpose)',
+        });
       } else {
         add({ status: 'ok', subject, text: states.map(([srv, st]) => `${srv}: ${st}`).join(', ') });
       }
@@ -153,7 +173,13 @@ export async function runDoctor(config: Config, opts: { timeoutMs?: number } = {
     const known = on.filter((srv) => endpointsOn.has(srv));
     if (known.length === 0) continue; // no ARI there, or ARI failed (said above)
     const found = known.filter((srv) => endpointsOn.get(srv)!.has(`${ep.tech}/${ep.resource}`));
-    if (found.length === 0) add({ status: 'FAIL', subject, text: `no endpoint ${ep.tech}/${ep.resource} on ${known.join(', ')}: a queue login would add a member that never rings`, fix: `correct directory.extensions '${e.id}' interface, or create the endpoint` });
+    if (found.length === 0)
+      add({
+        status: 'FAIL',
+        subject,
+        text: `no endpoint ${ep.tech}/${ep.resource} on ${known.join(', ')}: a queue login would add a member that never rings`,
+        fix: `correct directory.extensions '${e.id}' interface, or create the endpoint`,
+      });
     else add({ status: 'ok', subject, text: `exists on ${found.join(', ')}` });
   }
 
@@ -163,7 +189,11 @@ export async function runDoctor(config: Config, opts: { timeoutMs?: number } = {
 
 async function checkDaemon(config: Config, timeoutMs: number, add: (c: Check) => void): Promise<DaemonState | undefined> {
   if (!config.http.enabled || config.http.port === 0) {
-    add({ status: 'info', subject: 'agentgate', text: 'http is disabled (or on port 0) in the config: whether agentgate runs is not checked' });
+    add({
+      status: 'info',
+      subject: 'agentgate',
+      text: 'http is disabled (or on port 0) in the config: whether agentgate runs is not checked',
+    });
     return undefined;
   }
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
@@ -173,15 +203,32 @@ async function checkDaemon(config: Config, timeoutMs: number, add: (c: Check) =>
     const body = (await res.json().catch(() => ({}))) as { failing?: Array<{ component: string; reason: string }> };
     const failing = Array.isArray(body.failing) ? body.failing : [];
     if (res.status === 200) add({ status: 'ok', subject: 'agentgate', text: `running at ${url} and ready` });
-    else add({ status: 'FAIL', subject: 'agentgate', text: `running at ${url} but not ready: ${failing.map((f) => `${f.component}: ${f.reason}`).join('; ') || `HTTP ${res.status}`}`, fix: 'see the lines below and docs/operations.md (readiness)' });
+    else
+      add({
+        status: 'FAIL',
+        subject: 'agentgate',
+        text: `running at ${url} but not ready: ${failing.map((f) => `${f.component}: ${f.reason}`).join('; ') || `HTTP ${res.status}`}`,
+        fix: 'see the lines below and docs/operations.md (readiness)',
+      });
     return { url, ready: res.status === 200, failing };
   } catch {
-    add({ status: 'info', subject: 'agentgate', text: `no agentgate answers at ${url} (not running): checked as if it were about to start` });
+    add({
+      status: 'info',
+      subject: 'agentgate',
+      text: `no agentgate answers at ${url} (not running): checked as if it were about to start`,
+    });
     return { url };
   }
 }
 
-async function checkAri(index: number, name: string, ari: NonNullable<Config['servers'][number]['ari']>, daemon: DaemonState | undefined, timeoutMs: number, add: (c: Check) => void): Promise<Map<string, string> | undefined> {
+async function checkAri(
+  index: number,
+  name: string,
+  ari: NonNullable<Config['servers'][number]['ari']>,
+  daemon: DaemonState | undefined,
+  timeoutMs: number,
+  add: (c: Check) => void,
+): Promise<Map<string, string> | undefined> {
   const at = `servers[${index}].ari`;
   const subject = `ari ${name}`;
   const rest = new AriRest({ url: ari.url, username: ari.username, password: ari.password, timeoutMs });
@@ -191,19 +238,50 @@ async function checkAri(index: number, name: string, ari: NonNullable<Config['se
       version = (await rest.asteriskInfo()).system.version;
     } catch (err) {
       if (err instanceof AriHttpError && (err.httpStatus === 401 || err.httpStatus === 403)) {
-        add({ status: 'FAIL', subject, text: `${ari.url} refused user '${ari.username}' with this password (${err.httpStatus})`, fix: `${at}.username / ${at}.password must match a user in ari.conf` });
+        add({
+          status: 'FAIL',
+          subject,
+          text: `${ari.url} refused user '${ari.username}' with this password (${err.httpStatus})`,
+          fix: `${at}.username / ${at}.password must match a user in ari.conf`,
+        });
       } else if (err instanceof AriHttpError && err.httpStatus === 404) {
-        add({ status: 'FAIL', subject, text: `${ari.url} is not an Asterisk ARI (404 for /ari/asterisk/info)`, fix: `${at}.url is http.conf's address without /ari; ari.conf needs enabled = yes` });
+        add({
+          status: 'FAIL',
+          subject,
+          text: `${ari.url} is not an Asterisk ARI (404 for /ari/asterisk/info)`,
+          fix: `${at}.url is http.conf's address without /ari; ari.conf needs enabled = yes`,
+        });
       } else {
-        add({ status: 'FAIL', subject, text: `cannot reach ARI at ${ari.url}: ${message(err)}`, fix: `${at}.url; on Asterisk: http.conf enabled = yes, bindaddr/bindport; a firewall between` });
+        add({
+          status: 'FAIL',
+          subject,
+          text: `cannot reach ARI at ${ari.url}: ${message(err)}`,
+          fix: `${at}.url; on Asterisk: http.conf enabled = yes, bindaddr/bindport; a firewall between`,
+        });
       }
       return undefined;
     }
     add({ status: 'ok', subject, text: `${ari.url}: user '${ari.username}' accepted; Asterisk ${version}` });
     const transfer = hasTransferHandling(version);
-    if (transfer === true) add({ status: 'ok', subject: `asterisk ${name}`, text: `${version}: PJSIP_TRANSFER_HANDLING() available (20.13, 21.8, 22.3 and later)` });
-    else if (transfer === false) add({ status: 'warn', subject: `asterisk ${name}`, text: `${version}: no PJSIP_TRANSFER_HANDLING() (from 20.13, 21.8, 22.3): a phone's own Transfer button is carried out by Asterisk without asking agentgate`, fix: 'upgrade Asterisk to get transfers under the policy' });
-    else add({ status: 'warn', subject: `asterisk ${name}`, text: `version '${version}' does not say whether PJSIP_TRANSFER_HANDLING() exists (from 20.13, 21.8, 22.3)` });
+    if (transfer === true)
+      add({
+        status: 'ok',
+        subject: `asterisk ${name}`,
+        text: `${version}: PJSIP_TRANSFER_HANDLING() available (20.13, 21.8, 22.3 and later)`,
+      });
+    else if (transfer === false)
+      add({
+        status: 'warn',
+        subject: `asterisk ${name}`,
+        text: `${version}: no PJSIP_TRANSFER_HANDLING() (from 20.13, 21.8, 22.3): a phone's own Transfer button is carried out by Asterisk without asking agentgate`,
+        fix: 'upgrade Asterisk to get transfers under the policy',
+      });
+    else
+      add({
+        status: 'warn',
+        subject: `asterisk ${name}`,
+        text: `version '${version}' does not say whether PJSIP_TRANSFER_HANDLING() exists (from 20.13, 21.8, 22.3)`,
+      });
 
     await checkApp(name, ari.app, rest, daemon, add);
 
@@ -211,7 +289,12 @@ async function checkAri(index: number, name: string, ari: NonNullable<Config['se
       const eps = await rest.endpoints();
       return new Map(eps.map((e) => [`${e.technology}/${e.resource}`, e.state]));
     } catch (err) {
-      add({ status: 'FAIL', subject: `endpoints ${name}`, text: `GET /endpoints failed: ${message(err)}`, fix: 'the ARI user needs read access (it has it unless ari.conf restricts it)' });
+      add({
+        status: 'FAIL',
+        subject: `endpoints ${name}`,
+        text: `GET /endpoints failed: ${message(err)}`,
+        fix: 'the ARI user needs read access (it has it unless ari.conf restricts it)',
+      });
       return undefined;
     }
   } finally {
@@ -236,63 +319,139 @@ async function checkApp(name: string, app: string, rest: AriRest, daemon: Daemon
   const problem = daemon?.failing?.find((f) => f.component === `ari:${name}`)?.reason;
   const stasisFails = `Stasis(${app},…) calls fail at once to the dialplan's fallback`;
   if (running && problem !== undefined) {
-    add({ status: 'FAIL', subject, text: `${listed ? 'registered in Asterisk, but not by' : 'not registered, and'} the agentgate at ${daemon!.url}: ${problem}`, fix: `one agentgate per app name: give each instance its own servers[].ari.app, or stop the other client` });
+    add({
+      status: 'FAIL',
+      subject,
+      text: `${listed ? 'registered in Asterisk, but not by' : 'not registered, and'} the agentgate at ${daemon!.url}: ${problem}`,
+      fix: `one agentgate per app name: give each instance its own servers[].ari.app, or stop the other client`,
+    });
   } else if (running && !listed) {
-    add({ status: 'FAIL', subject, text: `not registered although agentgate runs at ${daemon!.url}: ${stasisFails}`, fix: 'look at that agentgate\'s log (ARI lines)' });
+    add({
+      status: 'FAIL',
+      subject,
+      text: `not registered although agentgate runs at ${daemon!.url}: ${stasisFails}`,
+      fix: "look at that agentgate's log (ARI lines)",
+    });
   } else if (running) {
     add({ status: 'ok', subject, text: `registered, held by the agentgate at ${daemon!.url}` });
   } else if (daemon === undefined) {
-    add({ status: listed ? 'ok' : 'warn', subject, text: listed ? 'registered (ARI does not say by whom)' : `not registered: no websocket holds it, ${stasisFails}`, fix: listed ? undefined : 'start agentgate (agentgate run)' });
+    add({
+      status: listed ? 'ok' : 'warn',
+      subject,
+      text: listed ? 'registered (ARI does not say by whom)' : `not registered: no websocket holds it, ${stasisFails}`,
+      fix: listed ? undefined : 'start agentgate (agentgate run)',
+    });
   } else if (listed) {
-    add({ status: 'warn', subject, text: `registered although no agentgate answers at ${daemon.url}: another ARI client holds it (ARI does not say which), or channels are still in it`, fix: `when agentgate starts it takes the app over and that client receives ApplicationReplaced; give it another app name` });
+    add({
+      status: 'warn',
+      subject,
+      text: `registered although no agentgate answers at ${daemon.url}: another ARI client holds it (ARI does not say which), or channels are still in it`,
+      fix: `when agentgate starts it takes the app over and that client receives ApplicationReplaced; give it another app name`,
+    });
   } else {
     add({ status: 'warn', subject, text: `not registered: no agentgate runs, so ${stasisFails}`, fix: 'start agentgate (agentgate run)' });
   }
 }
 
-async function checkAmi(index: number, name: string, ami: NonNullable<Config['servers'][number]['ami']>, queues: string[], timeoutMs: number, add: (c: Check) => void): Promise<void> {
+async function checkAmi(
+  index: number,
+  name: string,
+  ami: NonNullable<Config['servers'][number]['ami']>,
+  queues: string[],
+  timeoutMs: number,
+  add: (c: Check) => void,
+): Promise<void> {
   const at = `servers[${index}].ami`;
   const subject = `ami ${name}`;
   let probe: AmiProbe;
   try {
     probe = await AmiProbe.open(ami.host, ami.port, timeoutMs);
   } catch (err) {
-    add({ status: 'FAIL', subject, text: `cannot reach AMI at ${ami.host}:${ami.port}: ${message(err)}`, fix: `${at}.host / ${at}.port; on Asterisk: manager.conf enabled = yes, bindaddr, port; a firewall between` });
+    add({
+      status: 'FAIL',
+      subject,
+      text: `cannot reach AMI at ${ami.host}:${ami.port}: ${message(err)}`,
+      fix: `${at}.host / ${at}.port; on Asterisk: manager.conf enabled = yes, bindaddr, port; a firewall between`,
+    });
     return;
   }
   try {
     if (!/^Asterisk Call Manager\//.test(probe.banner)) {
-      add({ status: 'FAIL', subject, text: `${ami.host}:${ami.port} is not an Asterisk manager (first line: ${JSON.stringify(probe.banner.slice(0, 60))})`, fix: `${at}.port (manager.conf port, usually 5038)` });
+      add({
+        status: 'FAIL',
+        subject,
+        text: `${ami.host}:${ami.port} is not an Asterisk manager (first line: ${JSON.stringify(probe.banner.slice(0, 60))})`,
+        fix: `${at}.port (manager.conf port, usually 5038)`,
+      });
       return;
     }
     // Asterisk answers a bad secret about 1 s late (recordings/ami/login-bad-secret.jsonl).
-    const login = await probe.send({ Action: 'Login', Username: ami.username, Secret: ami.secret, Events: 'on' }, Math.max(timeoutMs, 2500));
+    const login = await probe.send(
+      { Action: 'Login', Username: ami.username, Secret: ami.secret, Events: 'on' },
+      Math.max(timeoutMs, 2500),
+    );
     if (login === undefined) {
-      add({ status: 'FAIL', subject, text: `no answer to Login from ${ami.host}:${ami.port} within ${Math.max(timeoutMs, 2500)} ms`, fix: 'Asterisk frozen or overloaded: check it' });
+      add({
+        status: 'FAIL',
+        subject,
+        text: `no answer to Login from ${ami.host}:${ami.port} within ${Math.max(timeoutMs, 2500)} ms`,
+        fix: 'Asterisk frozen or overloaded: check it',
+      });
       return;
     }
     if (login.response.response?.toLowerCase() !== 'success') {
-      add({ status: 'FAIL', subject, text: `login as '${ami.username}' refused: ${login.response.message ?? 'no message'}`, fix: `${at}.username / ${at}.secret must match a [user] and its secret in manager.conf, whose permit= includes this host` });
+      add({
+        status: 'FAIL',
+        subject,
+        text: `login as '${ami.username}' refused: ${login.response.message ?? 'no message'}`,
+        fix: `${at}.username / ${at}.secret must match a [user] and its secret in manager.conf, whose permit= includes this host`,
+      });
       return;
     }
     add({ status: 'ok', subject, text: `${ami.host}:${ami.port}: logged in as '${ami.username}' (${probe.banner})` });
 
     // Write class agent: a QueuePenalty for an interface in no queue changes nothing.
-    const penalty = await probe.send({ Action: 'QueuePenalty', Interface: 'Local/agentgate-doctor-probe@agentgate-doctor', Penalty: '0' }, timeoutMs);
-    if (penalty === undefined) add({ status: 'FAIL', subject: `ami ${name} write agent`, text: 'no answer to a QueuePenalty probe', fix: 'is app_queue loaded? (module show like app_queue)' });
-    else if (/permission denied/i.test(penalty.response.message ?? '')) add({ status: 'FAIL', subject: `ami ${name} write agent`, text: `'${ami.username}' may not send queue actions (QueueAdd, QueueRemove, QueuePause, QueuePenalty: Permission denied)`, fix: `manager.conf [${ami.username}] write = agent,user` });
+    const penalty = await probe.send(
+      { Action: 'QueuePenalty', Interface: 'Local/agentgate-doctor-probe@agentgate-doctor', Penalty: '0' },
+      timeoutMs,
+    );
+    if (penalty === undefined)
+      add({
+        status: 'FAIL',
+        subject: `ami ${name} write agent`,
+        text: 'no answer to a QueuePenalty probe',
+        fix: 'is app_queue loaded? (module show like app_queue)',
+      });
+    else if (/permission denied/i.test(penalty.response.message ?? ''))
+      add({
+        status: 'FAIL',
+        subject: `ami ${name} write agent`,
+        text: `'${ami.username}' may not send queue actions (QueueAdd, QueueRemove, QueuePause, QueuePenalty: Permission denied)`,
+        fix: `manager.conf [${ami.username}] write = agent,user`,
+      });
     else add({ status: 'ok', subject: `ami ${name} write agent`, text: 'queue member actions allowed' });
 
     // Queues: QueueStatus (no class needed) lists each configured queue's QueueParams.
     if (queues.length > 0) {
       const status = await probe.send({ Action: 'QueueStatus' }, timeoutMs, true);
       if (status === undefined || status.response.response?.toLowerCase() !== 'success') {
-        add({ status: 'FAIL', subject: `ami ${name} QueueStatus`, text: `QueueStatus failed: ${status?.response.message ?? 'no answer'}`, fix: 'is app_queue loaded?' });
+        add({
+          status: 'FAIL',
+          subject: `ami ${name} QueueStatus`,
+          text: `QueueStatus failed: ${status?.response.message ?? 'no answer'}`,
+          fix: 'is app_queue loaded?',
+        });
       } else {
         const present = new Set(status.events.filter((e) => e.event?.toLowerCase() === 'queueparams').map((e) => e.queue));
         for (const q of queues) {
           if (present.has(q)) add({ status: 'ok', subject: `queue ${q}`, text: `exists on ${name}` });
-          else add({ status: 'FAIL', subject: `queue ${q}`, text: `no queue '${q}' on ${name} (QueueStatus lists: ${[...present].join(', ') || 'none'}): operations on it fail with "No such queue"`, fix: `add [${q}] to queues.conf (then: queue reload all), or correct directory.queues` });
+          else
+            add({
+              status: 'FAIL',
+              subject: `queue ${q}`,
+              text: `no queue '${q}' on ${name} (QueueStatus lists: ${[...present].join(', ') || 'none'}): operations on it fail with "No such queue"`,
+              fix: `add [${q}] to queues.conf (then: queue reload all), or correct directory.queues`,
+            });
         }
       }
     }
@@ -304,13 +463,27 @@ async function checkAmi(index: number, name: string, ami: NonNullable<Config['se
     const ueSubject = `ami ${name} read user`;
     if (sent === undefined || /permission denied/i.test(sent.response.message ?? '')) {
       await echo;
-      add({ status: 'warn', subject: ueSubject, text: `could not send a test UserEvent (${sent ? 'Permission denied: write class user' : 'no answer'}), so whether feature-code UserEvents reach agentgate is not checked`, fix: `manager.conf [${ami.username}] read = agent,user (agentgate itself needs only to read them)` });
+      add({
+        status: 'warn',
+        subject: ueSubject,
+        text: `could not send a test UserEvent (${sent ? 'Permission denied: write class user' : 'no answer'}), so whether feature-code UserEvents reach agentgate is not checked`,
+        fix: `manager.conf [${ami.username}] read = agent,user (agentgate itself needs only to read them)`,
+      });
     } else if ((await echo) === undefined) {
-      add({ status: 'FAIL', subject: ueSubject, text: `a UserEvent sent by '${ami.username}' did not come back within ${timeoutMs} ms: feature codes (*41-*44) would never reach agentgate`, fix: `manager.conf [${ami.username}] read = agent,user` });
+      add({
+        status: 'FAIL',
+        subject: ueSubject,
+        text: `a UserEvent sent by '${ami.username}' did not come back within ${timeoutMs} ms: feature codes (*41-*44) would never reach agentgate`,
+        fix: `manager.conf [${ami.username}] read = agent,user`,
+      });
     } else {
       add({ status: 'ok', subject: ueSubject, text: 'UserEvents received (feature codes reach agentgate)' });
     }
-    add({ status: 'info', subject: `ami ${name} read agent`, text: 'queue member events (read class agent) are not checked: only a real queue change shows them; manager.conf read must include agent' });
+    add({
+      status: 'info',
+      subject: `ami ${name} read agent`,
+      text: 'queue member events (read class agent) are not checked: only a real queue change shows them; manager.conf read must include agent',
+    });
     await probe.send({ Action: 'Logoff' }, 1000).catch(() => undefined);
   } catch (err) {
     add({ status: 'FAIL', subject, text: `AMI session failed: ${message(err)}` });
@@ -326,7 +499,13 @@ async function checkRedis(config: Config, timeoutMs: number, add: (c: Check) => 
     return;
   }
   const url = safeUrl(r.url);
-  const redis = new Redis(r.url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const redis = new Redis(r.url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   // ioredis rejects connect() with "Connection is closed."; the socket's own error says why.
   let socketError: string | undefined;
   redis.on('error', (err: Error) => {
@@ -341,7 +520,12 @@ async function checkRedis(config: Config, timeoutMs: number, add: (c: Check) => 
     const pong = await Promise.race([redis.ping(), late]).finally(() => clearTimeout(timer));
     add({ status: 'ok', subject: 'redis', text: `${url} answers PING (${pong})` });
   } catch (err) {
-    add({ status: 'FAIL', subject: 'redis', text: `${url}: ${socketError ?? message(err)}`, fix: 'store.redis.url (or url_file); is redis-server running and reachable, its password right?' });
+    add({
+      status: 'FAIL',
+      subject: 'redis',
+      text: `${url}: ${socketError ?? message(err)}`,
+      fix: 'store.redis.url (or url_file); is redis-server running and reachable, its password right?',
+    });
   } finally {
     redis.disconnect();
   }
@@ -357,7 +541,8 @@ export async function run(args: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   let timeoutMs = 3000;
   if (values.timeout !== undefined) {
-    if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 100) throw new UsageError(`--timeout: '${values.timeout}' is not a number of milliseconds (>= 100)`);
+    if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 100)
+      throw new UsageError(`--timeout: '${values.timeout}' is not a number of milliseconds (>= 100)`);
     timeoutMs = Number(values.timeout);
   }
   const file = configPath(values);
@@ -375,6 +560,10 @@ export async function run(args: string[]): Promise<number> {
   for (const c of checks) process.stdout.write(`${formatCheck(c)}\n`);
   const failed = checks.filter((c) => c.status === 'FAIL').length;
   const warned = checks.filter((c) => c.status === 'warn').length;
-  process.stdout.write(failed === 0 ? `\n${file}: everything agentgate needs works${warned ? ` (${warned} warning(s))` : ''}\n` : `\n${file}: ${failed} problem(s) to fix${warned ? `, ${warned} warning(s)` : ''}\n`);
+  process.stdout.write(
+    failed === 0
+      ? `\n${file}: everything agentgate needs works${warned ? ` (${warned} warning(s))` : ''}\n`
+      : `\n${file}: ${failed} problem(s) to fix${warned ? `, ${warned} warning(s)` : ''}\n`,
+  );
   return failed === 0 ? 0 : 1;
 }

@@ -9,7 +9,16 @@
  * is written. Exit code: 0 allowed, 1 denied, 2 usage or config error.
  */
 import { ConfigError } from '../../config/load.js';
-import { compilePolicy, decide, explain, isValidIp, QUEUE_ACTIONS, type DecisionRequest, type PolicyDoc, type QueueAction } from '../../domain/policy/index.js';
+import {
+  compilePolicy,
+  decide,
+  explain,
+  isValidIp,
+  QUEUE_ACTIONS,
+  type DecisionRequest,
+  type PolicyDoc,
+  type QueueAction,
+} from '../../domain/policy/index.js';
 import { AgentgateError } from '../../errors/codes.js';
 import { CONFIG_OPTION, configPath, parse, UsageError } from '../args.js';
 import { describeRedis, openStore, readPolicyParts, readStoredPolicy, type ConfigPolicyParts } from '../policy-sources.js';
@@ -46,7 +55,8 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return 2;
   }
-  if (!(QUEUE_ACTIONS as readonly string[]).includes(action)) return fail(`unknown action '${action}' (expected ${QUEUE_ACTIONS.join(', ')})`);
+  if (!(QUEUE_ACTIONS as readonly string[]).includes(action))
+    return fail(`unknown action '${action}' (expected ${QUEUE_ACTIONS.join(', ')})`);
   const ip = cli.values.ip;
   if (ip !== undefined && !isValidIp(ip)) return fail(`--ip: '${ip}' is not an IPv4 or IPv6 address`);
 
@@ -60,8 +70,11 @@ export async function run(args: string[]): Promise<number> {
     if (!(err instanceof ConfigError)) throw err;
     const unreadable = err.issues.find((i) => i.path === '(file)');
     if (unreadable) return fail(`cannot read ${file}: ${unreadable.message}`);
-    if (err.issues.length === 1 && err.issues[0]!.path === 'directory') return fail(`${file}: no top-level 'directory' (users, groups, extensions, queues, grants)`);
-    process.stderr.write(`${file}: ${err.issues.length} policy error(s)\n${err.issues.map((e) => `  ${e.path}: ${e.message}`).join('\n')}\n`);
+    if (err.issues.length === 1 && err.issues[0]!.path === 'directory')
+      return fail(`${file}: no top-level 'directory' (users, groups, extensions, queues, grants)`);
+    process.stderr.write(
+      `${file}: ${err.issues.length} policy error(s)\n${err.issues.map((e) => `  ${e.path}: ${e.message}`).join('\n')}\n`,
+    );
     return 2;
   }
   const chosen = await choosePolicy(parts, file, from as 'auto' | 'store' | 'config');
@@ -79,10 +92,15 @@ export async function run(args: string[]): Promise<number> {
   return decision.allowed ? 0 : 1;
 }
 
-type PolicyUsed = { source: 'store'; version: number; store: string } | { source: 'config'; file: string; reason: string; version?: undefined };
+type PolicyUsed =
+  { source: 'store'; version: number; store: string } | { source: 'config'; file: string; reason: string; version?: undefined };
 
 /** The policy that answers, per --from; `text` is the line printed under the explanation. */
-async function choosePolicy(parts: ConfigPolicyParts, file: string, from: 'auto' | 'store' | 'config'): Promise<{ doc: PolicyDoc; used: PolicyUsed; text: string } | { error: string }> {
+async function choosePolicy(
+  parts: ConfigPolicyParts,
+  file: string,
+  from: 'auto' | 'store' | 'config',
+): Promise<{ doc: PolicyDoc; used: PolicyUsed; text: string } | { error: string }> {
   const fromFile = (reason: string): { doc: PolicyDoc; used: PolicyUsed; text: string } => ({
     doc: parts.directory,
     used: { source: 'config', file, reason },
@@ -90,8 +108,11 @@ async function choosePolicy(parts: ConfigPolicyParts, file: string, from: 'auto'
   });
   if (from === 'config') return fromFile('--from config; the daemon decides from the policy in the Store, which may differ');
   if (!parts.redis) {
-    if (from === 'store') return { error: `${file} names no Redis store (store.redis): the daemon keeps its policy in memory; ask it with GET /v1/explain` };
-    return fromFile('the config names no Redis store: a running daemon keeps its policy in memory, seeded from this directory; GET /v1/explain asks it');
+    if (from === 'store')
+      return { error: `${file} names no Redis store (store.redis): the daemon keeps its policy in memory; ask it with GET /v1/explain` };
+    return fromFile(
+      'the config names no Redis store: a running daemon keeps its policy in memory, seeded from this directory; GET /v1/explain asks it',
+    );
   }
   const where = describeRedis(parts.redis);
   let reason: string;
@@ -100,9 +121,16 @@ async function choosePolicy(parts: ConfigPolicyParts, file: string, from: 'auto'
     try {
       const stored = await readStoredPolicy(store);
       if (stored !== null && 'doc' in stored) {
-        return { doc: stored.doc, used: { source: 'store', version: stored.version, store: where }, text: `the policy in force, Store version ${stored.version} at ${where}` };
+        return {
+          doc: stored.doc,
+          used: { source: 'store', version: stored.version, store: where },
+          text: `the policy in force, Store version ${stored.version} at ${where}`,
+        };
       }
-      reason = stored === null ? `the Store at ${where} holds no policy yet: the daemon's first start seeds it from this directory` : `the policy in the Store (version ${stored.version}) is invalid: ${stored.invalid}`;
+      reason =
+        stored === null
+          ? `the Store at ${where} holds no policy yet: the daemon's first start seeds it from this directory`
+          : `the policy in the Store (version ${stored.version}) is invalid: ${stored.invalid}`;
     } finally {
       await store.close();
     }

@@ -51,13 +51,21 @@ function diffLines(d: PolicyDiff, fileName: string): string[] {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { ...CONFIG_OPTION, file: { type: 'string' }, as: { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, {
+    ...CONFIG_OPTION,
+    file: { type: 'string' },
+    as: { type: 'string' },
+    json: { type: 'boolean' },
+  });
   const [sub, ...extra] = positionals;
   if (sub === undefined || !['export', 'diff', 'import'].includes(sub)) {
-    throw new UsageError(sub === undefined ? 'missing subcommand (export, diff, import)' : `unknown subcommand '${sub}' (expected export, diff, import)`);
+    throw new UsageError(
+      sub === undefined ? 'missing subcommand (export, diff, import)' : `unknown subcommand '${sub}' (expected export, diff, import)`,
+    );
   }
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
-  if (sub === 'import' && values.as === undefined) throw new UsageError('import needs --as <user>: the administrator the change is checked and audited as');
+  if (sub === 'import' && values.as === undefined)
+    throw new UsageError('import needs --as <user>: the administrator the change is checked and audited as');
   if (sub !== 'import' && values.as !== undefined) throw new UsageError('--as is for import only');
   if (sub === 'export' && values.file !== undefined) throw new UsageError('--file is for diff and import');
 
@@ -88,7 +96,8 @@ export async function run(args: string[]): Promise<number> {
   }
   try {
     const stored = await readStoredPolicy(store);
-    if (stored === null) return fail(`the Store at ${where} holds no policy yet: the first daemon start seeds it from the config's directory`);
+    if (stored === null)
+      return fail(`the Store at ${where} holds no policy yet: the first daemon start seeds it from the config's directory`);
 
     if (sub === 'export') {
       if ('invalid' in stored) return fail(`the policy in the Store (version ${stored.version}) is invalid: ${stored.invalid}`);
@@ -107,10 +116,16 @@ export async function run(args: string[]): Promise<number> {
       if ('invalid' in stored) return fail(`the policy in the Store (version ${stored.version}) is invalid: ${stored.invalid}`);
       const d = diffPolicies(stored.doc, source.directory);
       if (values.json === true) process.stdout.write(`${JSON.stringify({ version: stored.version, same: isEmptyDiff(d), diff: d })}\n`);
-      else if (isEmptyDiff(d)) process.stdout.write(`${sourceName}: same as the policy in force (Store version ${stored.version}, ${where})\n`);
+      else if (isEmptyDiff(d))
+        process.stdout.write(`${sourceName}: same as the policy in force (Store version ${stored.version}, ${where})\n`);
       else {
         process.stdout.write(
-          [`${sourceName} vs the policy in force (Store version ${stored.version}, ${where}): ${describeDiff(d)}`, ...diffLines(d, sourceName), `apply ${sourceName} with: agentgate policy import -c ${file}${values.file ? ` --file ${values.file}` : ''} --as <administrator>`, ''].join('\n'),
+          [
+            `${sourceName} vs the policy in force (Store version ${stored.version}, ${where}): ${describeDiff(d)}`,
+            ...diffLines(d, sourceName),
+            `apply ${sourceName} with: agentgate policy import -c ${file}${values.file ? ` --file ${values.file}` : ''} --as <administrator>`,
+            '',
+          ].join('\n'),
         );
       }
       return isEmptyDiff(d) ? 0 : 1;
@@ -124,10 +139,16 @@ export async function run(args: string[]): Promise<number> {
         process.stdout.write(`${sourceName}: nothing to import, the Store already holds it (version ${r.version})\n`);
         return 0;
       }
-      if (values.json === true) process.stdout.write(`${JSON.stringify({ from: r.from, version: r.version, diff: r.diff, changes: r.changes })}\n`);
+      if (values.json === true)
+        process.stdout.write(`${JSON.stringify({ from: r.from, version: r.version, diff: r.diff, changes: r.changes })}\n`);
       else {
         process.stdout.write(
-          [`imported ${sourceName} as policy version ${r.version} (was ${r.from}) at ${where}: ${describeDiff(r.diff)}`, `checked and audited as ${actor}: ${r.changes.join(', ')}`, 'running daemons follow within their poll (2 s)', ''].join('\n'),
+          [
+            `imported ${sourceName} as policy version ${r.version} (was ${r.from}) at ${where}: ${describeDiff(r.diff)}`,
+            `checked and audited as ${actor}: ${r.changes.join(', ')}`,
+            'running daemons follow within their poll (2 s)',
+            '',
+          ].join('\n'),
         );
       }
       return 0;

@@ -65,7 +65,10 @@ export async function run(args: string[]): Promise<number> {
       next = loadConfigFile(file);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      log.error({ file, issues: err.issues }, `config reload refused: ${file} has ${err.issues.length} error(s); the running config and policy stay in force`);
+      log.error(
+        { file, issues: err.issues },
+        `config reload refused: ${file} has ${err.issues.length} error(s); the running config and policy stay in force`,
+      );
       return;
     }
     try {

@@ -23,6 +23,10 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`sim-call: ${res.status} ${body.message ?? ''}\n`);
     return 1;
   }
-  process.stdout.write(body.failed ? `call ${body.id}: Stasis() failed (no agentgate connected to the app)\n` : `call ${body.id} entered Stasis(agentgate,dispatch,${agent})\n`);
+  process.stdout.write(
+    body.failed
+      ? `call ${body.id}: Stasis() failed (no agentgate connected to the app)\n`
+      : `call ${body.id} entered Stasis(agentgate,dispatch,${agent})\n`,
+  );
   return 0;
 }

@@ -22,7 +22,8 @@ const USER_ID = /^[a-z0-9._-]{1,64}$/;
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { ...CONFIG_OPTION, user: { type: 'string', short: 'u' }, label: { type: 'string' } });
   const [sub, ...extra] = positionals;
-  if (sub !== 'create') throw new UsageError(sub === undefined ? 'missing subcommand (create)' : `unknown subcommand '${sub}' (expected create)`);
+  if (sub !== 'create')
+    throw new UsageError(sub === undefined ? 'missing subcommand (create)' : `unknown subcommand '${sub}' (expected create)`);
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
   const user = values.user;
   if (user === undefined) throw new UsageError('--user is required');
@@ -36,7 +37,9 @@ export async function run(args: string[]): Promise<number> {
       const known = directory.users.find((u) => u.id === user);
       if (!known) {
         const ids = directory.users.map((u) => u.id);
-        process.stderr.write(`agentgate token: no user '${user}' in ${file} (directory.users: ${ids.length > 0 ? ids.join(', ') : 'none'})\n`);
+        process.stderr.write(
+          `agentgate token: no user '${user}' in ${file} (directory.users: ${ids.length > 0 ? ids.join(', ') : 'none'})\n`,
+        );
         return 1;
       }
     } catch (err) {

@@ -178,7 +178,12 @@ function cancelTimer(s: DispatchState, name: string, commands: DispatchCommand[]
 }
 
 /** Hang up every leg still up except `keep`, with `reason`; legs still waiting for their delay never start. */
-function hangupOthers(s: DispatchState, keep: string | undefined, reason: 'answered_elsewhere' | 'normal', commands: DispatchCommand[]): void {
+function hangupOthers(
+  s: DispatchState,
+  keep: string | undefined,
+  reason: 'answered_elsewhere' | 'normal',
+  commands: DispatchCommand[],
+): void {
   for (const leg of s.legs) {
     if (leg.id === keep) continue;
     if (leg.status === 'waiting') {
@@ -274,7 +279,12 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
     case 'LegDialStatus': {
       if (!leg || leg.status === 'waiting') break;
       leg.dialStatus = event.dialStatus;
-      if ((event.dialStatus === 'BUSY' || event.dialStatus === 'CONGESTION') && leg.status !== 'ended' && leg.status !== 'answered' && leg.status !== 'bridged') {
+      if (
+        (event.dialStatus === 'BUSY' || event.dialStatus === 'CONGESTION') &&
+        leg.status !== 'ended' &&
+        leg.status !== 'answered' &&
+        leg.status !== 'bridged'
+      ) {
         // Asterisk leaves a busy or congested created leg in Stasis: agentgate hangs it up itself.
         leg.outcome = event.dialStatus === 'BUSY' ? 'busy' : 'congestion';
         leg.hangupReason = 'normal';
@@ -437,7 +447,13 @@ export function isFinished(s: DispatchState): boolean {
  * After a restart, for a dispatch found in the Store: hang up every leg, destroy the bridge, and
  * send the caller on (fallback) unless it was already talking, in which case hang it up.
  */
-export function recover(record: { callerChannelId: string; legChannelIds: string[]; bridgeId?: string; talking?: boolean; fallback?: DispatchConfig['fallback'] }): DispatchCommand[] {
+export function recover(record: {
+  callerChannelId: string;
+  legChannelIds: string[];
+  bridgeId?: string;
+  talking?: boolean;
+  fallback?: DispatchConfig['fallback'];
+}): DispatchCommand[] {
   const commands: DispatchCommand[] = [];
   for (const id of record.legChannelIds) commands.push({ type: 'HangupLeg', legId: id, reason: 'normal' });
   if (record.bridgeId) commands.push({ type: 'DestroyBridge', bridgeId: record.bridgeId });

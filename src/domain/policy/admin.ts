@@ -21,7 +21,17 @@
 import { compilePolicy, grantsFor, type CompiledPolicy, type UserIndex } from './compile.js';
 import type { Check, Decision } from './decide.js';
 import { parsePolicyChange, parsePolicyDoc } from './parse.js';
-import { roleRank, type Extension, type Grant, type Group, type PolicyDoc, type PolicyIssue, type Queue, type QueueAction, type User } from './types.js';
+import {
+  roleRank,
+  type Extension,
+  type Grant,
+  type Group,
+  type PolicyDoc,
+  type PolicyIssue,
+  type Queue,
+  type QueueAction,
+  type User,
+} from './types.js';
 
 export type PolicyChange =
   | { op: 'add-grant'; grant: Grant }
@@ -125,7 +135,15 @@ function escalationCheck(policy: CompiledPolicy, u: UserIndex, grants: readonly 
     const list = missing.length > 5 ? `${missing.slice(0, 5).join(', ')} and ${missing.length - 5} more` : missing.join(', ');
     return { check: { name: 'no-escalation', passed: false, detail: `${why}, but ${u.user.id} does not hold: ${list}` }, used: [] };
   }
-  return { check: { name: 'no-escalation', passed: true, detail: grants.length === 0 ? 'gives no queue rights' : `${u.user.id} holds every right it gives`, grants: [...new Set(used)] }, used };
+  return {
+    check: {
+      name: 'no-escalation',
+      passed: true,
+      detail: grants.length === 0 ? 'gives no queue rights' : `${u.user.id} holds every right it gives`,
+      grants: [...new Set(used)],
+    },
+    used,
+  };
 }
 
 function grantsOfGroups(doc: PolicyDoc, groups: Iterable<string>): Grant[] {
@@ -157,7 +175,9 @@ export function authorizeChange(policy: CompiledPolicy, actor: string, raw: Poli
   reasons.push({
     name: 'admin-role',
     passed: isAdmin,
-    detail: isAdmin ? `${u.user.role} may change the policy` : `only administrator and owner change the policy; ${u.user.id} is ${u.user.role}`,
+    detail: isAdmin
+      ? `${u.user.role} may change the policy`
+      : `only administrator and owner change the policy; ${u.user.id} is ${u.user.role}`,
   });
   const matched: string[] = [];
   const exists = (kind: string, found: boolean, id: string): void => {
@@ -166,13 +186,22 @@ export function authorizeChange(policy: CompiledPolicy, actor: string, raw: Poli
 
   switch (change.op) {
     case 'add-grant': {
-      const { check, used } = escalationCheck(policy, u, [change.grant], `grant ${change.grant.id} gives ${change.grant.subject} ${change.grant.actions.join('/')} on ${change.grant.targets.join(', ')}`);
+      const { check, used } = escalationCheck(
+        policy,
+        u,
+        [change.grant],
+        `grant ${change.grant.id} gives ${change.grant.subject} ${change.grant.actions.join('/')} on ${change.grant.targets.join(', ')}`,
+      );
       reasons.push(check);
       matched.push(...used);
       break;
     }
     case 'remove-grant':
-      exists('grant', policy.doc.grants.some((g) => g.id === change.id), change.id);
+      exists(
+        'grant',
+        policy.doc.grants.some((g) => g.id === change.id),
+        change.id,
+      );
       break;
     case 'put-user': {
       const next = change.user;
@@ -190,11 +219,20 @@ export function authorizeChange(policy: CompiledPolicy, actor: string, raw: Poli
       });
       if (next.role === 'owner' || current?.user.role === 'owner') {
         const owner = u.user.role === 'owner';
-        reasons.push({ name: 'owner', passed: owner, detail: owner ? 'an owner changes owners' : 'only an owner makes or changes another owner' });
+        reasons.push({
+          name: 'owner',
+          passed: owner,
+          detail: owner ? 'an owner changes owners' : 'only an owner makes or changes another owner',
+        });
       }
       const before = current?.groups ?? new Set<string>();
       const added = next.groups.filter((g) => !before.has(g) && ix.groups.has(g));
-      const { check, used } = escalationCheck(policy, u, grantsOfGroups(policy.doc, added), `putting ${next.id} into ${added.join(', ')} hands out those groups' grants`);
+      const { check, used } = escalationCheck(
+        policy,
+        u,
+        grantsOfGroups(policy.doc, added),
+        `putting ${next.id} into ${added.join(', ')} hands out those groups' grants`,
+      );
       reasons.push(check);
       matched.push(...used);
       break;
@@ -204,7 +242,13 @@ export function authorizeChange(policy: CompiledPolicy, actor: string, raw: Poli
       exists('user', current !== undefined, change.id);
       if (current) {
         const ok = current.rank <= u.rank;
-        reasons.push({ name: 'role', passed: ok, detail: ok ? `${current.user.id} (${current.user.role}) is not above ${u.user.id}` : `${u.user.id} (${u.user.role}) may not remove ${current.user.id} (${current.user.role}): a higher role` });
+        reasons.push({
+          name: 'role',
+          passed: ok,
+          detail: ok
+            ? `${current.user.id} (${current.user.role}) is not above ${u.user.id}`
+            : `${u.user.id} (${u.user.role}) may not remove ${current.user.id} (${current.user.role}): a higher role`,
+        });
         if (current.user.role === 'owner') {
           const owner = u.user.role === 'owner';
           reasons.push({ name: 'owner', passed: owner, detail: owner ? 'an owner removes owners' : 'only an owner removes another owner' });
@@ -216,7 +260,12 @@ export function authorizeChange(policy: CompiledPolicy, actor: string, raw: Poli
       const before = ix.groups.get(change.group.id)?.members ?? new Set<string>();
       const addedMembers = change.group.members.filter((m) => !before.has(m));
       const grants = addedMembers.length > 0 ? grantsOfGroups(policy.doc, [change.group.id]) : [];
-      const { check, used } = escalationCheck(policy, u, grants, `adding ${addedMembers.join(', ')} to ${change.group.id} hands out its grants`);
+      const { check, used } = escalationCheck(
+        policy,
+        u,
+        grants,
+        `adding ${addedMembers.join(', ')} to ${change.group.id} hands out its grants`,
+      );
       reasons.push(check);
       matched.push(...used);
       break;
@@ -265,7 +314,8 @@ export function applyChange(doc: PolicyDoc, raw: PolicyChange): { ok: true; doc:
   const missing = (kind: string, id: string) => ({ ok: false as const, errors: [{ path: 'id', message: `no ${kind} '${id}'` }] });
   switch (change.op) {
     case 'add-grant':
-      if (doc.grants.some((g) => g.id === change.grant.id)) return { ok: false, errors: [{ path: 'grant.id', message: `grant '${change.grant.id}' already exists` }] };
+      if (doc.grants.some((g) => g.id === change.grant.id))
+        return { ok: false, errors: [{ path: 'grant.id', message: `grant '${change.grant.id}' already exists` }] };
       next = { ...doc, grants: [...doc.grants, change.grant] };
       rename = { from: `grants[${doc.grants.length}]`, to: 'grant' };
       break;
@@ -282,7 +332,11 @@ export function applyChange(doc: PolicyDoc, raw: PolicyChange): { ok: true; doc:
       next = {
         ...doc,
         users: doc.users.filter((u) => u.id !== change.id),
-        groups: doc.groups.map((g) => ({ ...g, members: g.members.filter((m) => m !== change.id), supervisors: g.supervisors.filter((m) => m !== change.id) })),
+        groups: doc.groups.map((g) => ({
+          ...g,
+          members: g.members.filter((m) => m !== change.id),
+          supervisors: g.supervisors.filter((m) => m !== change.id),
+        })),
       };
       break;
     case 'put-group':
@@ -306,7 +360,9 @@ export function applyChange(doc: PolicyDoc, raw: PolicyChange): { ok: true; doc:
       next = {
         ...doc,
         extensions: doc.extensions.filter((e) => e.id !== change.id),
-        users: doc.users.map((u) => (u.extensions.includes(change.id) ? { ...u, extensions: u.extensions.filter((e) => e !== change.id) } : u)),
+        users: doc.users.map((u) =>
+          u.extensions.includes(change.id) ? { ...u, extensions: u.extensions.filter((e) => e !== change.id) } : u,
+        ),
       };
       break;
     case 'put-queue':

@@ -26,7 +26,13 @@ export interface Capabilities {
 }
 
 function emptyActions(): Capabilities['actions'] {
-  return { login: { extensions: [], queues: [] }, logout: { extensions: [], queues: [] }, pause: { extensions: [], queues: [] }, unpause: { extensions: [], queues: [] }, penalty: { extensions: [], queues: [] } };
+  return {
+    login: { extensions: [], queues: [] },
+    logout: { extensions: [], queues: [] },
+    pause: { extensions: [], queues: [] },
+    unpause: { extensions: [], queues: [] },
+    penalty: { extensions: [], queues: [] },
+  };
 }
 
 /** Extensions (document order) that some grant of u covers for `action`. */
@@ -41,7 +47,8 @@ function grantedExtensions(policy: CompiledPolicy, u: UserIndex, action: QueueAc
         const id = t.slice(colon + 1);
         if (kind === 'extension') ids.add(id);
         else if (kind === 'user') for (const e of ix.users.get(id)?.user.extensions ?? []) ids.add(e);
-        else if (kind === 'group') for (const m of ix.groups.get(id)?.members ?? []) for (const e of ix.users.get(m)?.user.extensions ?? []) ids.add(e);
+        else if (kind === 'group')
+          for (const m of ix.groups.get(id)?.members ?? []) for (const e of ix.users.get(m)?.user.extensions ?? []) ids.add(e);
         // queue targets give no extension (grantedQueues reads them)
       }
     }

@@ -32,7 +32,15 @@
  * `decide` is total (never throws) and deterministic (grants listed in document order).
  */
 import { checkIp } from './ip.js';
-import { ACTION_INDEX, grantsFor, type CompiledPolicy, type ExtensionIndex, type PolicyIndex, type QueueIndex, type UserIndex } from './compile.js';
+import {
+  ACTION_INDEX,
+  grantsFor,
+  type CompiledPolicy,
+  type ExtensionIndex,
+  type PolicyIndex,
+  type QueueIndex,
+  type UserIndex,
+} from './compile.js';
 import type { QueueAction } from './types.js';
 
 export interface DecisionRequest {
@@ -147,7 +155,11 @@ export function scopeCheck(policy: CompiledPolicy, u: UserIndex, action: QueueAc
     case 'call_center_agent':
       if (action === 'penalty') return check('scope', false, () => 'scope call_center_agent does not allow penalty');
       if (!u.ownExtensions.has(e.ext.id)) {
-        return check('scope', false, () => `scope call_center_agent acts only on its own extensions, and ${e.ext.id} is not ${u.user.id}'s`);
+        return check(
+          'scope',
+          false,
+          () => `scope call_center_agent acts only on its own extensions, and ${e.ext.id} is not ${u.user.id}'s`,
+        );
       }
       return check('scope', true, () => `call_center_agent on its own extension ${e.ext.id}`);
     case 'call_center_supervisor': {
@@ -159,9 +171,12 @@ export function scopeCheck(policy: CompiledPolicy, u: UserIndex, action: QueueAc
       if (owner !== undefined && supervisorReach(policy.index, u, policy.doc).has(owner)) {
         return check('scope', true, () => `call_center_supervisor: ${owner} is an agent of a queue it can reach`);
       }
-      return check('scope', false, () =>
-      `scope call_center_supervisor reaches only agents of its groups and queues; extension ${e.ext.id} ${owner === undefined ? 'has no owner' : `belongs to ${owner}`}`,
-    );
+      return check(
+        'scope',
+        false,
+        () =>
+          `scope call_center_supervisor reaches only agents of its groups and queues; extension ${e.ext.id} ${owner === undefined ? 'has no owner' : `belongs to ${owner}`}`,
+      );
     }
     case 'office_manager': {
       const server = e.ext.server;
@@ -169,7 +184,11 @@ export function scopeCheck(policy: CompiledPolicy, u: UserIndex, action: QueueAc
         return check('scope', true, () => `office_manager: extension ${e.ext.id} is on its PBX`);
       }
       const pbx = u.pbx;
-      return check('scope', false, () => `scope office_manager covers PBX ${[...pbx].join(', ')}, and extension ${e.ext.id} is on ${server}`);
+      return check(
+        'scope',
+        false,
+        () => `scope office_manager covers PBX ${[...pbx].join(', ')}, and extension ${e.ext.id} is on ${server}`,
+      );
     }
   }
 }
@@ -180,9 +199,11 @@ export function roleCheck(u: UserIndex, e: ExtensionIndex): Check {
   if (!o) return check('role', true, () => `extension ${e.ext.id} has no owner`);
   if (o === u) return check('role', true, () => `${u.user.id} acts on itself`);
   if (o.rank < u.rank) return check('role', true, () => `${o.user.id} (${o.user.role}) is below ${u.user.id} (${u.user.role})`);
-  return check('role', false, () =>
-      `${u.user.id} (${u.user.role}) may not act on ${o.user.id} (${o.user.role}): only on itself or lower roles`,
-    );
+  return check(
+    'role',
+    false,
+    () => `${u.user.id} (${u.user.role}) may not act on ${o.user.id} (${o.user.role}): only on itself or lower roles`,
+  );
 }
 
 /** The supervision bound (role supervisor only); undefined when it does not apply. */
@@ -191,9 +212,12 @@ export function supervisionCheck(u: UserIndex, e: ExtensionIndex): Check | undef
   const o = e.owner;
   if (o === u) return check('supervision', true, () => `${u.user.id} acts on itself`);
   if (o && u.supervisees.has(o.user.id)) return check('supervision', true, () => `${o.user.id} is in a group ${u.user.id} supervises`);
-  return check('supervision', false, () =>
+  return check(
+    'supervision',
+    false,
+    () =>
       `supervisor ${u.user.id} acts only on members of the groups it supervises${u.supervises.size > 0 ? ` (${[...u.supervises].join(', ')})` : ''}; ${o ? `${o.user.id} is not one` : `extension ${e.ext.id} has no owner`}`,
-    );
+  );
 }
 
 /** (action, target) → grants of any subject of u; built once per user and policy version. */
@@ -294,9 +318,15 @@ export function decide(policy: CompiledPolicy, req: DecisionRequest): Decision {
   const allow = u.user.flags.ipAllow;
   if (req.ip !== undefined) {
     const ok = checkIp(allow, req.ip);
-    reasons.push(check('ip', ok, () =>
-      allow.length === 0 ? `any address allowed` : ok ? `${req.ip} is in ${u.user.id}'s allow-list` : `${req.ip} is not in ${u.user.id}'s allow-list (${allow.join(', ')})`,
-    ));
+    reasons.push(
+      check('ip', ok, () =>
+        allow.length === 0
+          ? `any address allowed`
+          : ok
+            ? `${req.ip} is in ${u.user.id}'s allow-list`
+            : `${req.ip} is not in ${u.user.id}'s allow-list (${allow.join(', ')})`,
+      ),
+    );
   } else if (req.source === 'http') {
     reasons.push(check('ip', false, () => 'an http request without a source address'));
   } else {
@@ -331,7 +361,8 @@ export function decide(policy: CompiledPolicy, req: DecisionRequest): Decision {
   for (const r of reasons) if (!r.passed) allowed = false;
   if (matched.length > 1) matched.sort((x, y) => x - y);
   const matchedIds: string[] = [];
-  for (let i = 0; i < matched.length; i++) if (i === 0 || matched[i] !== matched[i - 1]) matchedIds.push(policy.doc.grants[matched[i]!]!.id);
+  for (let i = 0; i < matched.length; i++)
+    if (i === 0 || matched[i] !== matched[i - 1]) matchedIds.push(policy.doc.grants[matched[i]!]!.id);
   return { allowed, reasons, matched: matchedIds };
 }
 
@@ -343,7 +374,9 @@ export function plainDecision(d: Decision): Decision {
   return {
     allowed: d.allowed,
     reasons: d.reasons.map((r) =>
-      r.grants === undefined ? { name: r.name, passed: r.passed, detail: r.detail } : { name: r.name, passed: r.passed, detail: r.detail, grants: [...r.grants] },
+      r.grants === undefined
+        ? { name: r.name, passed: r.passed, detail: r.detail }
+        : { name: r.name, passed: r.passed, detail: r.detail, grants: [...r.grants] },
     ),
     matched: [...d.matched],
   };

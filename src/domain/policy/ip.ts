@@ -39,7 +39,12 @@ function parsePattern(entry: string): IpPattern | undefined {
   if (parts.length > 4 || (parts.length < 4 && parts[parts.length - 1] !== '%')) return undefined;
   const wild = [...parts, ...Array<string>(4 - parts.length).fill('%')].map((p) => p === '%');
   // Every `%` as 0 must leave a valid address: the other parts are then checked by ipaddr.js.
-  const octets = ipv4(parts.map((p) => (p === '%' ? '0' : p)).concat(Array<string>(4 - parts.length).fill('0')).join('.'));
+  const octets = ipv4(
+    parts
+      .map((p) => (p === '%' ? '0' : p))
+      .concat(Array<string>(4 - parts.length).fill('0'))
+      .join('.'),
+  );
   return octets === undefined ? undefined : { kind: 'v4', octets: octets.map((o, i) => (wild[i] ? undefined : o)) };
 }
 

@@ -41,7 +41,11 @@ export function agentForDispatch(policy: CompiledPolicy, userId: string): Dispat
   for (const a of u.addresses) {
     if (seen.has(a.endpoint)) continue;
     seen.add(a.endpoint);
-    addresses.push(a.timeoutSec === undefined ? { endpoint: a.endpoint, delayMs: a.delayMs } : { endpoint: a.endpoint, delayMs: a.delayMs, timeoutSec: a.timeoutSec });
+    addresses.push(
+      a.timeoutSec === undefined
+        ? { endpoint: a.endpoint, delayMs: a.delayMs }
+        : { endpoint: a.endpoint, delayMs: a.delayMs, timeoutSec: a.timeoutSec },
+    );
   }
   return { user: u, addresses, inbound: u.flags.inbound };
 }

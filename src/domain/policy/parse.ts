@@ -34,7 +34,18 @@ const SERVER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 /** `Tech/resource`: what AMI and ARI take as an interface or endpoint. */
 const INTERFACE = /^[A-Za-z0-9_-]+\/[^\s,|;]+$/;
 
-const BOOL_FLAGS = ['inbound', 'outbound', 'blended', 'manual', 'international', 'hangup', 'hold', 'requeue', 'crossQueueRequeue', 'transfer'] as const;
+const BOOL_FLAGS = [
+  'inbound',
+  'outbound',
+  'blended',
+  'manual',
+  'international',
+  'hangup',
+  'hold',
+  'requeue',
+  'crossQueueRequeue',
+  'transfer',
+] as const;
 const FLAG_KEYS: readonly string[] = [...BOOL_FLAGS, 'directTransfer', 'ipAllow'];
 
 type Obj = Record<string, unknown>;
@@ -239,12 +250,20 @@ function readGrant(r: Reader, v: unknown, path: string): Grant | undefined {
   const actionList = r.arr(o.actions, `${path}.actions`, false);
   if (Array.isArray(o.actions) && actionList.length === 0) r.err(`${path}.actions`, 'must list at least one action');
   actionList.forEach((a, i) => {
-    const act = typeof a === 'string' && (QUEUE_ACTIONS as readonly string[]).includes(a) ? (a as Grant['actions'][number]) : r.oneOf(a, `${path}.actions[${i}]`, QUEUE_ACTIONS);
+    const act =
+      typeof a === 'string' && (QUEUE_ACTIONS as readonly string[]).includes(a)
+        ? (a as Grant['actions'][number])
+        : r.oneOf(a, `${path}.actions[${i}]`, QUEUE_ACTIONS);
     if (act === undefined) return;
     if (actions.includes(act)) r.err(`${path}.actions[${i}]`, `'${act}' is listed twice`);
     else actions.push(act);
   });
-  const targets = r.ids(o.targets, `${path}.targets`, /^(extension|user|group|queue):.+$/, "'extension:<id>', 'user:<id>', 'group:<id>' or 'queue:<id>'");
+  const targets = r.ids(
+    o.targets,
+    `${path}.targets`,
+    /^(extension|user|group|queue):.+$/,
+    "'extension:<id>', 'user:<id>', 'group:<id>' or 'queue:<id>'",
+  );
   if (Array.isArray(o.targets) && o.targets.length === 0) r.err(`${path}.targets`, 'must list at least one target');
   if (o.targets === undefined) r.err(`${path}.targets`, 'is required');
   const note = r.optStr(o.note, `${path}.note`);
@@ -365,7 +384,13 @@ export function parsePolicyDoc(raw: unknown): PolicyResult<PolicyDoc> {
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: doc };
 }
 
-const CHANGE_ITEMS = { 'add-grant': 'grant', 'put-user': 'user', 'put-group': 'group', 'put-extension': 'extension', 'put-queue': 'queue' } as const;
+const CHANGE_ITEMS = {
+  'add-grant': 'grant',
+  'put-user': 'user',
+  'put-group': 'group',
+  'put-extension': 'extension',
+  'put-queue': 'queue',
+} as const;
 const CHANGE_REMOVALS = ['remove-grant', 'remove-user', 'remove-group', 'remove-extension', 'remove-queue'] as const;
 const CHANGE_OPS: readonly string[] = [...Object.keys(CHANGE_ITEMS), ...CHANGE_REMOVALS];
 
@@ -400,7 +425,11 @@ export function parsePolicyChange(raw: unknown): PolicyResult<PolicyChange> {
   }
   const key = CHANGE_ITEMS[op as keyof typeof CHANGE_ITEMS];
   const o = r.obj(raw, '(root)', ['op', key])!;
-  const read = { grant: readGrant, user: readUser, group: readGroup, extension: readExtension, queue: readQueue }[key] as (r: Reader, v: unknown, path: string) => unknown;
+  const read = { grant: readGrant, user: readUser, group: readGroup, extension: readExtension, queue: readQueue }[key] as (
+    r: Reader,
+    v: unknown,
+    path: string,
+  ) => unknown;
   let item: unknown;
   if (o[key] === undefined) r.err(key, 'is required');
   else item = read(r, o[key], key);

@@ -31,9 +31,16 @@ export interface AmiChannelFields {
 }
 
 export interface AmiPbxHooks {
-  originate(req: { channel: string; context?: string; exten?: string; priority?: string; application?: string; data?: string; callerId?: string; variables: Record<string, string> }): Promise<
-    { ok: true; uniqueid: string; channel: string } | { ok: false; reason: string }
-  >;
+  originate(req: {
+    channel: string;
+    context?: string;
+    exten?: string;
+    priority?: string;
+    application?: string;
+    data?: string;
+    callerId?: string;
+    variables: Record<string, string>;
+  }): Promise<{ ok: true; uniqueid: string; channel: string } | { ok: false; reason: string }>;
 }
 
 export interface AmiUser {
@@ -166,7 +173,13 @@ export class AmiServer {
 
   /** A dialplan `UserEvent(name, k: v, ...)` on a channel. */
   emitUserEvent(ch: AmiChannelFields, userEvent: string, headers: Record<string, string>): void {
-    this.broadcast([['Event', 'UserEvent'], ['Privilege', 'user,all'], ...channelFields(ch), ['UserEvent', userEvent], ...Object.entries(headers)]);
+    this.broadcast([
+      ['Event', 'UserEvent'],
+      ['Privilege', 'user,all'],
+      ...channelFields(ch),
+      ['UserEvent', userEvent],
+      ...Object.entries(headers),
+    ]);
   }
 
   emitEvent(fields: Record<string, string>): void {
@@ -253,7 +266,9 @@ export class AmiServer {
   private async handle(s: Session, name: string, h: Record<string, string>, lines: string[]): Promise<void> {
     const id: Fields = h.actionid !== undefined ? [['ActionID', h.actionid]] : [];
     if (name === 'login') {
-      const user = (this.opts.users ?? [{ username: 'agentgate', secret: 'secret' }]).find((u) => u.username === h.username && u.secret === h.secret);
+      const user = (this.opts.users ?? [{ username: 'agentgate', secret: 'secret' }]).find(
+        (u) => u.username === h.username && u.secret === h.secret,
+      );
       if (!user) {
         setTimeout(() => this.respond(s, h, false, 'Authentication failed'), this.opts.authFailDelayMs ?? 1000);
         return;
@@ -263,7 +278,13 @@ export class AmiServer {
       s.write = user.write === undefined ? undefined : new Set(user.write);
       this.respond(s, h, true, 'Authentication accepted');
       const up = String(Math.floor((Date.now() - this.started) / 1000));
-      this.write(s, [['Event', 'FullyBooted'], ['Privilege', 'system,all'], ['Uptime', up], ['LastReload', up], ['Status', 'Fully Booted']]);
+      this.write(s, [
+        ['Event', 'FullyBooted'],
+        ['Privilege', 'system,all'],
+        ['Uptime', up],
+        ['LastReload', up],
+        ['Status', 'Fully Booted'],
+      ]);
       return;
     }
     if (name === 'logoff') {
@@ -274,7 +295,8 @@ export class AmiServer {
     if (!s.loggedIn) return this.respond(s, h, false, 'Permission denied');
     // manager.c: an action whose classes the user's `write` lacks is answered like this, and not run.
     const needs = ACTION_CLASSES[name];
-    if (needs !== undefined && s.write !== undefined && !needs.every((c) => s.write!.has(c))) return this.respond(s, h, false, 'Permission denied');
+    if (needs !== undefined && s.write !== undefined && !needs.every((c) => s.write!.has(c)))
+      return this.respond(s, h, false, 'Permission denied');
     const q = this.opts.queues;
     switch (name) {
       case 'ping':
@@ -315,7 +337,16 @@ export class AmiServer {
           const eq = v.indexOf('=');
           if (eq > 0) vars[v.slice(0, eq)] = v.slice(eq + 1);
         }
-        const req = { channel: h.channel, context: h.context, exten: h.exten, priority: h.priority, application: h.application, data: h.data, callerId: h.callerid, variables: vars };
+        const req = {
+          channel: h.channel,
+          context: h.context,
+          exten: h.exten,
+          priority: h.priority,
+          application: h.application,
+          data: h.data,
+          callerId: h.callerid,
+          variables: vars,
+        };
         if (async) {
           // Queued: the response goes out first, then the channel runs (its events follow).
           this.respond(s, h, true, 'Originate successfully queued');

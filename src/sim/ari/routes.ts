@@ -24,10 +24,27 @@ export function routeAri(p: Pbx, method: string, path: string, q: URLSearchParam
     if (r1 === undefined) {
       if (method === 'GET') return p.channels();
       if (method === 'POST')
-        return p.originate({ endpoint: str('endpoint'), app: str('app'), appArgs: str('appArgs'), channelId: str('channelId'), otherChannelId: str('otherChannelId'), originator: str('originator'), timeout: num('timeout'), callerId: str('callerId'), variables: vars() });
+        return p.originate({
+          endpoint: str('endpoint'),
+          app: str('app'),
+          appArgs: str('appArgs'),
+          channelId: str('channelId'),
+          otherChannelId: str('otherChannelId'),
+          originator: str('originator'),
+          timeout: num('timeout'),
+          callerId: str('callerId'),
+          variables: vars(),
+        });
     }
     if (r1 === 'create' && r2 === undefined && method === 'POST')
-      return p.create({ endpoint: str('endpoint'), app: str('app'), appArgs: str('appArgs'), channelId: str('channelId'), originator: str('originator'), variables: vars() });
+      return p.create({
+        endpoint: str('endpoint'),
+        app: str('app'),
+        appArgs: str('appArgs'),
+        channelId: str('channelId'),
+        originator: str('originator'),
+        variables: vars(),
+      });
     if (r1 !== undefined && r2 === undefined) {
       if (method === 'GET') return p.getChannel(r1);
       if (method === 'DELETE') {
@@ -100,7 +117,15 @@ export function routeAri(p: Pbx, method: string, path: string, q: URLSearchParam
   }
   if (r0 === 'applications' && method === 'GET') {
     const list = [...new Set([...p.heldApps])];
-    const app = (name: string): unknown => ({ name, channel_ids: p.appChannelIds(name), bridge_ids: p.appBridgeIds(name), endpoint_ids: [], device_names: [], events_allowed: [], events_disallowed: [] });
+    const app = (name: string): unknown => ({
+      name,
+      channel_ids: p.appChannelIds(name),
+      bridge_ids: p.appBridgeIds(name),
+      endpoint_ids: [],
+      device_names: [],
+      events_allowed: [],
+      events_disallowed: [],
+    });
     if (r1 === undefined) return list.map(app);
     if (!p.heldApps.has(r1) && p.appChannelIds(r1).length === 0) throw new PbxError(404, { message: 'Application not found' });
     return app(r1);

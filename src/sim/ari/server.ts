@@ -97,7 +97,20 @@ export class AriServer {
     const port = (this.server.address() as AddressInfo).port;
     this.url = `http://${this.opts.host ?? '127.0.0.1'}:${port}`;
     const base = `${this.url}/ari`;
-    for (const f of ['resources', 'asterisk', 'endpoints', 'channels', 'bridges', 'recordings', 'sounds', 'playbacks', 'deviceStates', 'mailboxes', 'events', 'applications']) {
+    for (const f of [
+      'resources',
+      'asterisk',
+      'endpoints',
+      'channels',
+      'bridges',
+      'recordings',
+      'sounds',
+      'playbacks',
+      'deviceStates',
+      'mailboxes',
+      'events',
+      'applications',
+    ]) {
       const text = readFileSync(join(dir, `${f}.json`), 'utf8');
       this.docs.set(f, text.replace(/"basePath":\s*"[^"]*"/, `"basePath": "${base}"`));
     }
@@ -108,7 +121,14 @@ export class AriServer {
     for (const app of apps) {
       const prev = this.holders.get(app);
       if (prev && prev !== ws && prev.readyState === prev.OPEN) {
-        prev.send(JSON.stringify({ type: 'ApplicationReplaced', timestamp: this.pbx.timestamp(), application: app, asterisk_id: this.pbx.asteriskId }));
+        prev.send(
+          JSON.stringify({
+            type: 'ApplicationReplaced',
+            timestamp: this.pbx.timestamp(),
+            application: app,
+            asterisk_id: this.pbx.asteriskId,
+          }),
+        );
       }
       this.holders.set(app, ws);
       this.pbx.heldApps.add(app);

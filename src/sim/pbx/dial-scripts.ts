@@ -80,7 +80,8 @@ export function startDial(s: PbxState, c: Channel, timeoutMs: number | undefined
       fail(20, undefined, 'CHANUNAVAIL');
       break;
   }
-  const failsAtOnce = script.kind === 'unavailable' || script.kind === 'offline' || (script.kind === 'busy' && (originated || c.tech === 'PJSIP'));
+  const failsAtOnce =
+    script.kind === 'unavailable' || script.kind === 'offline' || (script.kind === 'busy' && (originated || c.tech === 'PJSIP'));
   if (timeoutMs !== undefined && !failsAtOnce) {
     s.later(c, timeoutMs, () => {
       if (c.json.state === 'Up') return;

@@ -90,7 +90,15 @@ export function continueInDialplan(s: PbxState, id: string, p: { context?: strin
  * The channel then plays a beep and hangs up: it stays listed (GET /channels/{id}, executing in
  * `context`) for lifetimeMs, the window in which agentgate checks it over ARI.
  */
-export function userEventFromPhone(s: PbxState, from: string, context: string, exten: string, name: string, headers: Record<string, string>, lifetimeMs = 1000): DialplanUserEvent {
+export function userEventFromPhone(
+  s: PbxState,
+  from: string,
+  context: string,
+  exten: string,
+  name: string,
+  headers: Record<string, string>,
+  lifetimeMs = 1000,
+): DialplanUserEvent {
   const slash = from.indexOf('/');
   const tech = from.slice(0, slash);
   const resource = from.slice(slash + 1);

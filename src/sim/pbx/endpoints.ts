@@ -38,7 +38,8 @@ export function resolveScript(s: PbxState, endpoint: string): { tech: string; re
     return { tech, resource, script };
   }
   const script = s.scripts.get(`${tech}/${resource}`);
-  if (!script || script.kind === 'offline' || (tech !== 'PJSIP' && tech !== 'SIP' && tech !== 'IAX2')) throw new PbxError(500, { error: 'Allocation failed' });
+  if (!script || script.kind === 'offline' || (tech !== 'PJSIP' && tech !== 'SIP' && tech !== 'IAX2'))
+    throw new PbxError(500, { error: 'Allocation failed' });
   return { tech, resource, script };
 }
 
@@ -47,7 +48,12 @@ export function endpointJson(s: PbxState, key: string): EndpointJson | undefined
   const script = s.scripts.get(key);
   if (!script) return undefined;
   const slash = key.indexOf('/');
-  return { technology: key.slice(0, slash), resource: key.slice(slash + 1), state: script.kind === 'offline' ? 'offline' : 'online', channel_ids: [...(s.byEndpoint.get(key) ?? [])] };
+  return {
+    technology: key.slice(0, slash),
+    resource: key.slice(slash + 1),
+    state: script.kind === 'offline' ? 'offline' : 'online',
+    channel_ids: [...(s.byEndpoint.get(key) ?? [])],
+  };
 }
 
 /** GET /endpoints: the PJSIP endpoints (a Local script is dialplan, not an endpoint). */

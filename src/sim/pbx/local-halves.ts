@@ -11,7 +11,13 @@ import type { PbxState } from './state.js';
 export function newHalf(s: PbxState, one: Channel, app: string): Channel {
   const [exten, context] = one.resource.split('@');
   const half = channelRecord(
-    { ...one.json, id: `${one.json.id};2`, name: one.json.name.replace(/;1$/, ';2'), state: 'Ring', dialplan: { ...one.json.dialplan, context: context ?? 'default', exten: exten ?? 's' } },
+    {
+      ...one.json,
+      id: `${one.json.id};2`,
+      name: one.json.name.replace(/;1$/, ';2'),
+      state: 'Ring',
+      dialplan: { ...one.json.dialplan, context: context ?? 'default', exten: exten ?? 's' },
+    },
     'Local',
     one.resource,
     { subscribedApp: app },

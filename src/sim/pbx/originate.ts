@@ -50,7 +50,9 @@ export function originate(s: PbxState, p: OriginateRequest): ChannelJson {
   if (half && originator) {
     // The far half takes the originator's caller id (recorded: ChannelCallerId on `leg;2`).
     half.json.caller = { ...originator.json.caller };
-    setImmediate(() => s.chEvent(half, 'ChannelCallerId', { caller_presentation: 0, caller_presentation_txt: 'Presentation Allowed, Not Screened' }));
+    setImmediate(() =>
+      s.chEvent(half, 'ChannelCallerId', { caller_presentation: 0, caller_presentation_txt: 'Presentation Allowed, Not Screened' }),
+    );
   }
   const timeoutMs = (p.timeout ?? 30) < 0 ? undefined : (p.timeout ?? 30) * 1000;
   setImmediate(() => startDial(s, c, timeoutMs, true));
@@ -62,7 +64,12 @@ export function originate(s: PbxState, p: OriginateRequest): ChannelJson {
  * (id otherChannelId) runs [incoming] 100 → Stasis(agentgate,dispatch,alice). The `;1` half is not
  * in any app. Hanging up either half ends both.
  */
-function originateCaller(s: PbxState, endpoint: string, exten: string, p: { channelId?: string; otherChannelId?: string; callerId?: string }): ChannelJson {
+function originateCaller(
+  s: PbxState,
+  endpoint: string,
+  exten: string,
+  p: { channelId?: string; otherChannelId?: string; callerId?: string },
+): ChannelJson {
   if (p.channelId !== undefined && s.channels.has(p.channelId)) throw channelExists();
   if (p.otherChannelId !== undefined && s.channels.has(p.otherChannelId)) throw channelExists();
   const caller = parseCallerId(p.callerId) ?? { name: '', number: '' };
@@ -73,7 +80,17 @@ function originateCaller(s: PbxState, endpoint: string, exten: string, p: { chan
   const twoId = p.otherChannelId ?? `${one.json.id};2`;
   const json = { ...one.json };
   setImmediate(() => {
-    const r = dialIn(s, { app: 'agentgate', args: exten === '100' ? ['dispatch', 'alice'] : [], from: 'Local/x', callerNumber: caller.number, callerName: caller.name, context: 'incoming', exten, id: twoId, name });
+    const r = dialIn(s, {
+      app: 'agentgate',
+      args: exten === '100' ? ['dispatch', 'alice'] : [],
+      from: 'Local/x',
+      callerNumber: caller.number,
+      callerName: caller.name,
+      context: 'incoming',
+      exten,
+      id: twoId,
+      name,
+    });
     if (r.failed) s.finish(one, 16, { how: 'hungup' });
     else {
       whenEnded(s, twoId)

@@ -41,7 +41,16 @@ import type { BridgeJson, ChannelJson, DialplanUserEvent, EndpointJson, Endpoint
 import { create, originate, type CreateRequest, type OriginateRequest } from './originate.js';
 import { PbxState } from './state.js';
 
-export type { AriEvent, BridgeJson, ChannelJson, ChannelState, DialplanUserEvent, EndpointJson, EndpointScript, HangupRecord } from './model.js';
+export type {
+  AriEvent,
+  BridgeJson,
+  ChannelJson,
+  ChannelState,
+  DialplanUserEvent,
+  EndpointJson,
+  EndpointScript,
+  HangupRecord,
+} from './model.js';
 export { PbxError } from './model.js';
 
 export interface PbxOptions {
@@ -72,7 +81,13 @@ export class Pbx extends EventEmitter {
     this.setMaxListeners(0);
     this.clock = opts.clock ?? systemClock();
     this.asteriskId = opts.asteriskId ?? '02:fc:00:00:00:01';
-    this.s = new PbxState({ clock: this.clock, emitter: this, asteriskId: this.asteriskId, recordLimit: opts.recordLimit ?? 50_000, localStasisDelayMs: opts.localStasisDelayMs ?? 15 });
+    this.s = new PbxState({
+      clock: this.clock,
+      emitter: this,
+      asteriskId: this.asteriskId,
+      recordLimit: opts.recordLimit ?? 50_000,
+      localStasisDelayMs: opts.localStasisDelayMs ?? 15,
+    });
     this.heldApps = this.s.heldApps;
     for (const [k, v] of Object.entries({ ...DEFAULT_ENDPOINTS, ...(opts.endpoints ?? {}) })) this.s.scripts.set(k, v);
   }
@@ -139,7 +154,14 @@ export class Pbx extends EventEmitter {
     return dialplan.dialIn(this.s, p);
   }
   /** A feature code raises a UserEvent; the channel stays listed for lifetimeMs. */
-  userEventFromPhone(from: string, context: string, exten: string, name: string, headers: Record<string, string>, lifetimeMs?: number): DialplanUserEvent {
+  userEventFromPhone(
+    from: string,
+    context: string,
+    exten: string,
+    name: string,
+    headers: Record<string, string>,
+    lifetimeMs?: number,
+  ): DialplanUserEvent {
     return dialplan.userEventFromPhone(this.s, from, context, exten, name, headers, lifetimeMs);
   }
   /** The far end hangs up (a test or the demo: "the customer hangs up"). */

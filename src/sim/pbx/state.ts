@@ -6,7 +6,16 @@
 import type { EventEmitter } from 'node:events';
 import type { Clock } from '../../ports/clock.js';
 import { causeText } from './causes.js';
-import { notFound, PbxError, type AriEvent, type Bridge, type Channel, type ChannelState, type EndpointScript, type HangupRecord } from './model.js';
+import {
+  notFound,
+  PbxError,
+  type AriEvent,
+  type Bridge,
+  type Channel,
+  type ChannelState,
+  type EndpointScript,
+  type HangupRecord,
+} from './model.js';
 
 let lastMs = -1;
 let lastText = '';
@@ -138,7 +147,11 @@ export class PbxState {
   }
 
   /** The channel is gone: its record kept (what it was told, where it went), `channel-ended` emitted. */
-  finish(c: Channel, cause: number, o: { how: HangupRecord['how']; reason?: string; continuedTo?: HangupRecord['continuedTo']; variables?: Record<string, string> }): void {
+  finish(
+    c: Channel,
+    cause: number,
+    o: { how: HangupRecord['how']; reason?: string; continuedTo?: HangupRecord['continuedTo']; variables?: Record<string, string> },
+  ): void {
     this.cancelTimers(c);
     this.channels.delete(c.json.id);
     const key = `${c.tech}/${c.resource}`;

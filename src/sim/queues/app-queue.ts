@@ -104,7 +104,8 @@ export class AppQueue {
     this.devices.clear();
     for (const q of this.config) {
       const members = new Map<string, Member>();
-      for (const s of q.members ?? []) members.set(s.interface, this.newMember(q.name, s.interface, s.memberName, s.stateInterface, s.penalty ?? 0, 'static', false, ''));
+      for (const s of q.members ?? [])
+        members.set(s.interface, this.newMember(q.name, s.interface, s.memberName, s.stateInterface, s.penalty ?? 0, 'static', false, ''));
       this.queues.set(q.name, { config: q, members });
       this.devices.set(`Queue:${q.name}_avail`, this.availState(q.name));
     }
@@ -124,7 +125,16 @@ export class AppQueue {
     events.push(deviceState(name, state));
   }
 
-  private newMember(queue: string, iface: string, name: string | undefined, state: string | undefined, penalty: number, membership: 'dynamic' | 'static', paused: boolean, reason: string): Member {
+  private newMember(
+    queue: string,
+    iface: string,
+    name: string | undefined,
+    state: string | undefined,
+    penalty: number,
+    membership: 'dynamic' | 'static',
+    paused: boolean,
+    reason: string,
+  ): Member {
     const stateInterface = state || iface;
     return {
       queue,
@@ -180,7 +190,8 @@ export class AppQueue {
     if (m.membership !== 'dynamic') return { ok: false, message: 'Member not dynamic', events: [] };
     q.members.delete(iface);
     const events: Fields[] = [memberEventFields('QueueMemberRemoved', m)];
-    if (this.devices.has(`Queue:${q.config.name}_pause_${iface}`)) this.device(`Queue:${q.config.name}_pause_${iface}`, 'NOT_INUSE', events);
+    if (this.devices.has(`Queue:${q.config.name}_pause_${iface}`))
+      this.device(`Queue:${q.config.name}_pause_${iface}`, 'NOT_INUSE', events);
     this.device(`Queue:${q.config.name}_avail`, this.availState(q.config.name), events);
     return { ok: true, message: 'Removed interface from queue', events };
   }

@@ -43,7 +43,9 @@ describe('ARI adapter', () => {
     events = rec.events;
     // ari-client alone stops delivering after any of these (REFERENCE.md); agentgate reads the frames itself.
     expect(sim.faults.sendRawAriFrame('{"type": "StasisStart", "channel": ')).toBe(true);
-    expect(sim.faults.sendRawAriFrame(JSON.stringify({ type: 'ChannelTelepathy', application: 'agentgate', channel: { id: 'x' } }))).toBe(true);
+    expect(sim.faults.sendRawAriFrame(JSON.stringify({ type: 'ChannelTelepathy', application: 'agentgate', channel: { id: 'x' } }))).toBe(
+      true,
+    );
     expect(sim.faults.sendRawAriFrame('[1,2,3]')).toBe(true);
     const call = await sim.dialIn({ args: ['x'] });
     await until(() => rec.types.includes('StasisStart'), 3000, 'the StasisStart after the bad frames');
@@ -67,7 +69,8 @@ describe('ARI adapter', () => {
     await until(() => rec.starts.includes(call.id), 3000, 'the StasisStart after the bad frames');
     // Only the good StasisStart reached the handler.
     expect(rec.types).toEqual(['StasisStart']);
-    for (const field of ['/args', '/cause', '/peer', '/channel/id', '/soft']) expect(rec.warnings.some((w) => w.includes('malformed ARI') && w.includes(field))).toBe(true);
+    for (const field of ['/args', '/cause', '/peer', '/channel/id', '/soft'])
+      expect(rec.warnings.some((w) => w.includes('malformed ARI') && w.includes(field))).toBe(true);
     await call.hangup();
   });
 

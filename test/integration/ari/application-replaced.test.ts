@@ -23,7 +23,10 @@ async function sim(): Promise<Simulator> {
 }
 
 /** An ARI event adapter on app `agentgate`, its log lines captured, StasisStart channel ids recorded. */
-function adapter(s: Simulator, over: { password?: string; url?: string; appCheckIntervalMs?: number } = {}): { events: AriEvents; logs: CapturedLogs; starts: string[] } {
+function adapter(
+  s: Simulator,
+  over: { password?: string; url?: string; appCheckIntervalMs?: number } = {},
+): { events: AriEvents; logs: CapturedLogs; starts: string[] } {
   const logs = captureLogs();
   const starts: string[] = [];
   const events = new AriEvents({
@@ -53,7 +56,11 @@ describe('#16.8 ApplicationReplaced', () => {
     const second = adapter(s);
     await second.events.start();
 
-    await until(() => first.logs.lines.some((l) => l.level === 50 && /ApplicationReplaced/.test(String(l.msg))), 3000, 'an error line about ApplicationReplaced');
+    await until(
+      () => first.logs.lines.some((l) => l.level === 50 && /ApplicationReplaced/.test(String(l.msg))),
+      3000,
+      'an error line about ApplicationReplaced',
+    );
     expect(first.events.isConnected()).toBe(false);
     expect(first.events.problem()).toMatch(/taken over by another websocket .*ApplicationReplaced/);
     // Its socket is closed, so no reconnect of ari-client's can take the app back (before: it stayed open).

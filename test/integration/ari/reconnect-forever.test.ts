@@ -22,7 +22,11 @@ describe('ARI reconnect', () => {
     const rec = await recordEvents(sim, { restartAfterGiveUpMs: 500 });
     events = rec.events;
     sim.faults.dropAriWebsockets(50_000); // every upgrade refused with 503 until cleared
-    await until(() => rec.warnings.some((w) => w.startsWith('ARI reconnect attempts exhausted; starting over')), 55_000, 'ari-client to give up');
+    await until(
+      () => rec.warnings.some((w) => w.startsWith('ARI reconnect attempts exhausted; starting over')),
+      55_000,
+      'ari-client to give up',
+    );
     expect(events.isConnected()).toBe(false);
     sim.faults.clear(); // Asterisk answers again
     await until(() => rec.connects === 2 && rec.events.isConnected(), 15_000, 'connected again');

@@ -33,10 +33,34 @@ describe('ARI REST: control characters never reach Asterisk', () => {
     ['ESC in a channel variable name', (rest) => rest.setVar('c1', 'AGENTGATE_\u001bRESULT', 'BUSY'), 'variable'],
     ['LF in a channel id (path)', (rest) => rest.hangup('c1\nX-Injected: 1', 'normal'), 'channelId'],
     ['CR in a bridge id (path)', (rest) => rest.destroyBridge('b1\r'), 'bridgeId'],
-    ['VT in a dialplan context', (rest) => rest.continueInDialplan('c1', { context: 'queues\u000b', extension: 's', priority: 1 }), 'context'],
-    ['FF in an endpoint (query)', (rest) => rest.createChannel({ endpoint: 'PJSIP/2001\u000c', app: 'agentgate', appArgs: 'leg,x', channelId: 'l1' }), 'endpoint'],
-    ['DEL in a create-body variable value', (rest) => rest.createChannel({ endpoint: 'PJSIP/2001', app: 'agentgate', appArgs: 'leg,x', channelId: 'l1', variables: { AGENTGATE_CALL: 'x\u007f' } }), 'body.variables.AGENTGATE_CALL'],
-    ['BEL in a create-body variable name', (rest) => rest.createChannel({ endpoint: 'PJSIP/2001', app: 'agentgate', appArgs: 'leg,x', channelId: 'l1', variables: { 'A\u0007': 'x' } }), 'body.variables key'],
+    [
+      'VT in a dialplan context',
+      (rest) => rest.continueInDialplan('c1', { context: 'queues\u000b', extension: 's', priority: 1 }),
+      'context',
+    ],
+    [
+      'FF in an endpoint (query)',
+      (rest) => rest.createChannel({ endpoint: 'PJSIP/2001\u000c', app: 'agentgate', appArgs: 'leg,x', channelId: 'l1' }),
+      'endpoint',
+    ],
+    [
+      'DEL in a create-body variable value',
+      (rest) =>
+        rest.createChannel({
+          endpoint: 'PJSIP/2001',
+          app: 'agentgate',
+          appArgs: 'leg,x',
+          channelId: 'l1',
+          variables: { AGENTGATE_CALL: 'x\u007f' },
+        }),
+      'body.variables.AGENTGATE_CALL',
+    ],
+    [
+      'BEL in a create-body variable name',
+      (rest) =>
+        rest.createChannel({ endpoint: 'PJSIP/2001', app: 'agentgate', appArgs: 'leg,x', channelId: 'l1', variables: { 'A\u0007': 'x' } }),
+      'body.variables key',
+    ],
     ['US in a media URI', (rest) => rest.play('c1', 'sound:beep\u001f'), 'media'],
     ['ESC in a hang-up reason', (rest) => rest.hangup('c1', 'normal\u001b[2J'), 'reason'],
   ];
@@ -77,7 +101,13 @@ describe('ARI REST: channel variables in the create body', () => {
     cleanups.push(() => rec.events.stop());
     const rest = new AriRest({ url: sim.ariUrl, username: 'agentgate', password: 'secret', timeoutMs: 2000 });
     cleanups.push(() => rest.close());
-    await rest.createChannel({ endpoint: 'PJSIP/1002', app: 'agentgate', appArgs: 'leg,x', channelId: 'leg-v1', variables: { AGENTGATE_CALL: 'x1', 'PJSIP_TRANSFER_HANDLING()': 'ari-only' } });
+    await rest.createChannel({
+      endpoint: 'PJSIP/1002',
+      app: 'agentgate',
+      appArgs: 'leg,x',
+      channelId: 'leg-v1',
+      variables: { AGENTGATE_CALL: 'x1', 'PJSIP_TRANSFER_HANDLING()': 'ari-only' },
+    });
     expect(sim.pbx.variable('leg-v1', 'AGENTGATE_CALL')).toBe('x1');
     expect(sim.pbx.variable('leg-v1', 'PJSIP_TRANSFER_HANDLING()')).toBe('ari-only');
     await until(() => rec.starts.includes('leg-v1'), 3000, 'StasisStart');
@@ -106,9 +136,15 @@ describe('ARI REST: answers and errors', () => {
     const rest = new AriRest({ url: sim.ariUrl, username: 'agentgate', password: 'secret', timeoutMs: 2000 });
     cleanups.push(() => rest.close());
     sim.faults.answerRawRest(/^GET \/endpoints\/PJSIP\/2001$/, 200, '{"technology":"PJSIP","resource":"2001","state":5}');
-    await expect(rest.endpoint('PJSIP', '2001')).rejects.toMatchObject({ code: 'AGENTGATE_ERR_ARI_FAILED', message: expect.stringContaining('/state') });
+    await expect(rest.endpoint('PJSIP', '2001')).rejects.toMatchObject({
+      code: 'AGENTGATE_ERR_ARI_FAILED',
+      message: expect.stringContaining('/state'),
+    });
     sim.faults.answerRawRest(/^GET \/channels$/, 200, '{"channels":[]}');
-    await expect(rest.listChannels()).rejects.toMatchObject({ code: 'AGENTGATE_ERR_ARI_FAILED', message: expect.stringContaining('unexpected answer') });
+    await expect(rest.listChannels()).rejects.toMatchObject({
+      code: 'AGENTGATE_ERR_ARI_FAILED',
+      message: expect.stringContaining('unexpected answer'),
+    });
   });
 
   it('error messages name the operation: timeout and Asterisk error status', async () => {
@@ -116,8 +152,15 @@ describe('ARI REST: answers and errors', () => {
     cleanups.push(() => sim.stop());
     const rest = new AriRest({ url: sim.ariUrl, username: 'agentgate', password: 'secret', timeoutMs: 150 });
     cleanups.push(() => rest.close());
-    await expect(rest.hangup('nope')).rejects.toMatchObject({ code: 'AGENTGATE_ERR_ARI_FAILED', httpStatus: 404, message: 'ARI DELETE /channels/nope failed: 404 {"message":"Channel not found"}' });
+    await expect(rest.hangup('nope')).rejects.toMatchObject({
+      code: 'AGENTGATE_ERR_ARI_FAILED',
+      httpStatus: 404,
+      message: 'ARI DELETE /channels/nope failed: 404 {"message":"Channel not found"}',
+    });
     sim.faults.delayRest(/GET \/channels$/, 1000);
-    await expect(rest.listChannels()).rejects.toMatchObject({ code: 'AGENTGATE_ERR_ARI_TIMEOUT', message: 'ARI GET /channels got no answer within 150 ms' });
+    await expect(rest.listChannels()).rejects.toMatchObject({
+      code: 'AGENTGATE_ERR_ARI_TIMEOUT',
+      message: 'ARI GET /channels got no answer within 150 ms',
+    });
   });
 });

@@ -40,7 +40,7 @@ function recording(inner: CallControl, seq: string[]): CallControl {
   return out as unknown as CallControl;
 }
 
-describe('the winner\'s answer → bridge critical path (issue 13)', () => {
+describe("the winner's answer → bridge critical path (issue 13)", () => {
   let sim: Simulator;
   let store: Store;
   let cleanup: () => Promise<void>;
@@ -59,7 +59,7 @@ describe('the winner\'s answer → bridge critical path (issue 13)', () => {
     await cleanup();
   });
 
-  it('the only request between the winner\'s Dial ANSWER and the bridge request is the bridge request; the losers are hung up as soon as it answered', async () => {
+  it("the only request between the winner's Dial ANSWER and the bridge request is the bridge request; the losers are hung up as soon as it answered", async () => {
     scripts(sim, { 'PJSIP/2001': { kind: 'ring' }, 'PJSIP/2002': { kind: 'answer', afterMs: 50 }, 'PJSIP/2003': { kind: 'ring' } });
     const bridged = new Promise<void>((resolve) => svc.on('timeline', (t: TimelineEvent) => t.kind === 'bridged' && resolve()));
     const call = await sim.dialIn({ args: ['dispatch', 'alice'] });

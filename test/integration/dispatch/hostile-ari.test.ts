@@ -63,14 +63,22 @@ describe('hostile ARI input', () => {
   describe('Stasis arguments with control characters', () => {
     const cases: Array<[string, string[], string]> = [
       ['a vertical tab before the timeout (Number() would read it as 5)', ['dispatch', 'alice', '\u000b5'], 'dialplan argument 3'],
-      ['an escape sequence in an extra argument the dispatch does not read', ['dispatch', 'alice', '30', '\u001b[2J'], 'dialplan argument 4'],
+      [
+        'an escape sequence in an extra argument the dispatch does not read',
+        ['dispatch', 'alice', '30', '\u001b[2J'],
+        'dialplan argument 4',
+      ],
       ['a NUL in the agent', ['dispatch', 'alice\u0000'], 'dialplan argument 2'],
     ];
     for (const [name, args, field] of cases) {
       it(`${name}: refused with a log line naming the argument; the caller continued with NOAGENT; no leg rung`, async () => {
         const call = await sim.dialIn({ args });
         const ended = await call.ended();
-        expect(ended).toMatchObject({ how: 'continued', variables: { AGENTGATE_RESULT: 'NOAGENT' }, continuedTo: { context: 'incoming', exten: '100', priority: 2 } });
+        expect(ended).toMatchObject({
+          how: 'continued',
+          variables: { AGENTGATE_RESULT: 'NOAGENT' },
+          continuedTo: { context: 'incoming', exten: '100', priority: 2 },
+        });
         expect(legRecords()).toBe(0);
         expect(sim.pbx.channels()).toEqual([]);
         const line = lines.find((l) => l.msg.includes('Stasis arguments refused'));
@@ -99,8 +107,23 @@ describe('hostile ARI input', () => {
     const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
     await until(() => sim.pbx.channels().filter((c) => c.name.startsWith('PJSIP/200')).length === 3, 3000, 'three legs');
     const channel = sim.pbx.channel(call.id)!;
-    expect(sim.faults.sendRawAriFrame(JSON.stringify({ type: 'StasisStart', timestamp: '2026-11-24T15:36:32.409+0000', args: ['dispatch', 'alice'], channel, asterisk_id: sim.pbx.asteriskId, application: 'agentgate' }))).toBe(true);
-    await until(() => sim.pbx.bridges().some((b) => b.channels.includes(call.id) && b.channels.length === 2), 3000, 'the caller bridged with 2002');
+    expect(
+      sim.faults.sendRawAriFrame(
+        JSON.stringify({
+          type: 'StasisStart',
+          timestamp: '2026-11-24T15:36:32.409+0000',
+          args: ['dispatch', 'alice'],
+          channel,
+          asterisk_id: sim.pbx.asteriskId,
+          application: 'agentgate',
+        }),
+      ),
+    ).toBe(true);
+    await until(
+      () => sim.pbx.bridges().some((b) => b.channels.includes(call.id) && b.channels.length === 2),
+      3000,
+      'the caller bridged with 2002',
+    );
     await until(() => sim.pbx.channels().filter((c) => c.name.startsWith('PJSIP/200')).length === 1, 3000, 'the two losers hung up');
     expect(sim.pbx.channel(call.id)).toBeDefined();
     await call.hangup();
@@ -116,17 +139,42 @@ describe('hostile ARI input', () => {
       }
     };
     const channel = fc.oneof(
-      fc.record({ id: fc.string(), name: fc.string(), state: fc.constantFrom('Up', 'Ring', 'Down'), caller: fc.record({ number: fc.string(), name: fc.string() }) }),
+      fc.record({
+        id: fc.string(),
+        name: fc.string(),
+        state: fc.constantFrom('Up', 'Ring', 'Down'),
+        caller: fc.record({ number: fc.string(), name: fc.string() }),
+      }),
       fc.record({ id: fc.oneof(fc.string(), fc.integer(), fc.constant(null)), name: fc.anything() }, { requiredKeys: [] }),
       fc.anything(),
     );
     const event = fc.record(
       {
-        type: fc.oneof(fc.constantFrom('StasisStart', 'StasisEnd', 'Dial', 'ChannelDestroyed', 'ChannelHangupRequest', 'ChannelVarset', 'PlaybackFinished', 'ChannelTelepathy'), fc.anything()),
+        type: fc.oneof(
+          fc.constantFrom(
+            'StasisStart',
+            'StasisEnd',
+            'Dial',
+            'ChannelDestroyed',
+            'ChannelHangupRequest',
+            'ChannelVarset',
+            'PlaybackFinished',
+            'ChannelTelepathy',
+          ),
+          fc.anything(),
+        ),
         application: fc.constant('agentgate'),
         channel,
         peer: channel,
-        args: fc.oneof(fc.constant(['dispatch', 'nobody']), fc.constant(['dispatch']), fc.constant(['leg', 'x']), fc.constant(['feature', 'login', 'support']), fc.array(fc.string(), { maxLength: 4 }), fc.dictionary(fc.constantFrom('0', '1', '2'), fc.constantFrom('dispatch', 'feature', 'login', 'nobody')), fc.anything()),
+        args: fc.oneof(
+          fc.constant(['dispatch', 'nobody']),
+          fc.constant(['dispatch']),
+          fc.constant(['leg', 'x']),
+          fc.constant(['feature', 'login', 'support']),
+          fc.array(fc.string(), { maxLength: 4 }),
+          fc.dictionary(fc.constantFrom('0', '1', '2'), fc.constantFrom('dispatch', 'feature', 'login', 'nobody')),
+          fc.anything(),
+        ),
         dialstatus: fc.oneof(fc.constantFrom('', 'RINGING', 'ANSWER', 'BUSY', 'CONGESTION'), fc.anything()),
         cause: fc.oneof(fc.integer(), fc.anything()),
         soft: fc.oneof(fc.boolean(), fc.anything()),
@@ -173,7 +221,16 @@ describe('hostile ARI input', () => {
       });
       const config = dispatchConfig(sim);
       const logger = pino({ level: 'warn' }, { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) });
-      svc = await startDispatchService({ server: config.servers[0]!, calls: createAriCallControl({ ...config.servers[0]!.ari!, logger }), dispatch: config.dispatch, store: broken, policy: createPolicyHolder(config.directory), clock: systemClock(), logger, instanceId: config.instance.id });
+      svc = await startDispatchService({
+        server: config.servers[0]!,
+        calls: createAriCallControl({ ...config.servers[0]!.ari!, logger }),
+        dispatch: config.dispatch,
+        store: broken,
+        policy: createPolicyHolder(config.directory),
+        clock: systemClock(),
+        logger,
+        instanceId: config.instance.id,
+      });
       const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
       const ended = await call.ended();
       expect(ended).toMatchObject({ how: 'continued', variables: { AGENTGATE_RESULT: 'NOAGENT' } });

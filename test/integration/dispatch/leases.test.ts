@@ -33,8 +33,20 @@ async function shared(): Promise<{ prefix: string; a: Store; b: Store }> {
 async function crashableHeartbeat(store: Store, instanceId: string, ttlMs: number): Promise<{ hb: InstanceHeartbeat; die: () => void }> {
   const real = systemClock();
   let dead = false;
-  const clock: Clock = { now: () => real.now(), setTimer: (ms, fn) => real.setTimer(ms, () => !dead && fn()), cancelTimer: (h) => real.cancelTimer(h) };
-  const hb = await startInstanceHeartbeat({ store, clock, logger: silentLogger(), instanceId, ttlMs, pid: Math.floor(Math.random() * 1e6) + 1e6, processAlive: () => true });
+  const clock: Clock = {
+    now: () => real.now(),
+    setTimer: (ms, fn) => real.setTimer(ms, () => !dead && fn()),
+    cancelTimer: (h) => real.cancelTimer(h),
+  };
+  const hb = await startInstanceHeartbeat({
+    store,
+    clock,
+    logger: silentLogger(),
+    instanceId,
+    ttlMs,
+    pid: Math.floor(Math.random() * 1e6) + 1e6,
+    processAlive: () => true,
+  });
   cleanups.push(() => (dead ? undefined : hb.stop()));
   return { hb, die: () => (dead = true) };
 }
@@ -44,7 +56,10 @@ describe('agent claims are short leases (#12.5)', () => {
     const { a, b } = await shared();
     const simA = await Simulator.start();
     const simB = await Simulator.start();
-    cleanups.push(() => simA.stop(), () => simB.stop());
+    cleanups.push(
+      () => simA.stop(),
+      () => simB.stop(),
+    );
     scripts(simA, RING3);
     scripts(simB, { 'PJSIP/2001': { kind: 'answer', afterMs: 20 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
     const svcA = await startService(simA, a, { instance: 'inst-a', leaseTtlMs: 1000, dispatch: { ringTimeoutSec: 60 } });
@@ -54,7 +69,7 @@ describe('agent claims are short leases (#12.5)', () => {
     await until(() => simA.pbx.channels().filter((c) => c.state === 'Ringing').length === 3, 3000, 'ringing on A');
     await svcA.stop(); // the process is gone: nothing released
     const died = Date.now();
-    await until(async () => (await b.leaseHolder('agent:alice')) === null, 5000, 'the dead dispatch\'s claim to lapse');
+    await until(async () => (await b.leaseHolder('agent:alice')) === null, 5000, "the dead dispatch's claim to lapse");
     expect(Date.now() - died).toBeLessThanOrEqual(3000 + 500);
     const next = await simB.dialIn({ args: ['dispatch', 'alice'] });
     await until(() => simB.pbx.bridges().some((x) => x.channels.length === 2), 3000, 'alice talking on B');
@@ -92,9 +107,17 @@ describe('agent claims are short leases (#12.5)', () => {
     await until(() => sim.pbx.channels().filter((c) => c.state === 'Ringing').length === 3, 3000, 'ringing');
     const holder = (await a.leaseHolder('agent:alice'))!.holder;
     await deletePrefix(prefix);
-    await until(async () => (await a.leaseHolder('agent:alice'))?.holder === holder && (await a.listDispatches({ owner: 'inst-a' })).length === 1, 2000, 'claim and record back');
+    await until(
+      async () => (await a.leaseHolder('agent:alice'))?.holder === holder && (await a.listDispatches({ owner: 'inst-a' })).length === 1,
+      2000,
+      'claim and record back',
+    );
     await call.hangup();
-    await until(async () => (await a.leaseHolder('agent:alice')) === null && (await a.listDispatches()).length === 0, 2000, 'released and deleted');
+    await until(
+      async () => (await a.leaseHolder('agent:alice')) === null && (await a.listDispatches()).length === 0,
+      2000,
+      'released and deleted',
+    );
   });
 
   it('Redis emptied and the agent given to another call meanwhile: the ringing call stops (legs hung up, caller continued NOAGENT)', async () => {
@@ -111,14 +134,19 @@ describe('agent claims are short leases (#12.5)', () => {
     const ended = await call.ended();
     expect(ended).toMatchObject({ how: 'continued', variables: { AGENTGATE_RESULT: 'NOAGENT' } });
     await until(() => sim.pbx.channels().length === 0, 2000, 'legs hung up');
-    for (const r of sim.pbx.hangupRecords().filter((x) => x.name.startsWith('PJSIP/200'))) expect(r).toMatchObject({ cause: 16, reason: 'normal' });
+    for (const r of sim.pbx.hangupRecords().filter((x) => x.name.startsWith('PJSIP/200')))
+      expect(r).toMatchObject({ cause: 16, reason: 'normal' });
     expect((await a.leaseHolder('agent:alice'))?.holder).toBe('another-call');
   });
 
   it('the Store down when a call arrives: the caller goes on at once (NOAGENT), never left waiting in Stasis', async () => {
     const { store, cleanup } = await makeStore('memory');
     cleanups.push(cleanup);
-    const failing: Store = { ...store, acquireLease: () => Promise.reject(new Error('Redis down')), putDispatch: () => Promise.reject(new Error('Redis down')) };
+    const failing: Store = {
+      ...store,
+      acquireLease: () => Promise.reject(new Error('Redis down')),
+      putDispatch: () => Promise.reject(new Error('Redis down')),
+    };
     const sim = await Simulator.start();
     cleanups.push(() => sim.stop());
     scripts(sim, RING3);
@@ -131,7 +159,7 @@ describe('agent claims are short leases (#12.5)', () => {
   });
 });
 
-describe('a dead instance\'s dispatches are adopted by a live one (#12.5)', () => {
+describe("a dead instance's dispatches are adopted by a live one (#12.5)", () => {
   it('ringing: the survivor hangs the legs up, sends the caller on NOANSWER, frees the agent and the record, within ~2 lease TTLs', async () => {
     const { a, b } = await shared();
     const sim = await Simulator.start();
@@ -139,7 +167,13 @@ describe('a dead instance\'s dispatches are adopted by a live one (#12.5)', () =
     scripts(sim, RING3);
     const A = await crashableHeartbeat(a, 'inst-a', 1000);
     const B = await crashableHeartbeat(b, 'inst-b', 1000);
-    const svcA = await startService(sim, a, { instance: 'inst-a', app: 'agentgate-a', leaseTtlMs: 1000, heartbeat: A.hb, dispatch: { ringTimeoutSec: 60 } });
+    const svcA = await startService(sim, a, {
+      instance: 'inst-a',
+      app: 'agentgate-a',
+      leaseTtlMs: 1000,
+      heartbeat: A.hb,
+      dispatch: { ringTimeoutSec: 60 },
+    });
     const svcB = await startService(sim, b, { instance: 'inst-b', app: 'agentgate-b', leaseTtlMs: 1000, heartbeat: B.hb });
     cleanups.push(() => svcB.stop());
     const call = await sim.dialIn({ app: 'agentgate-a', args: ['dispatch', 'alice'] });
@@ -167,7 +201,11 @@ describe('a dead instance\'s dispatches are adopted by a live one (#12.5)', () =
     const svcB = await startService(sim, b, { instance: 'inst-b', app: 'agentgate-b', leaseTtlMs: 1000, heartbeat: B.hb });
     cleanups.push(() => svcB.stop());
     const call = await sim.dialIn({ app: 'agentgate-a', args: ['dispatch', 'alice'] });
-    await until(() => sim.pbx.bridges().some((x) => x.channels.length === 2) && sim.pbx.channels().length === 2, 3000, 'alice talking, other legs gone');
+    await until(
+      () => sim.pbx.bridges().some((x) => x.channels.length === 2) && sim.pbx.channels().length === 2,
+      3000,
+      'alice talking, other legs gone',
+    );
     await until(async () => (await a.listDispatches())[0]?.data?.talking === true, 2000, 'recorded as talking');
     const dispatchId = (await a.listDispatches())[0]!.id;
     A.die();
@@ -182,7 +220,11 @@ describe('a dead instance\'s dispatches are adopted by a live one (#12.5)', () =
     await until(() => sim.pbx.channels().length === 0, 3000, 'the agent hung up after the caller');
     expect(sim.pbx.hangupRecords().find((r) => r.name.startsWith('PJSIP/2001-'))).toMatchObject({ cause: 16 });
     await until(() => sim.pbx.bridges().length === 0, 2000, 'bridge destroyed');
-    await until(async () => (await b.listDispatches()).length === 0 && (await b.leaseHolder('agent:alice')) === null, 2000, 'record and claim gone');
+    await until(
+      async () => (await b.listDispatches()).length === 0 && (await b.leaseHolder('agent:alice')) === null,
+      2000,
+      'record and claim gone',
+    );
     expect(await b.queryAudit({ kind: 'dispatch', result: 'ANSWERED' })).toHaveLength(1);
   });
 
@@ -205,6 +247,10 @@ describe('a dead instance\'s dispatches are adopted by a live one (#12.5)', () =
     sim.pbx.remoteHangup(agentLeg.id, 16);
     const ended = await call.ended();
     expect(ended.how).toBe('hungup');
-    await until(async () => (await b.listDispatches()).length === 0 && (await b.leaseHolder('agent:alice')) === null, 2000, 'record and claim gone');
+    await until(
+      async () => (await b.listDispatches()).length === 0 && (await b.leaseHolder('agent:alice')) === null,
+      2000,
+      'record and claim gone',
+    );
   });
 });

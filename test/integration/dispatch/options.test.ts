@@ -15,13 +15,24 @@ afterEach(async () => {
   cleanups.length = 0;
 });
 
-const carol = { id: 'carol', name: 'Carol', role: 'agent', scope: 'call_center_agent', addresses: ['PJSIP/2001', 'PJSIP/2009', 'PJSIP/2001', 'PJSIP/2002'], flags: { inbound: true } };
+const carol = {
+  id: 'carol',
+  name: 'Carol',
+  role: 'agent',
+  scope: 'call_center_agent',
+  addresses: ['PJSIP/2001', 'PJSIP/2009', 'PJSIP/2001', 'PJSIP/2002'],
+  flags: { inbound: true },
+};
 
 async function setup(over: Parameters<typeof startService>[2] = {}): Promise<Simulator> {
   const sim = await Simulator.start();
   const { store, cleanup } = await makeStore('memory');
   const svc = await startService(sim, store, over);
-  cleanups.push(cleanup, () => sim.stop(), () => svc.stop());
+  cleanups.push(
+    cleanup,
+    () => sim.stop(),
+    () => svc.stop(),
+  );
   return sim;
 }
 
@@ -32,7 +43,11 @@ describe('dispatch options', () => {
     const call = await sim.dialIn({ args: ['dispatch', 'carol'] });
     await until(() => sim.pbx.channels().filter((c) => c.state === 'Ringing').length === 2, 3000, 'two legs ringing');
     await new Promise((r) => setTimeout(r, 100)); // a third leg would have been created by now
-    const legs = sim.pbx.channels().filter((c) => c.id !== call.id).map((c) => c.name.split('-')[0]).sort();
+    const legs = sim.pbx
+      .channels()
+      .filter((c) => c.id !== call.id)
+      .map((c) => c.name.split('-')[0])
+      .sort();
     expect(legs).toEqual(['PJSIP/2001', 'PJSIP/2002']);
     await call.hangup();
     await until(() => sim.pbx.channels().length === 0, 3000, 'clean');
@@ -72,7 +87,11 @@ describe('dispatch options', () => {
     scripts(sim, { 'PJSIP/2001': { kind: 'busy' }, 'PJSIP/2002': { kind: 'busy' }, 'PJSIP/2003': { kind: 'busy' } });
     const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
     const ended = await call.ended();
-    expect(ended).toMatchObject({ how: 'continued', variables: { AGENTGATE_RESULT: 'BUSY' }, continuedTo: { context: 'queues', exten: 'support', priority: 3 } });
+    expect(ended).toMatchObject({
+      how: 'continued',
+      variables: { AGENTGATE_RESULT: 'BUSY' },
+      continuedTo: { context: 'queues', exten: 'support', priority: 3 },
+    });
   });
 
   it('every log line about a call is pino JSON carrying its call id', async () => {
@@ -86,7 +105,11 @@ describe('dispatch options', () => {
       },
     });
     const svc = await startService(sim, store, { users: [carol], instance: 'log-test', logger: createLogger({ level: 'debug' }, sink) });
-    cleanups.push(cleanup, () => sim.stop(), () => svc.stop());
+    cleanups.push(
+      cleanup,
+      () => sim.stop(),
+      () => svc.stop(),
+    );
     scripts(sim, { 'PJSIP/2001': { kind: 'answer', afterMs: 50 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2009': { kind: 'offline' } });
     sim.faults.failRest(/POST \/channels\/[^/]+-leg2\/dial/, 500, { message: 'Internal Server Error' });
     const call = await sim.dialIn({ args: ['dispatch', 'carol'] });
@@ -94,11 +117,20 @@ describe('dispatch options', () => {
     await call.hangup();
     await until(() => lines.some((l) => l.msg === 'call ended'), 3000, 'the ended line');
     const aboutCall = lines.filter((l) => l.callerChannel === call.id);
-    expect(aboutCall.filter((l) => (l.level as number) >= 30).map((l) => l.msg)).toEqual(['offline addresses skipped', 'call ringing', 'dial failed', 'call ended']);
+    expect(aboutCall.filter((l) => (l.level as number) >= 30).map((l) => l.msg)).toEqual([
+      'offline addresses skipped',
+      'call ringing',
+      'dial failed',
+      'call ended',
+    ]);
     const ids = new Set(aboutCall.map((l) => l.callId));
     expect(ids.size).toBe(1);
     expect([...ids][0]).toMatch(/^log-test-/);
-    expect(aboutCall.every((l) => l.service === 'agentgate' && l.component === 'dispatch' && typeof l.level === 'number' && typeof l.time === 'number')).toBe(true);
+    expect(
+      aboutCall.every(
+        (l) => l.service === 'agentgate' && l.component === 'dispatch' && typeof l.level === 'number' && typeof l.time === 'number',
+      ),
+    ).toBe(true);
     // No line that mentions this call lacks its id.
     expect(lines.filter((l) => JSON.stringify(l).includes(call.id) && l.callId === undefined)).toEqual([]);
   });

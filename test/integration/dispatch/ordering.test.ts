@@ -67,12 +67,14 @@ describe('ARI command order (issue 15)', () => {
     expect(ended).toMatchObject({ how: 'hungup', variables: { AGENTGATE_ANSWERED_BY: 'PJSIP/2002' } });
   });
 
-  it('with the caller\'s /answer held, the winner is bridged at once and the caller is answered all the same, never before the agent (late answer, issue 13)', async () => {
+  it("with the caller's /answer held, the winner is bridged at once and the caller is answered all the same, never before the agent (late answer, issue 13)", async () => {
     scripts(sim, { 'PJSIP/2001': { kind: 'answer', afterMs: 30 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
     sim.faults.delayOneRest(/^POST \/channels\/[^/]+\/answer$/, 200);
     const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
     // The caller's state when the agent answered: billing starts only after that.
-    const atAgentAnswer = sim.waitForEvent((e) => e.type === 'Dial' && e.dialstatus === 'ANSWER', 3000).then(() => sim.pbx.channel(call.id)?.state);
+    const atAgentAnswer = sim
+      .waitForEvent((e) => e.type === 'Dial' && e.dialstatus === 'ANSWER', 3000)
+      .then(() => sim.pbx.channel(call.id)?.state);
     await sim.waitForEvent((e) => e.type === 'ChannelEnteredBridge' && (e.channel as { id: string }).id === call.id, 3000);
     expect(await atAgentAnswer).not.toBe('Up');
     // The join did not wait for the held /answer (issue 13: one round trip on the critical path) ...

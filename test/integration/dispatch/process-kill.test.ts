@@ -29,7 +29,9 @@ function writeConfig(sim: Simulator, prefix: string): string {
     stringify({
       instance: { id: 'inst-killed' },
       log: { level: 'warn' },
-      servers: [{ name: 'pbx1', ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 } }],
+      servers: [
+        { name: 'pbx1', ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 } },
+      ],
       store: { redis: { url: REDIS_URL, prefix } },
       http: { enabled: false },
       dispatch: { answer: 'late', ringTimeoutSec: 60 },
@@ -44,7 +46,10 @@ function writeConfig(sim: Simulator, prefix: string): string {
 
 /** `agentgate run -c file` as its own node process; its output is kept for the failure message. */
 function startDaemonProcess(file: string): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/bin.ts'), 'run', '-c', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/bin.ts'), 'run', '-c', file], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
@@ -63,7 +68,10 @@ describe('dispatch: the daemon process killed mid-ring', () => {
   it('SIGKILL while three legs ring; the next start hangs the legs up, continues the caller with NOANSWER and leaves nothing in Redis', async () => {
     const prefix = uniquePrefix();
     const sim = await Simulator.start();
-    cleanups.push(() => sim.stop(), () => deletePrefix(prefix));
+    cleanups.push(
+      () => sim.stop(),
+      () => deletePrefix(prefix),
+    );
     scripts(sim, { 'PJSIP/2001': { kind: 'ring' }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
     const file = writeConfig(sim, prefix);
 

@@ -18,8 +18,16 @@ describe('dispatch resilience', () => {
     const sim = await Simulator.start();
     const { store, cleanup } = await makeStore('memory');
     const svc = await startService(sim, store);
-    cleanups.push(cleanup, () => sim.stop(), () => svc.stop());
-    scripts(sim, { 'PJSIP/2001': { kind: 'answer-then-hangup', afterMs: 50, hangupAfterMs: 5 }, 'PJSIP/2002': { kind: 'answer', afterMs: 400 }, 'PJSIP/2003': { kind: 'ring' } });
+    cleanups.push(
+      cleanup,
+      () => sim.stop(),
+      () => svc.stop(),
+    );
+    scripts(sim, {
+      'PJSIP/2001': { kind: 'answer-then-hangup', afterMs: 50, hangupAfterMs: 5 },
+      'PJSIP/2002': { kind: 'answer', afterMs: 400 },
+      'PJSIP/2003': { kind: 'ring' },
+    });
     sim.faults.delayRest(/addChannel/, 100); // the first bridge attempt is still in flight when 2001 hangs up
     const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
     await until(() => sim.pbx.bridges().some((b) => b.channels.length === 2), 5000, 'bridged with the second answer');
@@ -27,21 +35,37 @@ describe('dispatch resilience', () => {
     expect(bridged).toContain(call.id);
     expect(sim.pbx.channel(bridged.find((id) => id !== call.id)!)?.name).toMatch(/^PJSIP\/2002-/);
     await until(() => sim.pbx.hangupRecords().some((r) => r.name.startsWith('PJSIP/2003-')), 3000, '2003 hung up');
-    expect(sim.pbx.hangupRecords().find((r) => r.name.startsWith('PJSIP/2003-'))).toMatchObject({ cause: 26, reason: 'answered_elsewhere' });
+    expect(sim.pbx.hangupRecords().find((r) => r.name.startsWith('PJSIP/2003-'))).toMatchObject({
+      cause: 26,
+      reason: 'answered_elsewhere',
+    });
   });
 
   it('configured onWinnerHangupBeforeBridge: fail: the winner vanishing before the bridge ends the call NOANSWER and the other legs are hung up', async () => {
     const sim = await Simulator.start();
     const { store, cleanup } = await makeStore('memory');
     const svc = await startService(sim, store, { dispatch: { onWinnerHangupBeforeBridge: 'fail' } });
-    cleanups.push(cleanup, () => sim.stop(), () => svc.stop());
-    scripts(sim, { 'PJSIP/2001': { kind: 'answer-then-hangup', afterMs: 50, hangupAfterMs: 5 }, 'PJSIP/2002': { kind: 'answer', afterMs: 2000 }, 'PJSIP/2003': { kind: 'ring' } });
+    cleanups.push(
+      cleanup,
+      () => sim.stop(),
+      () => svc.stop(),
+    );
+    scripts(sim, {
+      'PJSIP/2001': { kind: 'answer-then-hangup', afterMs: 50, hangupAfterMs: 5 },
+      'PJSIP/2002': { kind: 'answer', afterMs: 2000 },
+      'PJSIP/2003': { kind: 'ring' },
+    });
     sim.faults.delayRest(/addChannel/, 100);
     const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
     const ended = await call.ended();
     expect(ended).toMatchObject({ how: 'continued', variables: { AGENTGATE_RESULT: 'NOANSWER' } });
     await until(() => sim.pbx.channels().length === 0, 3000, 'every leg hung up');
-    for (const r of ['2002', '2003']) expect(sim.pbx.hangupRecords().find((x) => x.name.startsWith(`PJSIP/${r}-`))).toMatchObject({ answered: false, cause: 16, reason: 'normal' });
+    for (const r of ['2002', '2003'])
+      expect(sim.pbx.hangupRecords().find((x) => x.name.startsWith(`PJSIP/${r}-`))).toMatchObject({
+        answered: false,
+        cause: 16,
+        reason: 'normal',
+      });
     await until(() => sim.pbx.bridges().length === 0, 3000, 'the prepared bridge destroyed');
   });
 
@@ -49,7 +73,11 @@ describe('dispatch resilience', () => {
     const sim = await Simulator.start();
     const { store, cleanup } = await makeStore('memory');
     const svc = await startService(sim, store);
-    cleanups.push(cleanup, () => sim.stop(), () => svc.stop());
+    cleanups.push(
+      cleanup,
+      () => sim.stop(),
+      () => svc.stop(),
+    );
     scripts(sim, { 'PJSIP/2001': { kind: 'answer', afterMs: 20 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
     sim.faults.delayResponse(/addChannel/, 150); // joined at once, but agentgate hears of it late
     const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
@@ -69,7 +97,15 @@ describe('dispatch resilience', () => {
     const b = await makeStore('redis', { prefix });
     const svcA = await startService(simA, a.store, { instance: 'inst-a' });
     const svcB = await startService(simB, b.store, { instance: 'inst-b' });
-    cleanups.push(() => deletePrefix(prefix), a.cleanup, b.cleanup, () => simA.stop(), () => simB.stop(), () => svcA.stop(), () => svcB.stop());
+    cleanups.push(
+      () => deletePrefix(prefix),
+      a.cleanup,
+      b.cleanup,
+      () => simA.stop(),
+      () => simB.stop(),
+      () => svcA.stop(),
+      () => svcB.stop(),
+    );
     scripts(simA, { 'PJSIP/2001': { kind: 'answer', afterMs: 20 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
     scripts(simB, { 'PJSIP/2001': { kind: 'answer', afterMs: 20 }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
     const first = await simA.dialIn({ args: ['dispatch', 'alice'] });
@@ -90,7 +126,11 @@ describe('dispatch resilience', () => {
     const prefix = uniquePrefix();
     const sim = await Simulator.start();
     const s1 = await makeStore('redis', { prefix });
-    cleanups.push(() => deletePrefix(prefix), s1.cleanup, () => sim.stop());
+    cleanups.push(
+      () => deletePrefix(prefix),
+      s1.cleanup,
+      () => sim.stop(),
+    );
     scripts(sim, { 'PJSIP/2001': { kind: 'ring' }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
     const first = await startService(sim, s1.store, { instance: 'inst-x' });
     const call = await sim.dialIn({ args: ['dispatch', 'alice'] });

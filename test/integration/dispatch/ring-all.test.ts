@@ -11,8 +11,10 @@ import type { DispatchService } from '../../../src/app/dispatch-service.js';
 import type { Store } from '../../../src/ports/store.js';
 import { makeStore, scripts, startService, until, type StoreKind } from '../../support/dispatch-harness.js';
 
-const legsOf = (sim: Simulator, resource: string): HangupRecord[] => sim.pbx.hangupRecords().filter((r) => r.name.startsWith(`PJSIP/${resource}-`));
-const liveLeg = (sim: Simulator, resource: string): string | undefined => sim.pbx.channels().find((c) => c.name.startsWith(`PJSIP/${resource}-`))?.id;
+const legsOf = (sim: Simulator, resource: string): HangupRecord[] =>
+  sim.pbx.hangupRecords().filter((r) => r.name.startsWith(`PJSIP/${resource}-`));
+const liveLeg = (sim: Simulator, resource: string): string | undefined =>
+  sim.pbx.channels().find((c) => c.name.startsWith(`PJSIP/${resource}-`))?.id;
 
 for (const kind of ['memory', 'redis'] as StoreKind[]) {
   describe(`ring-all dispatch (${kind} Store)`, () => {
@@ -40,7 +42,8 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
       const winner = liveLeg(sim, '2002')!;
       expect(bridge.channels.sort()).toEqual([call.id, winner].sort());
       await until(() => legsOf(sim, '2001').length === 1 && legsOf(sim, '2003').length === 1, 3000, 'losers hung up');
-      for (const r of [...legsOf(sim, '2001'), ...legsOf(sim, '2003')]) expect(r).toMatchObject({ cause: 26, reason: 'answered_elsewhere', answered: false });
+      for (const r of [...legsOf(sim, '2001'), ...legsOf(sim, '2003')])
+        expect(r).toMatchObject({ cause: 26, reason: 'answered_elsewhere', answered: false });
       expect(sim.pbx.channel(call.id)?.state).toBe('Up');
 
       sim.pbx.remoteHangup(winner, 16);
@@ -57,7 +60,12 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
     it('caller hangs up while legs ring: every leg ends with normal clearing (cause 16), no bridge, the agent can be called at once', async () => {
       scripts(sim, { 'PJSIP/2001': { kind: 'ring' }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } });
       const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
-      await until(() => ['2001', '2002', '2003'].every((r) => sim.pbx.channels().some((c) => c.name.startsWith(`PJSIP/${r}-`) && c.state === 'Ringing')), 3000, 'three legs ringing');
+      await until(
+        () =>
+          ['2001', '2002', '2003'].every((r) => sim.pbx.channels().some((c) => c.name.startsWith(`PJSIP/${r}-`) && c.state === 'Ringing')),
+        3000,
+        'three legs ringing',
+      );
       await call.hangup();
       await until(() => sim.pbx.channels().length === 0, 3000, 'every leg hung up');
       for (const r of ['2001', '2002', '2003']) expect(legsOf(sim, r)[0]).toMatchObject({ cause: 16, reason: 'normal' });
@@ -68,11 +76,42 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
       await until(() => sim.pbx.channels().length === 0, 3000, 'clean');
     });
 
-    const outcomes: Array<[string, Record<string, { kind: 'busy' } | { kind: 'unavailable' } | { kind: 'noanswer'; afterMs: number } | { kind: 'ring' }>, string[], string]> = [
-      ['all busy', { 'PJSIP/2001': { kind: 'busy' }, 'PJSIP/2002': { kind: 'busy' }, 'PJSIP/2003': { kind: 'busy' } }, ['dispatch', 'alice'], 'BUSY'],
-      ['all unavailable', { 'PJSIP/2001': { kind: 'unavailable' }, 'PJSIP/2002': { kind: 'unavailable' }, 'PJSIP/2003': { kind: 'unavailable' } }, ['dispatch', 'alice'], 'UNAVAILABLE'],
-      ['no answer', { 'PJSIP/2001': { kind: 'noanswer', afterMs: 100 }, 'PJSIP/2002': { kind: 'noanswer', afterMs: 150 }, 'PJSIP/2003': { kind: 'noanswer', afterMs: 200 } }, ['dispatch', 'alice'], 'NOANSWER'],
-      ['overall timeout from the dialplan argument', { 'PJSIP/2001': { kind: 'ring' }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } }, ['dispatch', 'alice', '1'], 'TIMEOUT'],
+    const outcomes: Array<
+      [
+        string,
+        Record<string, { kind: 'busy' } | { kind: 'unavailable' } | { kind: 'noanswer'; afterMs: number } | { kind: 'ring' }>,
+        string[],
+        string,
+      ]
+    > = [
+      [
+        'all busy',
+        { 'PJSIP/2001': { kind: 'busy' }, 'PJSIP/2002': { kind: 'busy' }, 'PJSIP/2003': { kind: 'busy' } },
+        ['dispatch', 'alice'],
+        'BUSY',
+      ],
+      [
+        'all unavailable',
+        { 'PJSIP/2001': { kind: 'unavailable' }, 'PJSIP/2002': { kind: 'unavailable' }, 'PJSIP/2003': { kind: 'unavailable' } },
+        ['dispatch', 'alice'],
+        'UNAVAILABLE',
+      ],
+      [
+        'no answer',
+        {
+          'PJSIP/2001': { kind: 'noanswer', afterMs: 100 },
+          'PJSIP/2002': { kind: 'noanswer', afterMs: 150 },
+          'PJSIP/2003': { kind: 'noanswer', afterMs: 200 },
+        },
+        ['dispatch', 'alice'],
+        'NOANSWER',
+      ],
+      [
+        'overall timeout from the dialplan argument',
+        { 'PJSIP/2001': { kind: 'ring' }, 'PJSIP/2002': { kind: 'ring' }, 'PJSIP/2003': { kind: 'ring' } },
+        ['dispatch', 'alice', '1'],
+        'TIMEOUT',
+      ],
       ['agent with inbound calls off', {}, ['dispatch', 'bob'], 'NOAGENT'],
       ['unknown agent', {}, ['dispatch', 'nobody'], 'NOAGENT'],
       ['bad timeout argument', {}, ['dispatch', 'alice', 'soon'], 'NOAGENT'],
@@ -91,7 +130,11 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
 
     it('a second leg answering in the same instant is hung up as answered elsewhere; exactly one is bridged', async () => {
       for (let i = 0; i < 5; i++) {
-        scripts(sim, { 'PJSIP/2001': { kind: 'answer', afterMs: 40 }, 'PJSIP/2002': { kind: 'answer', afterMs: 40 }, 'PJSIP/2003': { kind: 'answer', afterMs: 41 } });
+        scripts(sim, {
+          'PJSIP/2001': { kind: 'answer', afterMs: 40 },
+          'PJSIP/2002': { kind: 'answer', afterMs: 40 },
+          'PJSIP/2003': { kind: 'answer', afterMs: 41 },
+        });
         const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
         await until(() => sim.pbx.bridges().some((b) => b.channels.length === 2), 3000, 'bridged');
         await until(() => sim.pbx.channels().length === 2, 3000, 'losers gone');
@@ -107,22 +150,29 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
 
     it('property: three legs answering at random moments (many in the same millisecond): exactly one bridged with the caller, the others hung up as answered elsewhere, nothing left', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 })), async ([a, b, c]) => {
-          scripts(sim, { 'PJSIP/2001': { kind: 'answer', afterMs: a }, 'PJSIP/2002': { kind: 'answer', afterMs: b }, 'PJSIP/2003': { kind: 'answer', afterMs: c } });
-          const before = sim.pbx.hangupRecords().length;
-          const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
-          await until(() => sim.pbx.bridges().some((x) => x.channels.length === 2), 3000, 'bridged');
-          await until(() => sim.pbx.channels().length === 2, 3000, 'the two others hung up');
-          const [bridge, ...more] = sim.pbx.bridges();
-          expect(more).toEqual([]);
-          expect(bridge!.channels).toContain(call.id);
-          const losers = sim.pbx.hangupRecords().slice(before);
-          expect(losers).toHaveLength(2);
-          for (const r of losers) expect(r).toMatchObject({ cause: 26, reason: 'answered_elsewhere' });
-          await call.hangup();
-          await until(() => sim.pbx.channels().length === 0 && sim.pbx.bridges().length === 0, 3000, 'clean');
-          await until(async () => (await store.leaseHolder('agent:alice')) === null, 3000, 'alice free again');
-        }),
+        fc.asyncProperty(
+          fc.tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 })),
+          async ([a, b, c]) => {
+            scripts(sim, {
+              'PJSIP/2001': { kind: 'answer', afterMs: a },
+              'PJSIP/2002': { kind: 'answer', afterMs: b },
+              'PJSIP/2003': { kind: 'answer', afterMs: c },
+            });
+            const before = sim.pbx.hangupRecords().length;
+            const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
+            await until(() => sim.pbx.bridges().some((x) => x.channels.length === 2), 3000, 'bridged');
+            await until(() => sim.pbx.channels().length === 2, 3000, 'the two others hung up');
+            const [bridge, ...more] = sim.pbx.bridges();
+            expect(more).toEqual([]);
+            expect(bridge!.channels).toContain(call.id);
+            const losers = sim.pbx.hangupRecords().slice(before);
+            expect(losers).toHaveLength(2);
+            for (const r of losers) expect(r).toMatchObject({ cause: 26, reason: 'answered_elsewhere' });
+            await call.hangup();
+            await until(() => sim.pbx.channels().length === 0 && sim.pbx.bridges().length === 0, 3000, 'clean');
+            await until(async () => (await store.leaseHolder('agent:alice')) === null, 3000, 'alice free again');
+          },
+        ),
         { numRuns: 12 },
       );
     });
@@ -153,7 +203,8 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
       await until(() => sim.pbx.bridges().some((b) => b.channels.length === 2), 5000, 'bridged after reconnect');
       expect(sim.pbx.bridges()[0]!.channels.sort()).toEqual([call.id, liveLeg(sim, '2002')!].sort());
       await until(() => legsOf(sim, '2001').length === 1 && legsOf(sim, '2003').length === 1, 3000, 'the others hung up');
-      for (const r of [...legsOf(sim, '2001'), ...legsOf(sim, '2003')]) expect(r).toMatchObject({ cause: 26, reason: 'answered_elsewhere' });
+      for (const r of [...legsOf(sim, '2001'), ...legsOf(sim, '2003')])
+        expect(r).toMatchObject({ cause: 26, reason: 'answered_elsewhere' });
       await call.hangup();
       await until(() => sim.pbx.channels().length === 0 && sim.pbx.bridges().length === 0, 3000, 'clean');
     });

@@ -34,13 +34,29 @@ function config(id: string): Config {
     http: { enabled: true, host: '127.0.0.1', port: 0, rateLimit: { max: 10_000, timeWindowMs: 1000 } },
     directory: {
       users: [
-        { id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', groups: ['team'], extensions: ['1001'], addresses: ['PJSIP/2001', 'PJSIP/2002'], flags: { inbound: true } },
+        {
+          id: 'alice',
+          name: 'Alice',
+          role: 'agent',
+          scope: 'call_center_agent',
+          groups: ['team'],
+          extensions: ['1001'],
+          addresses: ['PJSIP/2001', 'PJSIP/2002'],
+          flags: { inbound: true },
+        },
         { id: 'sam', name: 'Sam', role: 'supervisor', scope: 'call_center_supervisor' },
       ],
       groups: [{ id: 'team', members: ['alice'], supervisors: ['sam'] }],
       extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
       queues: [{ id: 'support' }],
-      grants: [{ id: 'sam-team', subject: 'user:sam', actions: ['login', 'logout', 'pause', 'unpause', 'penalty'], targets: ['group:team', 'queue:support'] }],
+      grants: [
+        {
+          id: 'sam-team',
+          subject: 'user:sam',
+          actions: ['login', 'logout', 'pause', 'unpause', 'penalty'],
+          targets: ['group:team', 'queue:support'],
+        },
+      ],
     },
   });
 }
@@ -52,7 +68,11 @@ const scrape = async (d: Daemon): Promise<string> => {
   return r.text();
 };
 const post = (path: string, token: string, body: unknown): Promise<Response> =>
-  fetch(`${daemon.httpUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${daemon.httpUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 beforeAll(async () => {
   sim = await Simulator.start();
@@ -118,7 +138,8 @@ describe('GET /metrics', () => {
     let text = await scrape(daemon);
     expect(sampleValue(text, 'agentgate_connection_up', { system: 'ari', server: 'pbx1' })).toBe(1);
     expect(sampleValue(text, 'agentgate_connection_up', { system: 'ami', server: 'pbx1' })).toBe(1);
-    const reconnects = async (): Promise<number> => sampleValue(await scrape(daemon), 'agentgate_reconnects_total', { system: 'ari', server: 'pbx1' }) ?? 0;
+    const reconnects = async (): Promise<number> =>
+      sampleValue(await scrape(daemon), 'agentgate_reconnects_total', { system: 'ari', server: 'pbx1' }) ?? 0;
     const before = await reconnects();
     const svc = daemon.dispatch.get('pbx1')!;
     sim.faults.dropAriWebsockets();

@@ -45,7 +45,12 @@ function config(sim: Simulator, ami: Record<string, unknown> = {}, withAri = tru
         { id: 'own', subject: 'group:team', actions: ['login', 'logout', 'pause', 'unpause'], targets: ['queue:support'] },
         { id: 'own-alice', subject: 'user:alice', actions: ['login', 'logout', 'pause', 'unpause'], targets: ['user:alice'] },
         { id: 'own-bob', subject: 'user:bob', actions: ['login', 'logout', 'pause', 'unpause'], targets: ['user:bob'] },
-        { id: 'sam-team', subject: 'user:sam', actions: ['login', 'logout', 'pause', 'unpause', 'penalty'], targets: ['group:team', 'queue:support', 'queue:sales'] },
+        {
+          id: 'sam-team',
+          subject: 'user:sam',
+          actions: ['login', 'logout', 'pause', 'unpause', 'penalty'],
+          targets: ['group:team', 'queue:support', 'queue:sales'],
+        },
       ],
     },
   });
@@ -79,7 +84,17 @@ async function start(opts: { ami?: Record<string, unknown>; withAri?: boolean } 
   const channels = createAriChannelLookup(c.servers);
   extra.push(() => channels.close());
   const audit = createAuditTrail({ store, logger: logs.logger, retryMs: 50 });
-  const q = await startQueueService({ pbx: createAmiQueueControls(c.servers, { instanceId: c.instance.id, logger: logs.logger }), servers: c.servers, store, policy: createPolicyHolder(c.directory), clock: systemClock(), logger: logs.logger, channels, featureContexts: c.featureCodes.contexts, audit });
+  const q = await startQueueService({
+    pbx: createAmiQueueControls(c.servers, { instanceId: c.instance.id, logger: logs.logger }),
+    servers: c.servers,
+    store,
+    policy: createPolicyHolder(c.directory),
+    clock: systemClock(),
+    logger: logs.logger,
+    channels,
+    featureContexts: c.featureCodes.contexts,
+    audit,
+  });
   rig = { sim, store, q, logs, audit };
   return rig;
 }
@@ -111,7 +126,9 @@ describe('#12.3 forged feature codes', () => {
   it('a UserEvent sent as an AMI action by another client (Action : login, made-up Channel and Uniqueid) does not log the extension in; it is audited as rejected', async () => {
     const { sim, store, q, logs } = await start();
     const crm = await otherAmiClient(sim);
-    crm.send('Action: UserEvent\r\nUserEvent: AgentGate\r\nAction : login\r\nQueue: support\r\nChannel: PJSIP/1003-0000f0a9\r\nUniqueid: made-up\r\nActionID: forged-1\r\n\r\n');
+    crm.send(
+      'Action: UserEvent\r\nUserEvent: AgentGate\r\nAction : login\r\nQueue: support\r\nChannel: PJSIP/1003-0000f0a9\r\nUniqueid: made-up\r\nActionID: forged-1\r\n\r\n',
+    );
     await until(() => logs.has('feature-code UserEvent rejected'), 3000, 'the forged event rejected');
     const rejected = await store.queryAudit({ result: 'rejected' });
     expect(rejected).toHaveLength(1);
@@ -132,14 +149,22 @@ describe('#12.3 forged feature codes', () => {
     // A live feature-code channel of 1001 (its real Uniqueid), claimed as 1003's.
     await sim.dialExtension({ from: 'PJSIP/1001', context: 'from-internal', exten: '*44', lifetimeMs: 3000 });
     const feature = sim.pbx.channels().find((c) => c.name.startsWith('PJSIP/1001-'))!;
-    await until(() => logs.lines.some((l) => l.msg === 'feature code refused' || l.msg === 'queue operation applied'), 3000, 'the real *44 handled');
-    crm.send(`Action: UserEvent\r\nUserEvent: AgentGate\r\nAction : login\r\nQueue: support\r\nChannel: PJSIP/1003-0000f0a9\r\nUniqueid: ${feature.id}\r\n\r\n`);
+    await until(
+      () => logs.lines.some((l) => l.msg === 'feature code refused' || l.msg === 'queue operation applied'),
+      3000,
+      'the real *44 handled',
+    );
+    crm.send(
+      `Action: UserEvent\r\nUserEvent: AgentGate\r\nAction : login\r\nQueue: support\r\nChannel: PJSIP/1003-0000f0a9\r\nUniqueid: ${feature.id}\r\n\r\n`,
+    );
     // The recorded set-up's [features] context (or an include from from-internal) is not a configured one.
     await sim.dialExtension({ from: 'PJSIP/1003', context: 'features', exten: '*41' });
     await until(async () => (await store.queryAudit({ result: 'rejected' })).length === 2, 3000, 'both rejected');
     const reasons = (await store.queryAudit({ result: 'rejected' })).map((a) => String(a.detail.reason));
     expect(reasons).toContain(`channel ${feature.id} is ${feature.name}, not PJSIP/1003-0000f0a9`);
-    expect(reasons.some((r) => /^channel PJSIP\/1003-[0-9a-f]+ is executing in context 'features', not a feature-code context/.test(r))).toBe(true);
+    expect(
+      reasons.some((r) => /^channel PJSIP\/1003-[0-9a-f]+ is executing in context 'features', not a feature-code context/.test(r)),
+    ).toBe(true);
     expect(sim.queues.members('support')).toEqual([]);
   });
 
@@ -147,13 +172,17 @@ describe('#12.3 forged feature codes', () => {
     const { sim, logs } = await start({ withAri: false });
     expect(logs.has(/no ARI for this server: feature-code UserEvents from it will be refused/)).toBe(true);
     await sim.dialExtension({ from: 'PJSIP/1003', context: 'from-internal', exten: '*41' });
-    await until(() => logs.lines.some((l) => l.msg === 'feature-code UserEvent rejected' && /has no ARI configured/.test(String(l.reason))), 3000, 'refused');
+    await until(
+      () => logs.lines.some((l) => l.msg === 'feature-code UserEvent rejected' && /has no ARI configured/.test(String(l.reason))),
+      3000,
+      'refused',
+    );
     expect(sim.queues.members('support')).toEqual([]);
   });
 });
 
 describe('#12.1 a feature code while the Store is down', () => {
-  it('fails cleanly (logged, nothing sent), is audited once the Store is back naming the phone\'s owner, and the next feature code works', async () => {
+  it("fails cleanly (logged, nothing sent), is audited once the Store is back naming the phone's owner, and the next feature code works", async () => {
     const { sim, store, logs } = await start();
     store.down = true;
     await sim.dialExtension({ from: 'PJSIP/1003', context: 'from-internal', exten: '*41' });
@@ -162,7 +191,12 @@ describe('#12.1 a feature code while the Store is down', () => {
     store.down = false;
     await until(async () => (await store.queryAudit({ result: 'refused' })).length === 1, 3000, 'audited when the Store is back');
     // Named after the phone's owner, so an auditor (and bob, who sees his own records) finds it.
-    expect((await store.queryAudit({ result: 'refused' }))[0]).toMatchObject({ actor: 'bob', action: 'login', extension: '1003', detail: { source: 'dialplan', sent: false, error: { code: 'AGENTGATE_ERR_STORE' } } });
+    expect((await store.queryAudit({ result: 'refused' }))[0]).toMatchObject({
+      actor: 'bob',
+      action: 'login',
+      extension: '1003',
+      detail: { source: 'dialplan', sent: false, error: { code: 'AGENTGATE_ERR_STORE' } },
+    });
     await sim.dialExtension({ from: 'PJSIP/1003', context: 'from-internal', exten: '*41' });
     await until(() => sim.queues.members('support').length === 1, 3000, 'the next one logs bob in');
   });
@@ -173,7 +207,9 @@ describe('#12.6 truthful outcomes when the Store fails', () => {
     const { sim, store, q } = await start();
     store.down = true;
     const before = sim.ami.received.length;
-    await expect(q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'http', ip: '127.0.0.1' })).rejects.toMatchObject({ code: 'AGENTGATE_ERR_STORE', status: 503 });
+    await expect(
+      q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'http', ip: '127.0.0.1' }),
+    ).rejects.toMatchObject({ code: 'AGENTGATE_ERR_STORE', status: 503 });
     expect(sim.ami.received.slice(before).map((a) => a.action)).toEqual([]);
     expect(sim.queues.members('support')).toEqual([]);
     store.down = false;
@@ -186,7 +222,15 @@ describe('#12.6 truthful outcomes when the Store fails', () => {
     const r = await q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'http', ip: '127.0.0.1' });
     expect(r).toMatchObject({ ok: true, ami: { message: 'Added interface to queue' } });
     expect(r.auditId).toBeUndefined();
-    const p = await q.execute({ actor: 'sam', action: 'pause', extension: '1001', queue: 'support', reason: 'lunch', source: 'http', ip: '127.0.0.1' });
+    const p = await q.execute({
+      actor: 'sam',
+      action: 'pause',
+      extension: '1001',
+      queue: 'support',
+      reason: 'lunch',
+      source: 'http',
+      ip: '127.0.0.1',
+    });
     expect(p.ok).toBe(true);
     expect(sim.queues.members('support')[0]).toMatchObject({ paused: true, pausedReason: 'lunch' });
     expect(audit.stats()).toMatchObject({ buffered: 2, dropped: 0 });
@@ -202,7 +246,9 @@ describe('#12.6 truthful outcomes when the Store fails', () => {
   it('denied requests are audited even while the Store refuses writes', async () => {
     const { store, q } = await start();
     store.auditDown = true;
-    await expect(q.execute({ actor: 'alice', action: 'login', extension: '1003', queue: 'support', source: 'http', ip: '127.0.0.1' })).rejects.toMatchObject({ code: 'AGENTGATE_ERR_FORBIDDEN' });
+    await expect(
+      q.execute({ actor: 'alice', action: 'login', extension: '1003', queue: 'support', source: 'http', ip: '127.0.0.1' }),
+    ).rejects.toMatchObject({ code: 'AGENTGATE_ERR_FORBIDDEN' });
     store.auditDown = false;
     await until(async () => (await store.queryAudit({ result: 'denied' })).length === 1, 3000, 'denial audited');
   });
@@ -212,7 +258,9 @@ describe('#12.2 / #12.13 malformed AMI messages', () => {
   it('a repeated UserEvent header (which asterisk-manager itself trips on) and a repeated Action are dropped; the service keeps working', async () => {
     const { sim, q, logs } = await start();
     sim.ami.sendRaw('Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: AgentGate\r\nUserEvent: AgentGate\r\nAction: login\r\n\r\n');
-    sim.ami.sendRaw('Event: UserEvent\r\nPrivilege: user,all\r\nChannel: PJSIP/1003-00000001\r\nUniqueid: 1.1\r\nUserEvent: AgentGate\r\nAction: login\r\nAction: logout\r\n\r\n');
+    sim.ami.sendRaw(
+      'Event: UserEvent\r\nPrivilege: user,all\r\nChannel: PJSIP/1003-00000001\r\nUniqueid: 1.1\r\nUserEvent: AgentGate\r\nAction: login\r\nAction: logout\r\n\r\n',
+    );
     await until(() => logs.lines.filter((l) => l.msg === 'malformed AMI event dropped').length === 2, 2000, 'both dropped');
     expect(logs.lines.filter((l) => l.msg === 'malformed AMI event dropped').map((l) => l.field)).toEqual(['userevent', 'action']);
     const r = await q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'dialplan' });
@@ -224,19 +272,94 @@ describe('#12.2 / #12.13 malformed AMI messages', () => {
     sim.ami.sendRaw(
       'Event: QueueMemberAdded\r\nPrivilege: agent,all\r\nQueue: support\r\nMemberName: X\r\nInterface: PJSIP/1001\r\nStateInterface: PJSIP/1001\r\nMembership: dynamic\r\nPenalty: 0\r\nStatus: 1\r\nPaused: 1\r\nPausedReason: a\r\nPausedReason: b\r\n\r\n',
     );
-    sim.ami.sendRaw('Event: QueueMemberAdded\r\nPrivilege: agent,all\r\nQueue: support\r\nMemberName: Y\r\nInterface: PJSIP/1003\r\nPenalty: 2\r\nStatus: 1\r\nPaused: 0\r\nPausedReason: \r\n\r\n');
+    sim.ami.sendRaw(
+      'Event: QueueMemberAdded\r\nPrivilege: agent,all\r\nQueue: support\r\nMemberName: Y\r\nInterface: PJSIP/1003\r\nPenalty: 2\r\nStatus: 1\r\nPaused: 0\r\nPausedReason: \r\n\r\n',
+    );
     await until(() => q.members({ queue: 'support' }).length === 1, 2000, 'the well-formed one applied');
-    expect(q.members({ queue: 'support' })).toEqual([expect.objectContaining({ interface: 'PJSIP/1003', memberName: 'Y', penalty: 2, paused: false, pausedReason: '' })]);
-    expect(logs.lines.find((l) => l.msg === 'malformed AMI event dropped')).toMatchObject({ field: 'pausedreason', event: 'QueueMemberAdded' });
+    expect(q.members({ queue: 'support' })).toEqual([
+      expect.objectContaining({ interface: 'PJSIP/1003', memberName: 'Y', penalty: 2, paused: false, pausedReason: '' }),
+    ]);
+    expect(logs.lines.find((l) => l.msg === 'malformed AMI event dropped')).toMatchObject({
+      field: 'pausedreason',
+      event: 'QueueMemberAdded',
+    });
   });
 
   it('fuzz: random header blocks (repeats, odd names, `Key : value`, missing fields, library traps) never throw and never put a bad value in member state', async () => {
     const { sim, q } = await start();
     const crm = await otherAmiClient(sim);
-    const names = ['Event', 'event', 'EVENT', 'Event ', 'Queue', 'Interface', 'Location', 'MemberName', 'Name', 'Penalty', 'Paused', 'PausedReason', 'Status', 'Membership', 'StateInterface', 'UserEvent', 'Action', 'Action ', 'Channel', 'Uniqueid', 'ActionID', 'Response', 'Message', 'toString', '__proto__', 'constructor', 'hasOwnProperty', 'Variable', 'ChanVariable', 'EventList'];
-    const values = ['QueueMemberAdded', 'QueueMemberPause', 'QueueMemberRemoved', 'QueueMemberPenalty', 'QueueMemberStatus', 'QueueMember', 'UserEvent', 'AgentGate', 'FullyBooted', 'error', 'close', 'end', 'support', 'PJSIP/1001', 'PJSIP/1003', '0', '1', '-3', '1e9', 'x=y', 'a: b', '', ' ', 'Success', 'Error', 'login', 'hostile-1-1'];
-    const header = fc.tuple(fc.constantFrom(...names), fc.oneof(fc.constantFrom(...values), fc.string({ maxLength: 12 }).map((s) => s.replace(/[\r\n]/g, '').replace(/follow/gi, 'x'))), fc.constantFrom(': ', ' : ', ':'));
-    const block = fc.array(header, { minLength: 1, maxLength: 12 }).map((hs) => hs.map(([k, v, sep]) => `${k}${sep}${v}`).join('\r\n') + '\r\n\r\n');
+    const names = [
+      'Event',
+      'event',
+      'EVENT',
+      'Event ',
+      'Queue',
+      'Interface',
+      'Location',
+      'MemberName',
+      'Name',
+      'Penalty',
+      'Paused',
+      'PausedReason',
+      'Status',
+      'Membership',
+      'StateInterface',
+      'UserEvent',
+      'Action',
+      'Action ',
+      'Channel',
+      'Uniqueid',
+      'ActionID',
+      'Response',
+      'Message',
+      'toString',
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+      'Variable',
+      'ChanVariable',
+      'EventList',
+    ];
+    const values = [
+      'QueueMemberAdded',
+      'QueueMemberPause',
+      'QueueMemberRemoved',
+      'QueueMemberPenalty',
+      'QueueMemberStatus',
+      'QueueMember',
+      'UserEvent',
+      'AgentGate',
+      'FullyBooted',
+      'error',
+      'close',
+      'end',
+      'support',
+      'PJSIP/1001',
+      'PJSIP/1003',
+      '0',
+      '1',
+      '-3',
+      '1e9',
+      'x=y',
+      'a: b',
+      '',
+      ' ',
+      'Success',
+      'Error',
+      'login',
+      'hostile-1-1',
+    ];
+    const header = fc.tuple(
+      fc.constantFrom(...names),
+      fc.oneof(
+        fc.constantFrom(...values),
+        fc.string({ maxLength: 12 }).map((s) => s.replace(/[\r\n]/g, '').replace(/follow/gi, 'x')),
+      ),
+      fc.constantFrom(': ', ' : ', ':'),
+    );
+    const block = fc
+      .array(header, { minLength: 1, maxLength: 12 })
+      .map((hs) => hs.map(([k, v, sep]) => `${k}${sep}${v}`).join('\r\n') + '\r\n\r\n');
     let n = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(block, { minLength: 1, maxLength: 8 }), async (blocks) => {
@@ -245,7 +368,11 @@ describe('#12.2 / #12.13 malformed AMI messages', () => {
         // a fuzzed FullyBooted triggers keeps it too): once its event is applied, the batch was read.
         const iface = `PJSIP/fuzz${++n}`;
         crm.send(`Action: QueueAdd\r\nQueue: support\r\nInterface: ${iface}\r\n\r\n`);
-        await until(() => q.connections()[0]!.connected && q.members({ queue: 'support' }).some((m) => m.interface === iface), 3000, 'the sentinel event');
+        await until(
+          () => q.connections()[0]!.connected && q.members({ queue: 'support' }).some((m) => m.interface === iface),
+          3000,
+          'the sentinel event',
+        );
         for (const m of q.members()) {
           if (!memberTypesOk(m)) throw new Error(`bad member state: ${JSON.stringify(m)}`);
         }
@@ -268,7 +395,9 @@ describe('#12.12 control characters never reach AMI', () => {
     const { sim, q } = await start();
     await q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'dialplan' });
     const before = sim.ami.received.length;
-    await expect(q.execute({ actor: 'sam', action: 'pause', extension: '1001', queue: 'support', reason: `lunch${ch}break`, source: 'dialplan' })).rejects.toMatchObject({ code: 'AGENTGATE_ERR_CRLF', field: 'reason' });
+    await expect(
+      q.execute({ actor: 'sam', action: 'pause', extension: '1001', queue: 'support', reason: `lunch${ch}break`, source: 'dialplan' }),
+    ).rejects.toMatchObject({ code: 'AGENTGATE_ERR_CRLF', field: 'reason' });
     expect(sim.ami.received.slice(before)).toEqual([]);
     // eslint-disable-next-line no-control-regex
     expect(sim.ami.received.every((a) => a.lines.every((l) => !/[\x00-\x08\x0a-\x1f\x7f]/.test(l)))).toBe(true);
@@ -290,7 +419,9 @@ describe('#12.7 AMI keepalive', () => {
     sim.ami.freeze();
     await until(() => !q.connections()[0]!.connected, 3000, 'frozen peer detected');
     expect(logs.has('AMI peer did not answer Ping: connection considered frozen; dropping and reconnecting')).toBe(true);
-    await expect(q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'dialplan' })).rejects.toMatchObject({ code: 'AGENTGATE_ERR_AMI_DISCONNECTED' });
+    await expect(
+      q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'dialplan' }),
+    ).rejects.toMatchObject({ code: 'AGENTGATE_ERR_AMI_DISCONNECTED' });
     sim.ami.thaw();
     await until(() => q.connections()[0]!.connected, 8000, 'reconnected');
     expect((await q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'dialplan' })).ok).toBe(true);

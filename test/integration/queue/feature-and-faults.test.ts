@@ -37,7 +37,9 @@ async function start(rateMax = 10_000): Promise<{ sim: Simulator; daemon: Daemon
       users: [{ id: 'bob', name: 'Bob Agent', role: 'agent', scope: 'call_center_agent', extensions: ['1003'] }],
       extensions: [{ id: '1003', interface: 'PJSIP/1003' }],
       queues: [{ id: 'support' }, { id: 'sales' }],
-      grants: [{ id: 'bob-self', subject: 'user:bob', actions: ['login', 'logout', 'pause', 'unpause'], targets: ['user:bob', 'queue:support'] }],
+      grants: [
+        { id: 'bob-self', subject: 'user:bob', actions: ['login', 'logout', 'pause', 'unpause'], targets: ['user:bob', 'queue:support'] },
+      ],
     },
   });
   daemon = await startDaemon(config, { store: createMemoryStore({ clock: systemClock() }), logger: silentLogger() });
@@ -59,7 +61,9 @@ describe('queue operations: feature variant and faults', () => {
     const { sim, daemon } = await start();
     const crm = connect(sim.amiPort, '127.0.0.1');
     try {
-      crm.write('Action: Login\r\nUsername: agentgate\r\nSecret: secret\r\n\r\nAction: UserEvent\r\nUserEvent: AgentGate\r\nAction : login\r\nQueue: support\r\nChannel: PJSIP/1003-0000f0a9\r\nUniqueid: made-up\r\n\r\n');
+      crm.write(
+        'Action: Login\r\nUsername: agentgate\r\nSecret: secret\r\n\r\nAction: UserEvent\r\nUserEvent: AgentGate\r\nAction : login\r\nQueue: support\r\nChannel: PJSIP/1003-0000f0a9\r\nUniqueid: made-up\r\n\r\n',
+      );
       await until(async () => (await daemon.store.queryAudit({ result: 'rejected' })).length === 1, 3000, 'forged event rejected');
       expect(sim.queues.members('support')).toEqual([]);
       await sim.dialExtension({ from: 'PJSIP/1003', context: 'from-internal', exten: '*41' });
@@ -83,7 +87,9 @@ describe('queue operations: feature variant and faults', () => {
   it('an action Asterisk never answers fails with AGENTGATE_ERR_AMI_TIMEOUT', async () => {
     const { sim, daemon } = await start();
     sim.ami.swallowAction('QueuePause', 1);
-    await expect(daemon.queue.execute({ actor: 'bob', action: 'pause', extension: '1003', source: 'dialplan' })).rejects.toMatchObject({ code: 'AGENTGATE_ERR_AMI_TIMEOUT' });
+    await expect(daemon.queue.execute({ actor: 'bob', action: 'pause', extension: '1003', source: 'dialplan' })).rejects.toMatchObject({
+      code: 'AGENTGATE_ERR_AMI_TIMEOUT',
+    });
   });
 
   it('the HTTP API rate-limits per token: 429 AGENTGATE_ERR_RATE_LIMITED', async () => {

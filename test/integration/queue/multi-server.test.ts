@@ -33,7 +33,14 @@ function directory(): unknown {
       { id: 'support', server: 'east' },
       { id: 'sales', server: 'west' },
     ],
-    grants: [{ id: 'olivia-all', subject: 'user:olivia', actions: ['login', 'logout', 'pause', 'unpause', 'penalty'], targets: ['user:ann', 'user:ben', 'queue:support', 'queue:sales'] }],
+    grants: [
+      {
+        id: 'olivia-all',
+        subject: 'user:olivia',
+        actions: ['login', 'logout', 'pause', 'unpause', 'penalty'],
+        targets: ['user:ann', 'user:ben', 'queue:support', 'queue:sales'],
+      },
+    ],
   };
 }
 
@@ -58,7 +65,9 @@ describe('several Asterisk servers', () => {
     expect(west.queues.members('sales').map((m) => m.interface)).toEqual(['Local/static@agents', 'PJSIP/2001']); // the static member of sales, then ben
     expect(west.ami.received.some((a) => a.action === 'QueueAdd' && a.headers.some(([, v]) => v === 'PJSIP/1001'))).toBe(false);
     const before = east.ami.received.length + west.ami.received.length;
-    await expect(daemon.queue.execute({ actor: 'olivia', action: 'login', extension: '1001', queue: 'sales', source: 'dialplan' })).rejects.toMatchObject({ code: 'AGENTGATE_ERR_FORBIDDEN' });
+    await expect(
+      daemon.queue.execute({ actor: 'olivia', action: 'login', extension: '1001', queue: 'sales', source: 'dialplan' }),
+    ).rejects.toMatchObject({ code: 'AGENTGATE_ERR_FORBIDDEN' });
     expect(east.ami.received.length + west.ami.received.length).toBe(before);
     expect(daemon.queue.connections().map((c) => [c.server, c.connected])).toEqual([
       ['east', true],
@@ -87,7 +96,12 @@ describe('trusted proxies', () => {
     // olivia may only come from 10.9.x.x; the test client is 127.0.0.1.
     daemon = await build([]);
     let token = await daemon.tokens.issue('olivia', 't');
-    const ask = (d: Daemon, t: string) => d.http!.inject({ method: 'GET', url: '/v1/me/capabilities', headers: { authorization: `Bearer ${t}`, 'x-forwarded-for': '10.9.0.7' } });
+    const ask = (d: Daemon, t: string) =>
+      d.http!.inject({
+        method: 'GET',
+        url: '/v1/me/capabilities',
+        headers: { authorization: `Bearer ${t}`, 'x-forwarded-for': '10.9.0.7' },
+      });
     expect((await ask(daemon, token)).statusCode).toBe(403); // not a trusted proxy: the header is ignored
     await daemon.stop();
     daemon = await build(['127.0.0.1']);

@@ -44,7 +44,12 @@ function config(sim: Simulator, instance = 'q-1'): Config {
         { id: 'self', subject: 'group:team', actions: ['login', 'logout', 'pause', 'unpause'], targets: ['queue:support'] },
         { id: 'own-alice', subject: 'user:alice', actions: ['login', 'logout', 'pause', 'unpause'], targets: ['user:alice'] },
         { id: 'own-bob', subject: 'user:bob', actions: ['login', 'logout', 'pause', 'unpause'], targets: ['user:bob'] },
-        { id: 'sam-team', subject: 'user:sam', actions: ['login', 'logout', 'pause', 'unpause', 'penalty'], targets: ['group:team', 'queue:support', 'queue:sales'] },
+        {
+          id: 'sam-team',
+          subject: 'user:sam',
+          actions: ['login', 'logout', 'pause', 'unpause', 'penalty'],
+          targets: ['group:team', 'queue:support', 'queue:sales'],
+        },
       ],
     },
   });
@@ -53,7 +58,16 @@ function config(sim: Simulator, instance = 'q-1'): Config {
 async function start(sim: Simulator, store: Store, instance = 'q-1'): Promise<QueueService> {
   const c = config(sim, instance);
   const channels = createAriChannelLookup(c.servers);
-  const q = await startQueueService({ pbx: createAmiQueueControls(c.servers, { instanceId: c.instance.id, logger: silentLogger() }), servers: c.servers, store, policy: createPolicyHolder(c.directory), clock: systemClock(), logger: silentLogger(), channels, featureContexts: c.featureCodes.contexts });
+  const q = await startQueueService({
+    pbx: createAmiQueueControls(c.servers, { instanceId: c.instance.id, logger: silentLogger() }),
+    servers: c.servers,
+    store,
+    policy: createPolicyHolder(c.directory),
+    clock: systemClock(),
+    logger: silentLogger(),
+    channels,
+    featureContexts: c.featureCodes.contexts,
+  });
   return {
     ...q,
     async stop() {
@@ -63,7 +77,8 @@ async function start(sim: Simulator, store: Store, instance = 'q-1'): Promise<Qu
   };
 }
 
-const amiActions = (sim: Simulator, name: string): number => sim.ami.received.filter((a) => a.action.toLowerCase() === name.toLowerCase()).length;
+const amiActions = (sim: Simulator, name: string): number =>
+  sim.ami.received.filter((a) => a.action.toLowerCase() === name.toLowerCase()).length;
 
 for (const kind of ['memory', 'redis'] as StoreKind[]) {
   describe(`queue operations (${kind} Store)`, () => {
@@ -86,21 +101,57 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
       const r = await q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'http', ip: '127.0.0.1' });
       expect(r.ami.message).toBe('Added interface to queue');
       expect(sim.queues.members('support')).toMatchObject([{ interface: 'PJSIP/1001', memberName: 'Alice Agent', paused: false }]);
-      await q.execute({ actor: 'sam', action: 'pause', extension: '1001', queue: 'support', reason: 'Lunch break', source: 'http', ip: '127.0.0.1' });
-      await q.execute({ actor: 'sam', action: 'penalty', extension: '1001', queue: 'support', penalty: 3, source: 'http', ip: '127.0.0.1' });
+      await q.execute({
+        actor: 'sam',
+        action: 'pause',
+        extension: '1001',
+        queue: 'support',
+        reason: 'Lunch break',
+        source: 'http',
+        ip: '127.0.0.1',
+      });
+      await q.execute({
+        actor: 'sam',
+        action: 'penalty',
+        extension: '1001',
+        queue: 'support',
+        penalty: 3,
+        source: 'http',
+        ip: '127.0.0.1',
+      });
       expect(sim.queues.members('support')[0]).toMatchObject({ paused: true, pausedReason: 'Lunch break', penalty: 3 });
       await until(() => q.members({ queue: 'support' })[0]?.penalty === 3, 2000, 'member state from events');
-      expect(q.members({ queue: 'support' })[0]).toMatchObject({ extension: '1001', user: 'alice', paused: true, pausedReason: 'Lunch break' });
+      expect(q.members({ queue: 'support' })[0]).toMatchObject({
+        extension: '1001',
+        user: 'alice',
+        paused: true,
+        pausedReason: 'Lunch break',
+      });
       await q.execute({ actor: 'sam', action: 'logout', extension: '1001', queue: 'support', source: 'http', ip: '127.0.0.1' });
       expect(sim.queues.members('support')).toEqual([]);
-      const again = await q.execute({ actor: 'sam', action: 'logout', extension: '1001', queue: 'support', source: 'http', ip: '127.0.0.1' });
+      const again = await q.execute({
+        actor: 'sam',
+        action: 'logout',
+        extension: '1001',
+        queue: 'support',
+        source: 'http',
+        ip: '127.0.0.1',
+      });
       expect(again.ami.alreadyDone).toBe(true);
       const audit = await store.queryAudit({ kind: 'queue-op', actor: 'sam' });
       expect(audit.map((a) => a.action)).toEqual(['logout', 'logout', 'penalty', 'pause', 'login']);
     });
 
     it('login already paused is ONE QueueAdd with Paused and Reason, never add-then-pause', async () => {
-      await q.execute({ actor: 'alice', action: 'login', extension: '1001', queue: 'support', paused: true, reason: 'wrap-up', source: 'dialplan' });
+      await q.execute({
+        actor: 'alice',
+        action: 'login',
+        extension: '1001',
+        queue: 'support',
+        paused: true,
+        reason: 'wrap-up',
+        source: 'dialplan',
+      });
       const adds = sim.ami.received.filter((a) => a.action === 'QueueAdd');
       expect(adds).toHaveLength(1);
       expect(amiActions(sim, 'QueuePause')).toBe(0);
@@ -109,8 +160,12 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
 
     it('a denied request never reaches AMI and names the missing grant', async () => {
       const before = sim.ami.received.length;
-      await expect(q.execute({ actor: 'alice', action: 'login', extension: '1003', queue: 'support', source: 'http', ip: '127.0.0.1' })).rejects.toMatchObject({ code: 'AGENTGATE_ERR_FORBIDDEN' });
-      await expect(q.execute({ actor: 'alice', action: 'login', extension: '1001', queue: 'sales', source: 'http', ip: '127.0.0.1' })).rejects.toMatchObject({
+      await expect(
+        q.execute({ actor: 'alice', action: 'login', extension: '1003', queue: 'support', source: 'http', ip: '127.0.0.1' }),
+      ).rejects.toMatchObject({ code: 'AGENTGATE_ERR_FORBIDDEN' });
+      await expect(
+        q.execute({ actor: 'alice', action: 'login', extension: '1001', queue: 'sales', source: 'http', ip: '127.0.0.1' }),
+      ).rejects.toMatchObject({
         code: 'AGENTGATE_ERR_FORBIDDEN',
         message: expect.stringContaining('queue:sales') as unknown as string,
       });
@@ -121,14 +176,20 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
 
     it("Asterisk's own errors come back as distinct codes", async () => {
       await q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'dialplan' });
-      await expect(q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'dialplan' })).rejects.toMatchObject({ code: 'AGENTGATE_ERR_QUEUE_ALREADY_MEMBER' });
-      await expect(q.execute({ actor: 'sam', action: 'pause', extension: '1003', queue: 'support', source: 'dialplan' })).rejects.toMatchObject({ code: 'AGENTGATE_ERR_QUEUE_INTERFACE_NOT_FOUND' });
+      await expect(
+        q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'dialplan' }),
+      ).rejects.toMatchObject({ code: 'AGENTGATE_ERR_QUEUE_ALREADY_MEMBER' });
+      await expect(
+        q.execute({ actor: 'sam', action: 'pause', extension: '1003', queue: 'support', source: 'dialplan' }),
+      ).rejects.toMatchObject({ code: 'AGENTGATE_ERR_QUEUE_INTERFACE_NOT_FOUND' });
     });
 
     it('a reason with CR/LF is refused before the socket: no extra header ever arrives', async () => {
       await q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'dialplan' });
       const before = sim.ami.received.length;
-      await expect(q.execute({ actor: 'sam', action: 'pause', extension: '1001', reason: 'lunch\r\nQueue: sales', source: 'dialplan' })).rejects.toMatchObject({ code: 'AGENTGATE_ERR_CRLF', field: 'reason' });
+      await expect(
+        q.execute({ actor: 'sam', action: 'pause', extension: '1001', reason: 'lunch\r\nQueue: sales', source: 'dialplan' }),
+      ).rejects.toMatchObject({ code: 'AGENTGATE_ERR_CRLF', field: 'reason' });
       expect(sim.ami.received.length).toBe(before);
       expect(sim.ami.received.every((a) => a.headers.every(([, v]) => !/[\r\n]/.test(v)))).toBe(true);
       expect(sim.queues.members('support')[0]?.paused).toBe(false);
@@ -144,12 +205,19 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
     it('AMI dropped: an action fails at once with a clear error; after reconnect member state matches QueueStatus', async () => {
       await q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'dialplan' });
       sim.ami.dropConnections();
-      await expect(q.execute({ actor: 'sam', action: 'pause', extension: '1001', source: 'dialplan' })).rejects.toMatchObject({ code: 'AGENTGATE_ERR_AMI_DISCONNECTED' });
+      await expect(q.execute({ actor: 'sam', action: 'pause', extension: '1001', source: 'dialplan' })).rejects.toMatchObject({
+        code: 'AGENTGATE_ERR_AMI_DISCONNECTED',
+      });
       // Meanwhile the PBX changed (someone else logged bob in).
       sim.queues.add({ queue: 'support', interface: 'PJSIP/1003', membername: 'Bob Agent' });
       await until(() => q.connections()[0]!.connected, 5000, 'reconnected');
       await until(() => q.members({ queue: 'support' }).length === 2, 3000, 'state re-read');
-      expect(q.members({ queue: 'support' }).map((m) => m.interface).sort()).toEqual(['PJSIP/1001', 'PJSIP/1003']);
+      expect(
+        q
+          .members({ queue: 'support' })
+          .map((m) => m.interface)
+          .sort(),
+      ).toEqual(['PJSIP/1001', 'PJSIP/1003']);
       await q.execute({ actor: 'sam', action: 'pause', extension: '1001', source: 'dialplan' });
       expect(amiActions(sim, 'QueuePause')).toBe(1);
     });

@@ -8,7 +8,18 @@ afterEach(() => {
 });
 
 function client(): AmiClient {
-  return new AmiClient({ server: 'pbx1', host: '127.0.0.1', port: 1, username: 'u', secret: 's', actionTimeoutMs: 1000, instanceId: 't', logger: silentLogger(), onEvent: () => undefined, onConnected: () => undefined });
+  return new AmiClient({
+    server: 'pbx1',
+    host: '127.0.0.1',
+    port: 1,
+    username: 'u',
+    secret: 's',
+    actionTimeoutMs: 1000,
+    instanceId: 't',
+    logger: silentLogger(),
+    onEvent: () => undefined,
+    onConnected: () => undefined,
+  });
 }
 
 describe('AmiClient.waitConnected', () => {

@@ -6,7 +6,18 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeEvent, decodeResponse, decodeStatusItem, ownFields } from '../../../src/adapters/ami/messages.js';
 
-const MEMBER = { event: 'QueueMemberAdded', queue: 'support', interface: 'PJSIP/1001', membername: 'Alice', stateinterface: 'PJSIP/1001', membership: 'dynamic', penalty: '2', paused: '1', pausedreason: 'lunch', status: '1' };
+const MEMBER = {
+  event: 'QueueMemberAdded',
+  queue: 'support',
+  interface: 'PJSIP/1001',
+  membername: 'Alice',
+  stateinterface: 'PJSIP/1001',
+  membership: 'dynamic',
+  penalty: '2',
+  paused: '1',
+  pausedreason: 'lunch',
+  status: '1',
+};
 
 describe('AMI message schemas', () => {
   it.each([
@@ -25,15 +36,37 @@ describe('AMI message schemas', () => {
   it('a well-formed member event is typed', () => {
     expect(decodeEvent(MEMBER)).toEqual({
       ok: true,
-      value: { kind: 'member', event: 'queuememberadded', member: { queue: 'support', interface: 'PJSIP/1001', memberName: 'Alice', stateInterface: 'PJSIP/1001', penalty: 2, paused: true, pausedReason: 'lunch', status: 1, dynamic: true } },
+      value: {
+        kind: 'member',
+        event: 'queuememberadded',
+        member: {
+          queue: 'support',
+          interface: 'PJSIP/1001',
+          memberName: 'Alice',
+          stateInterface: 'PJSIP/1001',
+          penalty: 2,
+          paused: true,
+          pausedReason: 'lunch',
+          status: 1,
+          dynamic: true,
+        },
+      },
     });
   });
 
   it('an AgentGate UserEvent with a repeated Action or UserEvent is malformed; other UserEvents are not read', () => {
-    expect(decodeEvent({ event: 'UserEvent', userevent: 'AgentGate', action: ['login', 'logout'] })).toMatchObject({ ok: false, field: 'action' });
-    expect(decodeEvent({ event: 'UserEvent', userevent: ['AgentGate', 'AgentGate'], action: 'login' })).toMatchObject({ ok: false, field: 'userevent' });
+    expect(decodeEvent({ event: 'UserEvent', userevent: 'AgentGate', action: ['login', 'logout'] })).toMatchObject({
+      ok: false,
+      field: 'action',
+    });
+    expect(decodeEvent({ event: 'UserEvent', userevent: ['AgentGate', 'AgentGate'], action: 'login' })).toMatchObject({
+      ok: false,
+      field: 'userevent',
+    });
     expect(decodeEvent({ event: 'UserEvent', userevent: 'SomethingElse', action: ['x', 'y'] })).toBeUndefined();
-    expect(decodeEvent({ event: 'UserEvent', userevent: 'agentgate', action: 'login', channel: 'PJSIP/1001-00000001', uniqueid: '1.2' })).toEqual({
+    expect(
+      decodeEvent({ event: 'UserEvent', userevent: 'agentgate', action: 'login', channel: 'PJSIP/1001-00000001', uniqueid: '1.2' }),
+    ).toEqual({
       ok: true,
       value: { kind: 'feature', action: 'login', channel: 'PJSIP/1001-00000001', uniqueid: '1.2' },
     });
@@ -43,13 +76,50 @@ describe('AMI message schemas', () => {
     const item: Record<string, unknown> = { event: 'QueueMemberRemoved', queue: 'support', interface: 'PJSIP/1001' };
     // What asterisk-manager builds for a `__proto__: x` header: the object's prototype changes.
     Object.setPrototypeOf(item, ['x']);
-    expect(decodeEvent(ownFields(item))).toEqual({ ok: true, value: { kind: 'member-removed', queue: 'support', interface: 'PJSIP/1001' } });
+    expect(decodeEvent(ownFields(item))).toEqual({
+      ok: true,
+      value: { kind: 'member-removed', queue: 'support', interface: 'PJSIP/1001' },
+    });
   });
 
   it('fuzz: never throws, and whatever decodes has the declared types', () => {
-    const keys = fc.constantFrom('event', 'queue', 'interface', 'location', 'membername', 'name', 'penalty', 'paused', 'pausedreason', 'status', 'membership', 'stateinterface', 'userevent', 'action', 'channel', 'uniqueid', 'response', 'message', 'toString', 'constructor', '__proto__');
+    const keys = fc.constantFrom(
+      'event',
+      'queue',
+      'interface',
+      'location',
+      'membername',
+      'name',
+      'penalty',
+      'paused',
+      'pausedreason',
+      'status',
+      'membership',
+      'stateinterface',
+      'userevent',
+      'action',
+      'channel',
+      'uniqueid',
+      'response',
+      'message',
+      'toString',
+      'constructor',
+      '__proto__',
+    );
     const value = fc.oneof(
-      fc.constantFrom('QueueMemberAdded', 'QueueMemberRemoved', 'QueueMember', 'UserEvent', 'AgentGate', 'FullyBooted', 'Success', '0', '1', '12', ''),
+      fc.constantFrom(
+        'QueueMemberAdded',
+        'QueueMemberRemoved',
+        'QueueMember',
+        'UserEvent',
+        'AgentGate',
+        'FullyBooted',
+        'Success',
+        '0',
+        '1',
+        '12',
+        '',
+      ),
       fc.string(),
       fc.array(fc.string(), { maxLength: 3 }),
       fc.dictionary(fc.string(), fc.string()),

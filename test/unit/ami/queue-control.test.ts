@@ -4,7 +4,17 @@ import { amiAction, refusalOf } from '../../../src/adapters/ami/queue-control.js
 
 describe('AMI queue control', () => {
   it('spells each command as its AMI action; a paused login is one QueueAdd with Paused and Reason', () => {
-    expect(amiAction({ op: 'add', queue: 'support', interface: 'PJSIP/1001', memberName: 'Alice', stateInterface: 'PJSIP/1001', paused: true, reason: 'training' })).toEqual({
+    expect(
+      amiAction({
+        op: 'add',
+        queue: 'support',
+        interface: 'PJSIP/1001',
+        memberName: 'Alice',
+        stateInterface: 'PJSIP/1001',
+        paused: true,
+        reason: 'training',
+      }),
+    ).toEqual({
       action: 'QueueAdd',
       queue: 'support',
       interface: 'PJSIP/1001',
@@ -14,9 +24,20 @@ describe('AMI queue control', () => {
       paused: 'true',
       reason: 'training',
     });
-    expect(amiAction({ op: 'remove', queue: 'support', interface: 'PJSIP/1001' })).toEqual({ action: 'QueueRemove', queue: 'support', interface: 'PJSIP/1001' });
-    expect(amiAction({ op: 'pause', interface: 'PJSIP/1001', paused: false, reason: 'ignored when unpausing' })).toMatchObject({ action: 'QueuePause', paused: 'false', reason: undefined });
-    expect(amiAction({ op: 'penalty', queue: 'support', interface: 'PJSIP/1001', penalty: 0 })).toMatchObject({ action: 'QueuePenalty', penalty: '0' });
+    expect(amiAction({ op: 'remove', queue: 'support', interface: 'PJSIP/1001' })).toEqual({
+      action: 'QueueRemove',
+      queue: 'support',
+      interface: 'PJSIP/1001',
+    });
+    expect(amiAction({ op: 'pause', interface: 'PJSIP/1001', paused: false, reason: 'ignored when unpausing' })).toMatchObject({
+      action: 'QueuePause',
+      paused: 'false',
+      reason: undefined,
+    });
+    expect(amiAction({ op: 'penalty', queue: 'support', interface: 'PJSIP/1001', penalty: 0 })).toMatchObject({
+      action: 'QueuePenalty',
+      penalty: '0',
+    });
   });
 
   it.each([

@@ -44,14 +44,17 @@ describe('API use cases', () => {
   it('explain for another user takes a manager or above; oneself is always allowed', () => {
     const p = rig().policy.current();
     const q = { user: 'alice', action: 'pause' as const, extension: '1001' };
-    expect(() => explainForCaller(p, 'sam', q, '10.0.3.1')).toThrow(expect.objectContaining({ code: 'AGENTGATE_ERR_FORBIDDEN', field: 'user' }) as Error);
+    expect(() => explainForCaller(p, 'sam', q, '10.0.3.1')).toThrow(
+      expect.objectContaining({ code: 'AGENTGATE_ERR_FORBIDDEN', field: 'user' }) as Error,
+    );
     expect(explainForCaller(p, 'mia', q, '10.0.3.1')).toMatchObject({ allowed: false, text: expect.any(String) as unknown });
     expect(explainForCaller(p, 'alice', { action: 'pause', extension: '1001' }, '10.0.3.1').text).toContain('alice');
   });
 
-  it('agents read only their own audit records; supervisors and above read everyone\'s', async () => {
+  it("agents read only their own audit records; supervisors and above read everyone's", async () => {
     const r = rig();
-    for (const actor of ['alice', 'sam']) await r.store.appendAudit({ kind: 'queue-op', at: r.clock.now(), actor, action: 'pause', result: 'ok', detail: {} });
+    for (const actor of ['alice', 'sam'])
+      await r.store.appendAudit({ kind: 'queue-op', at: r.clock.now(), actor, action: 'pause', result: 'ok', detail: {} });
     expect((await auditForCaller(r, 'alice', {})).map((e) => e.actor)).toEqual(['alice']);
     expect((await auditForCaller(r, 'sam', {})).map((e) => e.actor).sort()).toEqual(['alice', 'sam']);
   });

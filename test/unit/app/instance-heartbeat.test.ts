@@ -17,7 +17,11 @@ function setup(): { clock: ManualClock; store: Store } {
   return { clock, store: createMemoryStore({ clock }) };
 }
 
-function start(clock: ManualClock, store: Store, over: { host?: string; pid?: number; alive?: number[]; id?: string; idFromHost?: boolean } = {}): Promise<InstanceHeartbeat> {
+function start(
+  clock: ManualClock,
+  store: Store,
+  over: { host?: string; pid?: number; alive?: number[]; id?: string; idFromHost?: boolean } = {},
+): Promise<InstanceHeartbeat> {
   return startInstanceHeartbeat({
     store,
     clock,
@@ -79,7 +83,10 @@ describe('instance heartbeat (#12.5)', () => {
       clock.setTimer(TTL / 2, renew);
     };
     clock.setTimer(TTL / 2, renew);
-    const refused = await settle(clock, start(clock, store, { id: 'shared', idFromHost: false }).catch((e: unknown) => e));
+    const refused = await settle(
+      clock,
+      start(clock, store, { id: 'shared', idFromHost: false }).catch((e: unknown) => e),
+    );
     expect(refused).toMatchObject({ code: 'AGENTGATE_ERR_INSTANCE_ID_IN_USE' });
     expect((refused as Error).message).toContain('host other-host');
     expect((refused as Error).message).not.toContain('instance.id is not set');

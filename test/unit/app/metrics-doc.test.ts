@@ -27,7 +27,13 @@ describe('metrics', () => {
 
   it('audit: each write the Store refuses is counted, buffered records are shown while they wait, dropped ones counted', async () => {
     const metrics = createPrometheusMetrics({ defaultMetrics: false });
-    const store = { down: true, async appendAudit(): Promise<string> { if (store.down) throw new Error('ECONNREFUSED'); return '1'; } };
+    const store = {
+      down: true,
+      async appendAudit(): Promise<string> {
+        if (store.down) throw new Error('ECONNREFUSED');
+        return '1';
+      },
+    };
     const trail = createAuditTrail({ store, logger: silentLogger(), retryMs: 20, cap: 2, metrics });
     const entry = { kind: 'queue-op' as const, at: 1, action: 'pause', result: 'ok', detail: {} };
     await trail.append(entry);
@@ -66,7 +72,9 @@ describe('metrics', () => {
       metrics.httpRequest({ method: `M${i}`, route: 'unknown', status: 404 });
     }
     const samples = parseMetrics(await text(metrics));
-    expect(samples.filter((s) => s.name === 'agentgate_queue_operations_total')).toEqual([{ name: 'agentgate_queue_operations_total', labels: { action: 'other', result: 'other', source: 'dialplan' }, value: 50 }]);
+    expect(samples.filter((s) => s.name === 'agentgate_queue_operations_total')).toEqual([
+      { name: 'agentgate_queue_operations_total', labels: { action: 'other', result: 'other', source: 'dialplan' }, value: 50 },
+    ]);
     expect(samples.filter((s) => s.name === 'agentgate_dispatches_total')).toHaveLength(1);
     expect(samples.filter((s) => s.name === 'agentgate_dispatch_legs_total')).toHaveLength(1);
     expect(samples.filter((s) => s.name === 'agentgate_http_requests_total')).toHaveLength(1);
@@ -75,7 +83,12 @@ describe('metrics', () => {
   it('Redis Store: the connection gauge is 1 once connected and 0 after it closes', async () => {
     const metrics = createPrometheusMetrics({ defaultMetrics: false });
     const prefix = uniquePrefix();
-    const config = validateConfig({ instance: { id: 'm' }, servers: [{ name: 'pbx1', ami: { host: '127.0.0.1', port: 5038, username: 'u', secret: 's' } }], store: { redis: { url: REDIS_URL, prefix } }, directory: { users: [] } });
+    const config = validateConfig({
+      instance: { id: 'm' },
+      servers: [{ name: 'pbx1', ami: { host: '127.0.0.1', port: 5038, username: 'u', secret: 's' } }],
+      store: { redis: { url: REDIS_URL, prefix } },
+      directory: { users: [] },
+    });
     const store = await createStore(config, { clock: systemClock(), logger: silentLogger(), metrics });
     try {
       expect(sampleValue(await text(metrics), 'agentgate_connection_up', { system: 'redis', server: 'redis' })).toBe(1);
@@ -83,6 +96,10 @@ describe('metrics', () => {
       await store.close();
       await deletePrefix(prefix);
     }
-    await until(async () => sampleValue(await text(metrics), 'agentgate_connection_up', { system: 'redis', server: 'redis' }) === 0, 2000, 'closed');
+    await until(
+      async () => sampleValue(await text(metrics), 'agentgate_connection_up', { system: 'redis', server: 'redis' }) === 0,
+      2000,
+      'closed',
+    );
   });
 });

@@ -48,7 +48,10 @@ describe('planUserImport', () => {
         { id: 'carol', name: 'C', role: 'agent', scope: 'call_center_agent', groups: ['night'], extensions: ['1003'] },
       ],
       groups: [...BASE.groups, { id: 'night', members: ['carol'], supervisors: [] }],
-      grants: [BASE.grants[0], { id: 'night-login', subject: 'group:night', actions: ['login'], targets: ['group:night', 'queue:support'] }],
+      grants: [
+        BASE.grants[0],
+        { id: 'night-login', subject: 'group:night', actions: ['login'], targets: ['group:night', 'queue:support'] },
+      ],
     });
     const steps = planUserImport(current, target, 'olivia');
     expect(steps).toContain('put-user carol');
@@ -64,9 +67,16 @@ describe('planUserImport', () => {
   });
 
   it('refusals name the change and the failed rule: an agent; a right the admin does not hold; a role above its own', () => {
-    const target = doc({ ...BASE, grants: [...BASE.grants, { id: 'x', subject: 'user:bob', actions: ['login'], targets: ['user:bob', 'queue:support'] }] });
+    const target = doc({
+      ...BASE,
+      grants: [...BASE.grants, { id: 'x', subject: 'user:bob', actions: ['login'], targets: ['user:bob', 'queue:support'] }],
+    });
     expect(() => planUserImport(current, target, 'alice')).toThrow(/add-grant x: admin-role/);
-    const wider = doc({ ...BASE, queues: [...BASE.queues, { id: 'sales' }], grants: [...BASE.grants, { id: 'y', subject: 'user:bob', actions: ['login'], targets: ['queue:sales'] }] });
+    const wider = doc({
+      ...BASE,
+      queues: [...BASE.queues, { id: 'sales' }],
+      grants: [...BASE.grants, { id: 'y', subject: 'user:bob', actions: ['login'], targets: ['queue:sales'] }],
+    });
     expect(() => planUserImport(current, wider, 'olivia')).toThrow(/add-grant y: no-escalation/);
     const owner = doc({ ...BASE, users: [...BASE.users, { id: 'zed', name: 'Z', role: 'owner', scope: 'office_manager' }] });
     try {
@@ -80,11 +90,22 @@ describe('planUserImport', () => {
   });
 
   it('removals: grant, then user, group, extension, queue', () => {
-    const noTeam = { ...BASE, users: BASE.users.slice(0, 2).map((u) => ({ ...u, groups: [] })), groups: [], queues: [], extensions: BASE.extensions.slice(0, 1), grants: [] };
+    const noTeam = {
+      ...BASE,
+      users: BASE.users.slice(0, 2).map((u) => ({ ...u, groups: [] })),
+      groups: [],
+      queues: [],
+      extensions: BASE.extensions.slice(0, 1),
+      grants: [],
+    };
     const steps = planUserImport(current, doc(noTeam), 'olivia');
-    const order = ['remove-grant admin', 'remove-user bob', 'remove-group team', 'remove-extension 1002', 'remove-queue support'].map((x) => steps.indexOf(x));
+    const order = ['remove-grant admin', 'remove-user bob', 'remove-group team', 'remove-extension 1002', 'remove-queue support'].map((x) =>
+      steps.indexOf(x),
+    );
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
-    expect(describeDiff(diffPolicies(current.doc, doc(noTeam)))).toBe('2 users differ (-1 ~1), 1 group differs (-1), 2 extensions differ (-2), 1 queue differs (-1), 2 grants differ (-2)');
+    expect(describeDiff(diffPolicies(current.doc, doc(noTeam)))).toBe(
+      '2 users differ (-1 ~1), 1 group differs (-1), 2 extensions differ (-2), 1 queue differs (-1), 2 grants differ (-2)',
+    );
   });
 });

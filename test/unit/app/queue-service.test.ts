@@ -47,14 +47,21 @@ function fakePbx(server = 'pbx1'): FakePbx {
 const { directory: doc } = validateConfig({
   servers: [{ name: 'pbx1', ami: { host: '127.0.0.1', port: 5038, username: 'u', secret: 's' } }],
   directory: {
-  users: [
-    { id: 'alice', name: 'Alice Agent', role: 'agent', scope: 'call_center_agent', groups: ['team'], extensions: ['1001'] },
-    { id: 'sam', name: 'Sam Supervisor', role: 'supervisor', scope: 'call_center_supervisor' },
-  ],
-  groups: [{ id: 'team', members: ['alice'], supervisors: ['sam'] }],
-  extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
-  queues: [{ id: 'support' }],
-  grants: [{ id: 'sam-team', subject: 'user:sam', actions: ['login', 'logout', 'pause', 'unpause', 'penalty'], targets: ['group:team', 'queue:support'] }],
+    users: [
+      { id: 'alice', name: 'Alice Agent', role: 'agent', scope: 'call_center_agent', groups: ['team'], extensions: ['1001'] },
+      { id: 'sam', name: 'Sam Supervisor', role: 'supervisor', scope: 'call_center_supervisor' },
+    ],
+    groups: [{ id: 'team', members: ['alice'], supervisors: ['sam'] }],
+    extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
+    queues: [{ id: 'support' }],
+    grants: [
+      {
+        id: 'sam-team',
+        subject: 'user:sam',
+        actions: ['login', 'logout', 'pause', 'unpause', 'penalty'],
+        targets: ['group:team', 'queue:support'],
+      },
+    ],
   },
 });
 
@@ -73,23 +80,50 @@ const member = (over: Partial<QueueMemberState> = {}): QueueMemberState => ({
 
 async function start(pbx: FakePbx, logger = silentLogger()): Promise<QueueService> {
   const clock = manualClock();
-  return startQueueService({ pbx: [pbx], servers: [{ name: pbx.server }], store: createMemoryStore({ clock }), policy: createPolicyHolder(doc), clock, logger });
+  return startQueueService({
+    pbx: [pbx],
+    servers: [{ name: pbx.server }],
+    store: createMemoryStore({ clock }),
+    policy: createPolicyHolder(doc),
+    clock,
+    logger,
+  });
 }
 
 describe('queue service on a fake QueueControl', () => {
   it('login with a pause reason is one add command carrying paused and reason', async () => {
     const pbx = fakePbx();
     const q = await start(pbx);
-    const r = await q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', paused: true, reason: 'training', source: 'dialplan' });
+    const r = await q.execute({
+      actor: 'sam',
+      action: 'login',
+      extension: '1001',
+      queue: 'support',
+      paused: true,
+      reason: 'training',
+      source: 'dialplan',
+    });
     expect(r).toMatchObject({ ok: true, server: 'pbx1', interface: 'PJSIP/1001', ami: { response: 'Success', message: 'done' } });
-    expect(pbx.sent).toEqual([{ op: 'add', queue: 'support', interface: 'PJSIP/1001', memberName: 'Alice Agent', stateInterface: 'PJSIP/1001', paused: true, reason: 'training' }]);
+    expect(pbx.sent).toEqual([
+      {
+        op: 'add',
+        queue: 'support',
+        interface: 'PJSIP/1001',
+        memberName: 'Alice Agent',
+        stateInterface: 'PJSIP/1001',
+        paused: true,
+        reason: 'training',
+      },
+    ]);
     await q.stop();
   });
 
   it('a denied request never reaches the port', async () => {
     const pbx = fakePbx();
     const q = await start(pbx);
-    await expect(q.execute({ actor: 'alice', action: 'login', extension: '1001', queue: 'support', source: 'dialplan' })).rejects.toMatchObject({ code: 'AGENTGATE_ERR_FORBIDDEN' });
+    await expect(
+      q.execute({ actor: 'alice', action: 'login', extension: '1001', queue: 'support', source: 'dialplan' }),
+    ).rejects.toMatchObject({ code: 'AGENTGATE_ERR_FORBIDDEN' });
     expect(pbx.sent).toEqual([]);
     await q.stop();
   });
@@ -98,11 +132,15 @@ describe('queue service on a fake QueueControl', () => {
     const pbx = fakePbx();
     const q = await start(pbx);
     pbx.answer = () => ({ response: 'Error', message: 'Unable to add interface: Already there', refusal: 'already-member' });
-    await expect(q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'dialplan' })).rejects.toMatchObject({ code: 'AGENTGATE_ERR_QUEUE_ALREADY_MEMBER', status: 409 });
+    await expect(
+      q.execute({ actor: 'sam', action: 'login', extension: '1001', queue: 'support', source: 'dialplan' }),
+    ).rejects.toMatchObject({ code: 'AGENTGATE_ERR_QUEUE_ALREADY_MEMBER', status: 409 });
     pbx.answer = () => ({ response: 'Error', message: 'Unable to remove interface: Not there', refusal: 'not-member' });
     const out = await q.execute({ actor: 'sam', action: 'logout', extension: '1001', queue: 'support', source: 'dialplan' });
     expect(out.ami).toEqual({ response: 'Error', message: 'Unable to remove interface: Not there', alreadyDone: true });
-    await expect(q.execute({ actor: 'sam', action: 'pause', extension: '1001', queue: 'support', source: 'dialplan' })).rejects.toMatchObject({ code: 'AGENTGATE_ERR_QUEUE_NOT_MEMBER' });
+    await expect(
+      q.execute({ actor: 'sam', action: 'pause', extension: '1001', queue: 'support', source: 'dialplan' }),
+    ).rejects.toMatchObject({ code: 'AGENTGATE_ERR_QUEUE_NOT_MEMBER' });
     await q.stop();
   });
 
@@ -127,7 +165,11 @@ describe('queue service on a fake QueueControl', () => {
     const logs = captureLogs();
     const q = await start(pbx, logs.logger);
     const line = logs.lines.find((l) => l.msg === 'QueueStatus failed');
-    expect(line?.err).toMatchObject({ type: 'Error', message: 'QueueStatus got no answer', stack: expect.stringContaining('QueueStatus got no answer') as unknown });
+    expect(line?.err).toMatchObject({
+      type: 'Error',
+      message: 'QueueStatus got no answer',
+      stack: expect.stringContaining('QueueStatus got no answer') as unknown,
+    });
     await q.stop();
   });
 });

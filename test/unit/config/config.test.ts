@@ -60,12 +60,14 @@ describe('config', () => {
   });
 
   it('rejects blended without both inbound and outbound, naming the field', () => {
-    const issues = issuesOf(example.replace('flags: { inbound: true }\n    - id: sam', 'flags: { inbound: true, blended: true }\n    - id: sam'));
+    const issues = issuesOf(
+      example.replace('flags: { inbound: true }\n    - id: sam', 'flags: { inbound: true, blended: true }\n    - id: sam'),
+    );
     expect(issues.some((i) => i.path.startsWith('directory.users[1].flags'))).toBe(true);
   });
 
   it('rejects an extension on an unknown server', () => {
-    const issues = issuesOf(example.replace("name: Alice desk, server: pbx1", 'name: Alice desk, server: pbx9'));
+    const issues = issuesOf(example.replace('name: Alice desk, server: pbx1', 'name: Alice desk, server: pbx9'));
     expect(issues.map((i) => i.path)).toContain('directory.extensions[0].server');
   });
 

@@ -45,13 +45,19 @@ describe('config: environment variables', () => {
     const text = yaml('password: ${ARI_PASSWORD:-fallback}\n      app: app-${SITE:-main}');
     expect(parseConfigText(text, 't', { env: {} }).servers[0]?.ari).toMatchObject({ password: 'fallback', app: 'app-main' });
     expect(parseConfigText(text, 't', { env: { ARI_PASSWORD: '' } }).servers[0]?.ari?.password).toBe('fallback');
-    expect(parseConfigText(text, 't', { env: { ARI_PASSWORD: 'set', SITE: 'b' } }).servers[0]?.ari).toMatchObject({ password: 'set', app: 'app-b' });
+    expect(parseConfigText(text, 't', { env: { ARI_PASSWORD: 'set', SITE: 'b' } }).servers[0]?.ari).toMatchObject({
+      password: 'set',
+      app: 'app-b',
+    });
   });
 
   it('an unset VAR without a default is an error naming the field and the variable', () => {
     const issues = issuesOf(yaml('password: ${ARI_PASSWORD}', 'username: agentgate\n      secret: ${AMI_SECRET}'), {});
     expect(issues).toEqual([
-      { path: 'servers[0].ari.password', message: 'environment variable ARI_PASSWORD is not set (use ${ARI_PASSWORD:-default} for a default)' },
+      {
+        path: 'servers[0].ari.password',
+        message: 'environment variable ARI_PASSWORD is not set (use ${ARI_PASSWORD:-default} for a default)',
+      },
       { path: 'servers[0].ami.secret', message: 'environment variable AMI_SECRET is not set (use ${AMI_SECRET:-default} for a default)' },
     ]);
   });
@@ -64,7 +70,9 @@ describe('config: environment variables', () => {
   it('AGENTGATE_LOG_LEVEL overrides log.level; a wrong level is a config error', () => {
     expect(parseConfigText(yaml('password: p'), 't', { env: { AGENTGATE_LOG_LEVEL: 'debug' } }).log.level).toBe('debug');
     expect(parseConfigText(`log: { level: warn }\n${yaml('password: p')}`, 't', { env: {} }).log.level).toBe('warn');
-    expect(issuesOf(yaml('password: p'), { AGENTGATE_LOG_LEVEL: 'loud' })).toEqual([{ path: 'log.level', message: "env AGENTGATE_LOG_LEVEL='loud' is not one of trace, debug, info, warn, error" }]);
+    expect(issuesOf(yaml('password: p'), { AGENTGATE_LOG_LEVEL: 'loud' })).toEqual([
+      { path: 'log.level', message: "env AGENTGATE_LOG_LEVEL='loud' is not one of trace, debug, info, warn, error" },
+    ]);
   });
 });
 
@@ -82,14 +90,22 @@ describe('config: *_file secrets', () => {
 
   it('url_file for the Redis URL; ${VAR} in the path', () => {
     writeFileSync(join(dir, 'redis_url'), 'redis://:pw@127.0.0.1:6379\n');
-    const cfg = parseConfigText(`${yaml('password: p')}store:\n  redis:\n    url_file: \${SECRETS}/redis_url\n`, 't', { env: { SECRETS: dir } });
+    const cfg = parseConfigText(`${yaml('password: p')}store:\n  redis:\n    url_file: \${SECRETS}/redis_url\n`, 't', {
+      env: { SECRETS: dir },
+    });
     expect(cfg.store.redis?.url).toBe('redis://:pw@127.0.0.1:6379');
   });
 
   it('a missing or empty file, or both forms at once, is an error naming the *_file field', () => {
     writeFileSync(join(dir, 'empty'), '\n');
-    expect(issuesOf(yaml('password_file: /no/such/file'), {})).toEqual([{ path: 'servers[0].ari.password_file', message: 'cannot read /no/such/file: ENOENT' }]);
-    expect(issuesOf(yaml('password_file: empty'), {})).toEqual([{ path: 'servers[0].ari.password_file', message: `${join(dir, 'empty')} is empty` }]);
-    expect(issuesOf(yaml('password: p\n      password_file: empty'), {})).toEqual([{ path: 'servers[0].ari.password_file', message: 'give password or password_file, not both' }]);
+    expect(issuesOf(yaml('password_file: /no/such/file'), {})).toEqual([
+      { path: 'servers[0].ari.password_file', message: 'cannot read /no/such/file: ENOENT' },
+    ]);
+    expect(issuesOf(yaml('password_file: empty'), {})).toEqual([
+      { path: 'servers[0].ari.password_file', message: `${join(dir, 'empty')} is empty` },
+    ]);
+    expect(issuesOf(yaml('password: p\n      password_file: empty'), {})).toEqual([
+      { path: 'servers[0].ari.password_file', message: 'give password or password_file, not both' },
+    ]);
   });
 });

@@ -27,7 +27,16 @@ const THREE = [
 ];
 
 function start(over: Partial<StartInput> = {}, cfg: Partial<DispatchConfig> = {}): { state: DispatchState; commands: DispatchCommand[] } {
-  return startDispatch({ id: 'd', agentId: 'alice', callerId: 'caller', now: 100, config: { ...config, ...cfg }, addresses: THREE, claimHeld: true, ...over });
+  return startDispatch({
+    id: 'd',
+    agentId: 'alice',
+    callerId: 'caller',
+    now: 100,
+    config: { ...config, ...cfg },
+    addresses: THREE,
+    claimHeld: true,
+    ...over,
+  });
 }
 
 /** Feed events one by one; return the final state and the commands of the LAST event only. */
@@ -80,7 +89,18 @@ describe('starting a dispatch', () => {
       { type: 'CreateLeg', legId: 'd-leg2', endpoint: 'PJSIP/2' },
       { type: 'StartTimer', name: 'delay:d-leg3', ms: 5000 },
     ]);
-    expect(state).toMatchObject({ id: 'd', agentId: 'alice', callerId: 'caller', bridgeId: 'd-bridge', phase: 'ringing', startedAt: 100, claimHeld: true, callerGone: false, bridgeCreated: true, timers: ['overall', 'delay:d-leg3'] });
+    expect(state).toMatchObject({
+      id: 'd',
+      agentId: 'alice',
+      callerId: 'caller',
+      bridgeId: 'd-bridge',
+      phase: 'ringing',
+      startedAt: 100,
+      claimHeld: true,
+      callerGone: false,
+      bridgeCreated: true,
+      timers: ['overall', 'delay:d-leg3'],
+    });
     expect(state.legs.map((l) => [l.id, l.endpoint, l.status, l.dialStatus])).toEqual([
       ['d-leg1', 'PJSIP/1', 'creating', ''],
       ['d-leg2', 'PJSIP/2', 'creating', ''],
@@ -94,12 +114,38 @@ describe('starting a dispatch', () => {
   });
 
   it.each([
-    { name: 'the dialplan timeout overrides the configured one', timeoutSec: 20, perAddress: [undefined, undefined], overall: 20_000, legs: [20, 20] },
-    { name: 'the configured ring timeout when the dialplan gives none', timeoutSec: undefined, perAddress: [undefined, undefined], overall: 30_000, legs: [30, 30] },
-    { name: 'an address rings for its own timeout when shorter', timeoutSec: 20, perAddress: [10, undefined], overall: 20_000, legs: [10, 20] },
-    { name: 'an address never rings longer than the whole dispatch', timeoutSec: 20, perAddress: [40, 25], overall: 20_000, legs: [20, 20] },
+    {
+      name: 'the dialplan timeout overrides the configured one',
+      timeoutSec: 20,
+      perAddress: [undefined, undefined],
+      overall: 20_000,
+      legs: [20, 20],
+    },
+    {
+      name: 'the configured ring timeout when the dialplan gives none',
+      timeoutSec: undefined,
+      perAddress: [undefined, undefined],
+      overall: 30_000,
+      legs: [30, 30],
+    },
+    {
+      name: 'an address rings for its own timeout when shorter',
+      timeoutSec: 20,
+      perAddress: [10, undefined],
+      overall: 20_000,
+      legs: [10, 20],
+    },
+    {
+      name: 'an address never rings longer than the whole dispatch',
+      timeoutSec: 20,
+      perAddress: [40, 25],
+      overall: 20_000,
+      legs: [20, 20],
+    },
   ])('ring timeouts: $name', ({ timeoutSec, perAddress, overall, legs }) => {
-    const addresses = perAddress.map((t, i) => (t === undefined ? { endpoint: `PJSIP/${i + 1}`, delayMs: 0 } : { endpoint: `PJSIP/${i + 1}`, delayMs: 0, timeoutSec: t }));
+    const addresses = perAddress.map((t, i) =>
+      t === undefined ? { endpoint: `PJSIP/${i + 1}`, delayMs: 0 } : { endpoint: `PJSIP/${i + 1}`, delayMs: 0, timeoutSec: t },
+    );
     const { state, commands } = start(timeoutSec === undefined ? { addresses } : { addresses, timeoutSec });
     expect(commands).toContainEqual({ type: 'StartTimer', name: 'overall', ms: overall });
     expect(state.legs.map((l) => l.timeoutSec)).toEqual(legs);
@@ -114,23 +160,39 @@ describe('starting a dispatch', () => {
 
   it.each([
     { name: 'no agent to ring → NOAGENT', allOffline: undefined, noAgentReason: 'not found', result: 'NOAGENT' },
-    { name: 'every address offline → UNAVAILABLE (the agent exists, as Dial’s CHANUNAVAIL)', allOffline: true, noAgentReason: undefined, result: 'UNAVAILABLE' },
-    { name: 'a reason not to ring wins over offline addresses → NOAGENT', allOffline: true, noAgentReason: 'inbound off', result: 'NOAGENT' },
+    {
+      name: 'every address offline → UNAVAILABLE (the agent exists, as Dial’s CHANUNAVAIL)',
+      allOffline: true,
+      noAgentReason: undefined,
+      result: 'UNAVAILABLE',
+    },
+    {
+      name: 'a reason not to ring wins over offline addresses → NOAGENT',
+      allOffline: true,
+      noAgentReason: 'inbound off',
+      result: 'NOAGENT',
+    },
     { name: 'nothing said at all → NOAGENT', allOffline: undefined, noAgentReason: undefined, result: 'NOAGENT' },
-  ] as const)('nobody to ring: $name, at once: no bridge, no timer, caller continued, claim released', ({ allOffline, noAgentReason, result }) => {
-    const input: Partial<StartInput> = { addresses: [], config: { ...config, fallback: { context: 'voicemail', extension: 's', priority: 1 } } };
-    if (allOffline) input.allOffline = true;
-    if (noAgentReason) input.noAgentReason = noAgentReason;
-    const { state, commands } = start(input);
-    expect(commands).toEqual([
-      { type: 'SetCallerVar', name: 'AGENTGATE_RESULT', value: result },
-      { type: 'ContinueCaller', fallback: { context: 'voicemail', extension: 's', priority: 1 } },
-      { type: 'ReleaseAgent' },
-      { type: 'Finished', result },
-    ]);
-    expect(state).toMatchObject({ phase: 'done', result, endedAt: 100, claimHeld: false, timers: [] });
-    expect(isFinished(state)).toBe(true);
-  });
+  ] as const)(
+    'nobody to ring: $name, at once: no bridge, no timer, caller continued, claim released',
+    ({ allOffline, noAgentReason, result }) => {
+      const input: Partial<StartInput> = {
+        addresses: [],
+        config: { ...config, fallback: { context: 'voicemail', extension: 's', priority: 1 } },
+      };
+      if (allOffline) input.allOffline = true;
+      if (noAgentReason) input.noAgentReason = noAgentReason;
+      const { state, commands } = start(input);
+      expect(commands).toEqual([
+        { type: 'SetCallerVar', name: 'AGENTGATE_RESULT', value: result },
+        { type: 'ContinueCaller', fallback: { context: 'voicemail', extension: 's', priority: 1 } },
+        { type: 'ReleaseAgent' },
+        { type: 'Finished', result },
+      ]);
+      expect(state).toMatchObject({ phase: 'done', result, endedAt: 100, claimHeld: false, timers: [] });
+      expect(isFinished(state)).toBe(true);
+    },
+  );
 
   it('a dispatch started without the claim never releases one', () => {
     expect(start({ addresses: [], claimHeld: false }).commands.map((c) => c.type)).toEqual(['SetCallerVar', 'ContinueCaller', 'Finished']);
@@ -145,7 +207,12 @@ describe('phones ringing', () => {
   });
 
   it('ringing is recorded on the phone; a RINGING from a phone still waiting for its delay changes nothing', () => {
-    const s = feed(start().state, [stasis(1), { type: 'LegRinging', legId: 'd-leg1' }, { type: 'LegRinging', legId: 'd-leg2' }, { type: 'LegRinging', legId: 'd-leg3' }]);
+    const s = feed(start().state, [
+      stasis(1),
+      { type: 'LegRinging', legId: 'd-leg1' },
+      { type: 'LegRinging', legId: 'd-leg2' },
+      { type: 'LegRinging', legId: 'd-leg3' },
+    ]);
     expect(s.state.legs.map((l) => [l.status, l.dialStatus])).toEqual([
       ['ringing', 'RINGING'],
       ['ringing', 'RINGING'],
@@ -178,15 +245,18 @@ describe('phones ringing', () => {
   it.each([
     { dialStatus: 'BUSY', outcome: 'busy' },
     { dialStatus: 'CONGESTION', outcome: 'congestion' },
-  ] as const)('a $dialStatus phone is hung up by agentgate (Asterisk leaves it in Stasis) and its ring timer stopped', ({ dialStatus, outcome }) => {
-    const s = feed(ringing(), [dial(1, dialStatus)]);
-    expect(s.last).toEqual([
-      { type: 'CancelTimer', name: 'leg:d-leg1' },
-      { type: 'HangupLeg', legId: 'd-leg1', reason: 'normal' },
-    ]);
-    expect(s.state.legs[0]).toMatchObject({ dialStatus, outcome, hangupReason: 'normal' });
-    expect(s.state.timers).toEqual(['overall', 'delay:d-leg3', 'leg:d-leg2']);
-  });
+  ] as const)(
+    'a $dialStatus phone is hung up by agentgate (Asterisk leaves it in Stasis) and its ring timer stopped',
+    ({ dialStatus, outcome }) => {
+      const s = feed(ringing(), [dial(1, dialStatus)]);
+      expect(s.last).toEqual([
+        { type: 'CancelTimer', name: 'leg:d-leg1' },
+        { type: 'HangupLeg', legId: 'd-leg1', reason: 'normal' },
+      ]);
+      expect(s.state.legs[0]).toMatchObject({ dialStatus, outcome, hangupReason: 'normal' });
+      expect(s.state.timers).toEqual(['overall', 'delay:d-leg3', 'leg:d-leg2']);
+    },
+  );
 
   it.each([
     { name: 'CHANUNAVAIL marks the phone unavailable', events: [dial(1, 'CHANUNAVAIL')], outcome: 'unavailable' },
@@ -287,7 +357,11 @@ describe('phones failing', () => {
   });
 
   it('a create failure for a phone already ended or still waiting for its delay changes nothing', () => {
-    const s = feed(ringing(), [ended(1, 21), { type: 'LegCreateFailed', legId: 'd-leg1', detail: 'x', at: 3 }, { type: 'LegCreateFailed', legId: 'd-leg3', detail: 'x', at: 3 }]);
+    const s = feed(ringing(), [
+      ended(1, 21),
+      { type: 'LegCreateFailed', legId: 'd-leg1', detail: 'x', at: 3 },
+      { type: 'LegCreateFailed', legId: 'd-leg3', detail: 'x', at: 3 },
+    ]);
     expect(s.last).toEqual([]);
     expect(s.state.legs.map((l) => [l.status, l.outcome])).toEqual([
       ['ended', 'noanswer'],
@@ -336,14 +410,32 @@ describe('the overall ring timeout', () => {
   });
 
   it('when every phone was busy or unavailable before it fired, the result says so (BUSY), not TIMEOUT', () => {
-    const s = feed(start({ addresses: THREE.slice(0, 2) }).state, [stasis(1), stasis(2), dial(1, 'BUSY'), dial(2, 'CHANUNAVAIL'), fired('overall')]);
+    const s = feed(start({ addresses: THREE.slice(0, 2) }).state, [
+      stasis(1),
+      stasis(2),
+      dial(1, 'BUSY'),
+      dial(2, 'CHANUNAVAIL'),
+      fired('overall'),
+    ]);
     expect(s.state.result).toBe('BUSY');
-    const u = feed(start({ addresses: THREE.slice(0, 2) }).state, [stasis(1), stasis(2), dial(1, 'CONGESTION'), dial(2, 'CHANUNAVAIL'), fired('overall')]);
+    const u = feed(start({ addresses: THREE.slice(0, 2) }).state, [
+      stasis(1),
+      stasis(2),
+      dial(1, 'CONGESTION'),
+      dial(2, 'CHANUNAVAIL'),
+      fired('overall'),
+    ]);
     expect(u.state.result).toBe('UNAVAILABLE');
   });
 
   it('a phone that said NOANSWER before the timeout makes it a TIMEOUT', () => {
-    const s = feed(start({ addresses: THREE.slice(0, 2) }).state, [stasis(1), stasis(2), dial(1, 'BUSY'), dial(2, 'NOANSWER'), fired('overall')]);
+    const s = feed(start({ addresses: THREE.slice(0, 2) }).state, [
+      stasis(1),
+      stasis(2),
+      dial(1, 'BUSY'),
+      dial(2, 'NOANSWER'),
+      fired('overall'),
+    ]);
     expect(s.state.result).toBe('TIMEOUT');
   });
 
@@ -504,7 +596,14 @@ describe('a conversation ends', () => {
       { type: 'ReleaseAgent' },
       { type: 'Finished', result: 'ANSWERED' },
     ]);
-    expect(s.state).toMatchObject({ phase: 'done', result: 'ANSWERED', hungUpBy: 'caller', endedAt: 95, claimHeld: false, callerGone: true });
+    expect(s.state).toMatchObject({
+      phase: 'done',
+      result: 'ANSWERED',
+      hungUpBy: 'caller',
+      endedAt: 95,
+      claimHeld: false,
+      callerGone: true,
+    });
     expect(s.state.legs[1]!.hangupReason).toBe('normal');
   });
 

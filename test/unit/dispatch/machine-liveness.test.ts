@@ -100,7 +100,8 @@ describe('dispatch machine (liveness, in a fair random world)', () => {
         }
         // Who hung up: the caller for CALLER_HANGUP; for an answered call, the side that ended the conversation.
         if (state.result === 'CALLER_HANGUP') expect(state.hungUpBy).toBe('caller');
-        if (state.result === 'ANSWERED' && !sc.impatientCaller) expect(state.hungUpBy).toBe(sc.ending === 'callerHangsUp' ? 'caller' : 'agent');
+        if (state.result === 'ANSWERED' && !sc.impatientCaller)
+          expect(state.hungUpBy).toBe(sc.ending === 'callerHangsUp' ? 'caller' : 'agent');
       }),
       { numRuns: 500 },
     );

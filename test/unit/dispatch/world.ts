@@ -8,7 +8,15 @@
  * ends with nothing left to happen. That is when a dispatch must be done.
  */
 import fc from 'fast-check';
-import { startDispatch, transition, type DispatchCommand, type DispatchConfig, type DispatchEvent, type DispatchState, type StartInput } from '../../../src/domain/dispatch/machine.js';
+import {
+  startDispatch,
+  transition,
+  type DispatchCommand,
+  type DispatchConfig,
+  type DispatchEvent,
+  type DispatchState,
+  type StartInput,
+} from '../../../src/domain/dispatch/machine.js';
 
 /** What a phone does once dialled. */
 export type Fate =
@@ -106,7 +114,11 @@ export function play(sc: Scenario): Outcome {
   const react = (c: DispatchCommand): void => {
     switch (c.type) {
       case 'CreateLeg':
-        pending.push(fateOf(c.legId) === 'createFails' ? { event: { type: 'LegCreateFailed', legId: c.legId, detail: '500', at: now } } : { event: { type: 'LegStasisStarted', legId: c.legId }, channel: c.legId });
+        pending.push(
+          fateOf(c.legId) === 'createFails'
+            ? { event: { type: 'LegCreateFailed', legId: c.legId, detail: '500', at: now } }
+            : { event: { type: 'LegStasisStarted', legId: c.legId }, channel: c.legId },
+        );
         break;
       case 'DialLeg': {
         const f = fateOf(c.legId);
@@ -114,8 +126,13 @@ export function play(sc: Scenario): Outcome {
         if (f === 'answers') events.push({ type: 'LegRinging', legId: c.legId }, { type: 'LegAnswered', legId: c.legId, at: now });
         else if (f === 'busy') events.push({ type: 'LegDialStatus', legId: c.legId, dialStatus: 'BUSY' });
         else if (f === 'congestion') events.push({ type: 'LegDialStatus', legId: c.legId, dialStatus: 'CONGESTION' });
-        else if (f === 'rejects') events.push({ type: 'LegRinging', legId: c.legId }, { type: 'LegEnded', legId: c.legId, cause: 21, at: now });
-        else if (f === 'unavailable') events.push({ type: 'LegDialStatus', legId: c.legId, dialStatus: 'CHANUNAVAIL' }, { type: 'LegEnded', legId: c.legId, cause: 20, at: now });
+        else if (f === 'rejects')
+          events.push({ type: 'LegRinging', legId: c.legId }, { type: 'LegEnded', legId: c.legId, cause: 21, at: now });
+        else if (f === 'unavailable')
+          events.push(
+            { type: 'LegDialStatus', legId: c.legId, dialStatus: 'CHANUNAVAIL' },
+            { type: 'LegEnded', legId: c.legId, cause: 20, at: now },
+          );
         else events.push({ type: 'LegRinging', legId: c.legId });
         // A phone's own happenings come in order: only the first is deliverable, the rest follow it.
         chain(events, c.legId);
@@ -182,7 +199,9 @@ export function play(sc: Scenario): Outcome {
     // is pending, sometimes (one turn in eight) before, to race with answers and hang-ups.
     const r = sc.schedule[turn % sc.schedule.length]! + turn;
     turn++;
-    const timers = pending.filter((p) => p.event.type === 'TimerFired').sort((a, b) => (a.event as { at: number }).at - (b.event as { at: number }).at);
+    const timers = pending
+      .filter((p) => p.event.type === 'TimerFired')
+      .sort((a, b) => (a.event as { at: number }).at - (b.event as { at: number }).at);
     const others = pending.filter((p) => p.event.type !== 'TimerFired');
     const chosen = others.length === 0 || r % 8 === 0 ? (timers[0] ?? others[r % others.length]!) : others[r % others.length]!;
     const pick = pending.indexOf(chosen);

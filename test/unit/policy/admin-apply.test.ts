@@ -3,7 +3,16 @@
  * several of each thing, so that a change to one item is seen to leave the others alone.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { applyChange, changePolicy, compilePolicy, decide, DEFAULT_FLAGS, type CompiledPolicy, type PolicyChange, type PolicyDoc } from '../../../src/domain/policy/index.js';
+import {
+  applyChange,
+  changePolicy,
+  compilePolicy,
+  decide,
+  DEFAULT_FLAGS,
+  type CompiledPolicy,
+  type PolicyChange,
+  type PolicyDoc,
+} from '../../../src/domain/policy/index.js';
 import { docOf, ext, grant, group, queue, user } from './directory.js';
 
 let doc: PolicyDoc;
@@ -13,17 +22,21 @@ beforeEach(() => {
 });
 const directory = (): PolicyDoc =>
   docOf({
-  users: [
-    user('ada', 'administrator', { scope: 'office_manager' }),
-    user('al', 'agent', { groups: ['red', 'blue'], extensions: ['101', '102'] }),
-    user('bo', 'agent', { groups: ['red'], extensions: ['103'] }),
-    user('cy', 'agent', { extensions: ['104'] }),
-  ],
-  groups: [group('red', ['cy'], ['ada', 'bo']), group('blue', ['bo', 'cy'], ['bo']), group('spare')],
-  extensions: [ext('101'), ext('102'), ext('103'), ext('104'), ext('105', 'pbx1')],
-  queues: [queue('q1'), queue('q2', 'pbx1'), queue('q3')],
-  grants: [grant('g1', 'group:red', ['pause'], ['group:red']), grant('g2', 'user:ada', ['pause', 'unpause'], ['group:red', 'queue:q1']), grant('g3', 'user:al', ['login'], ['queue:q1'])],
-});
+    users: [
+      user('ada', 'administrator', { scope: 'office_manager' }),
+      user('al', 'agent', { groups: ['red', 'blue'], extensions: ['101', '102'] }),
+      user('bo', 'agent', { groups: ['red'], extensions: ['103'] }),
+      user('cy', 'agent', { extensions: ['104'] }),
+    ],
+    groups: [group('red', ['cy'], ['ada', 'bo']), group('blue', ['bo', 'cy'], ['bo']), group('spare')],
+    extensions: [ext('101'), ext('102'), ext('103'), ext('104'), ext('105', 'pbx1')],
+    queues: [queue('q1'), queue('q2', 'pbx1'), queue('q3')],
+    grants: [
+      grant('g1', 'group:red', ['pause'], ['group:red']),
+      grant('g2', 'user:ada', ['pause', 'unpause'], ['group:red', 'queue:q1']),
+      grant('g3', 'user:al', ['login'], ['queue:q1']),
+    ],
+  });
 
 function applied(change: PolicyChange): PolicyDoc {
   const r = applyChange(doc, change);
@@ -45,7 +58,9 @@ describe('applyChange: grants', () => {
   });
 
   it('refuses a grant id already used', () => {
-    expect(refused({ op: 'add-grant', grant: grant('g2', 'user:bo', ['pause'], ['extension:103']) })).toEqual([{ path: 'grant.id', message: "grant 'g2' already exists" }]);
+    expect(refused({ op: 'add-grant', grant: grant('g2', 'user:bo', ['pause'], ['extension:103']) })).toEqual([
+      { path: 'grant.id', message: "grant 'g2' already exists" },
+    ]);
   });
 
   it('names the bad field of the new grant under grant', () => {
@@ -82,7 +97,9 @@ describe('applyChange: users', () => {
     { name: 'a replaced user (its place in the list is not named)', id: 'bo' },
   ])('names the bad field of $name under user', ({ id }) => {
     const bad = user(id, 'agent', { flags: { ...DEFAULT_FLAGS, ipAllow: [], blended: true, inbound: true } });
-    expect(refused({ op: 'put-user', user: bad })).toEqual([{ path: 'user.flags.blended', message: 'blended requires both inbound and outbound to be true' }]);
+    expect(refused({ op: 'put-user', user: bad })).toEqual([
+      { path: 'user.flags.blended', message: 'blended requires both inbound and outbound to be true' },
+    ]);
   });
 
   it('an error the change causes on another user keeps that user’s path', () => {
@@ -128,8 +145,12 @@ describe('applyChange: groups', () => {
   });
 
   it('names the bad field of the group under group', () => {
-    expect(refused({ op: 'put-group', group: group('blue', ['zz']) })).toEqual([{ path: 'group.members[0]', message: "unknown user 'zz'" }]);
-    expect(refused({ op: 'put-group', group: group('green', [], ['ada', 'zz']) })).toEqual([{ path: 'group.supervisors[1]', message: "unknown user 'zz'" }]);
+    expect(refused({ op: 'put-group', group: group('blue', ['zz']) })).toEqual([
+      { path: 'group.members[0]', message: "unknown user 'zz'" },
+    ]);
+    expect(refused({ op: 'put-group', group: group('green', [], ['ada', 'zz']) })).toEqual([
+      { path: 'group.supervisors[1]', message: "unknown user 'zz'" },
+    ]);
   });
 
   it('removing a group takes it out of its users’ lists only', () => {
@@ -191,11 +212,17 @@ describe('applyChange: extensions', () => {
 describe('applyChange: queues', () => {
   it('adds a queue at the end and replaces one in place', () => {
     expect(ids(applied({ op: 'put-queue', queue: queue('q4') }).queues)).toEqual(['q1', 'q2', 'q3', 'q4']);
-    expect(applied({ op: 'put-queue', queue: { id: 'q2', name: 'Two' } }).queues).toEqual([{ id: 'q1' }, { id: 'q2', name: 'Two' }, { id: 'q3' }]);
+    expect(applied({ op: 'put-queue', queue: { id: 'q2', name: 'Two' } }).queues).toEqual([
+      { id: 'q1' },
+      { id: 'q2', name: 'Two' },
+      { id: 'q3' },
+    ]);
   });
 
   it('names the bad field of the queue under queue', () => {
-    expect(refused({ op: 'put-queue', queue: { id: 'q2', server: 'not a name' } })).toEqual([{ path: 'queue.server', message: 'must be a server name' }]);
+    expect(refused({ op: 'put-queue', queue: { id: 'q2', server: 'not a name' } })).toEqual([
+      { path: 'queue.server', message: 'must be a server name' },
+    ]);
   });
 
   it('removes that queue only', () => {
@@ -217,7 +244,11 @@ describe('applyChange: queues', () => {
 describe('applyChange: anything else', () => {
   it('refuses an unknown kind of change, naming it', () => {
     expect(refused({ op: 'rename', id: 'x' } as unknown as PolicyChange)).toEqual([
-      { path: 'op', message: 'must be one of add-grant | put-user | put-group | put-extension | put-queue | remove-grant | remove-user | remove-group | remove-extension | remove-queue' },
+      {
+        path: 'op',
+        message:
+          'must be one of add-grant | put-user | put-group | put-extension | put-queue | remove-grant | remove-user | remove-group | remove-extension | remove-queue',
+      },
     ]);
   });
 
@@ -229,7 +260,8 @@ describe('applyChange: anything else', () => {
       { op: 'remove-extension', id: '101' },
       { op: 'put-group', group: group('red', []) },
       { op: 'add-grant', grant: grant('g9', 'user:bo', ['pause'], ['extension:103']) },
-    ] satisfies PolicyChange[]) applyChange(doc, change);
+    ] satisfies PolicyChange[])
+      applyChange(doc, change);
     expect(doc).toEqual(before);
   });
 });

@@ -36,21 +36,63 @@ describe('policy changes from untrusted data', () => {
 
   it('a well-formed put-user gets the document defaults (flags, lists)', () => {
     const r = parsePolicyChange({ op: 'put-user', user: { id: 'zed', role: 'agent', scope: 'basic_user' } });
-    expect(r.ok && r.value.op === 'put-user' && r.value.user).toMatchObject({ groups: [], extensions: [], addresses: [], flags: { inbound: false, ipAllow: [] } });
+    expect(r.ok && r.value.op === 'put-user' && r.value.user).toMatchObject({
+      groups: [],
+      extensions: [],
+      addresses: [],
+      flags: { inbound: false, ipAllow: [] },
+    });
   });
 
   it('fuzz: authorizeChange and changePolicy never throw, whatever the change holds', () => {
-    const ops = fc.constantFrom('add-grant', 'remove-grant', 'put-user', 'remove-user', 'put-group', 'remove-group', 'put-extension', 'remove-extension', 'put-queue', 'remove-queue', 'x');
-    const field = fc.constantFrom('id', 'user', 'grant', 'group', 'extension', 'queue', 'role', 'groups', 'members', 'actions', 'targets', 'subject', 'flags', 'scope');
+    const ops = fc.constantFrom(
+      'add-grant',
+      'remove-grant',
+      'put-user',
+      'remove-user',
+      'put-group',
+      'remove-group',
+      'put-extension',
+      'remove-extension',
+      'put-queue',
+      'remove-queue',
+      'x',
+    );
+    const field = fc.constantFrom(
+      'id',
+      'user',
+      'grant',
+      'group',
+      'extension',
+      'queue',
+      'role',
+      'groups',
+      'members',
+      'actions',
+      'targets',
+      'subject',
+      'flags',
+      'scope',
+    );
     const value = fc.letrec<{ v: unknown }>((tie) => ({
-      v: fc.oneof({ depthSize: 'small' }, fc.jsonValue(), fc.dictionary(field, tie('v'), { maxKeys: 5 }), fc.array(tie('v'), { maxLength: 3 })),
+      v: fc.oneof(
+        { depthSize: 'small' },
+        fc.jsonValue(),
+        fc.dictionary(field, tie('v'), { maxKeys: 5 }),
+        fc.array(tie('v'), { maxLength: 3 }),
+      ),
     })).v;
     fc.assert(
-      fc.property(fc.record({ op: ops }, { requiredKeys: [] }), fc.dictionary(field, value, { maxKeys: 4 }), fc.constantFrom('oscar', 'olivia', 'bob', 'nobody'), (base, rest, actor) => {
-        const change = asChange({ ...rest, ...base });
-        expect(() => authorizeChange(policy, actor, change)).not.toThrow();
-        expect(() => changePolicy(policy, actor, change)).not.toThrow();
-      }),
+      fc.property(
+        fc.record({ op: ops }, { requiredKeys: [] }),
+        fc.dictionary(field, value, { maxKeys: 4 }),
+        fc.constantFrom('oscar', 'olivia', 'bob', 'nobody'),
+        (base, rest, actor) => {
+          const change = asChange({ ...rest, ...base });
+          expect(() => authorizeChange(policy, actor, change)).not.toThrow();
+          expect(() => changePolicy(policy, actor, change)).not.toThrow();
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -21,7 +21,17 @@ beforeEach(() => {
 });
 
 function user(id: string, role: User['role'], extra: Partial<User> = {}): User {
-  return { id, name: id, role, scope: 'call_center_agent', groups: [], extensions: [], addresses: [], flags: { ...DEFAULT_FLAGS, ipAllow: [] }, ...extra };
+  return {
+    id,
+    name: id,
+    role,
+    scope: 'call_center_agent',
+    groups: [],
+    extensions: [],
+    addresses: [],
+    flags: { ...DEFAULT_FLAGS, ipAllow: [] },
+    ...extra,
+  };
 }
 
 interface Row {
@@ -62,14 +72,43 @@ const rows: Row[] = [
     allowed: false,
     failing: ['admin-role'],
   },
-  { name: 'an agent does not remove grants', actor: 'alice', change: { op: 'remove-grant', id: 'agents-self' }, allowed: false, failing: ['admin-role'] },
+  {
+    name: 'an agent does not remove grants',
+    actor: 'alice',
+    change: { op: 'remove-grant', id: 'agents-self' },
+    allowed: false,
+    failing: ['admin-role'],
+  },
   { name: 'administrator removes a grant', actor: 'olivia', change: { op: 'remove-grant', id: 'night-self' }, allowed: true },
   { name: 'removing an unknown grant', actor: 'olivia', change: { op: 'remove-grant', id: 'nope' }, allowed: false, failing: ['target'] },
-  { name: 'only an owner makes another owner', actor: 'olivia', change: { op: 'put-user', user: user('newboss', 'owner') }, allowed: false, failing: ['role', 'owner'] },
+  {
+    name: 'only an owner makes another owner',
+    actor: 'olivia',
+    change: { op: 'put-user', user: user('newboss', 'owner') },
+    allowed: false,
+    failing: ['role', 'owner'],
+  },
   { name: 'an owner makes another owner', actor: 'oscar', change: { op: 'put-user', user: user('newboss', 'owner') }, allowed: true },
-  { name: 'administrator creates an administrator', actor: 'olivia', change: { op: 'put-user', user: user('ada', 'administrator') }, allowed: true },
-  { name: 'administrator may not edit an owner', actor: 'olivia', change: { op: 'put-user', user: user('oscar', 'agent') }, allowed: false, failing: ['role', 'owner'] },
-  { name: 'administrator may not remove an owner', actor: 'olivia', change: { op: 'remove-user', id: 'oscar' }, allowed: false, failing: ['role', 'owner'] },
+  {
+    name: 'administrator creates an administrator',
+    actor: 'olivia',
+    change: { op: 'put-user', user: user('ada', 'administrator') },
+    allowed: true,
+  },
+  {
+    name: 'administrator may not edit an owner',
+    actor: 'olivia',
+    change: { op: 'put-user', user: user('oscar', 'agent') },
+    allowed: false,
+    failing: ['role', 'owner'],
+  },
+  {
+    name: 'administrator may not remove an owner',
+    actor: 'olivia',
+    change: { op: 'remove-user', id: 'oscar' },
+    allowed: false,
+    failing: ['role', 'owner'],
+  },
   {
     name: 'putting a user into a group hands out the group grants: held',
     actor: 'olivia',
@@ -113,7 +152,10 @@ describe('applyChange', () => {
   it('adds a grant, and the next version decides with it', () => {
     const req = { actor: 'carol', action: 'login', extension: '1003', queue: 'support' } as const;
     expect(decide(policy, req).allowed).toBe(false);
-    const res = changePolicy(policy, 'olivia', { op: 'add-grant', grant: { id: 'g-new', subject: 'user:carol', actions: ['login'], targets: ['queue:support'] } });
+    const res = changePolicy(policy, 'olivia', {
+      op: 'add-grant',
+      grant: { id: 'g-new', subject: 'user:carol', actions: ['login'], targets: ['queue:support'] },
+    });
     expect(res.ok).toBe(true);
     if (!res.ok) return;
     expect(res.policy.version).toBe(policy.version + 1);

@@ -1,6 +1,13 @@
 /** fast-check generator of small, valid random policies and requests over them (for property tests). */
 import fc from 'fast-check';
-import { PORTAL_SCOPES, QUEUE_ACTIONS, ROLES, parsePolicyDoc, type DecisionRequest, type PolicyDoc } from '../../../src/domain/policy/index.js';
+import {
+  PORTAL_SCOPES,
+  QUEUE_ACTIONS,
+  ROLES,
+  parsePolicyDoc,
+  type DecisionRequest,
+  type PolicyDoc,
+} from '../../../src/domain/policy/index.js';
 
 const SERVERS = [undefined, 'p1', 'p2'] as const;
 const IP_PATTERNS = ['10.0.%.%', '10.0.0.1', '::1', '192.168.%'];
@@ -49,7 +56,12 @@ export const policyDocArb: fc.Arbitrary<PolicyDoc> = fc
       }),
       grants: Array.from({ length: nGrants }, (_, gi) => {
         const subjects = [...users.map((u) => `user:${u}`), ...groups.map((g) => `group:${g}`)];
-        const targetPool = [...exts.map((e) => `extension:${e}`), ...users.map((u) => `user:${u}`), ...groups.map((g) => `group:${g}`), ...queues.map((q) => `queue:${q}`)];
+        const targetPool = [
+          ...exts.map((e) => `extension:${e}`),
+          ...users.map((u) => `user:${u}`),
+          ...groups.map((g) => `group:${g}`),
+          ...queues.map((q) => `queue:${q}`),
+        ];
         const actions = QUEUE_ACTIONS.filter(() => next(2) === 0);
         const targets = targetPool.filter(() => next(5) < 2);
         return {
@@ -72,10 +84,22 @@ function requestArb(doc: PolicyDoc): fc.Arbitrary<DecisionRequest> {
     fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...xs) }, { weight: 1, arbitrary: fc.constant(extra) });
   return fc
     .record({
-      actor: ids(doc.users.map((u) => u.id), 'nobody'),
+      actor: ids(
+        doc.users.map((u) => u.id),
+        'nobody',
+      ),
       action: fc.constantFrom(...QUEUE_ACTIONS),
-      extension: ids(doc.extensions.map((e) => e.id), '999'),
-      queue: fc.option(ids(doc.queues.map((q) => q.id), 'noq'), { nil: undefined, freq: 8 }),
+      extension: ids(
+        doc.extensions.map((e) => e.id),
+        '999',
+      ),
+      queue: fc.option(
+        ids(
+          doc.queues.map((q) => q.id),
+          'noq',
+        ),
+        { nil: undefined, freq: 8 },
+      ),
       ip: fc.option(fc.constantFrom(...IPS), { nil: undefined }),
       source: fc.option(fc.constantFrom('http' as const, 'dialplan' as const), { nil: undefined }),
     })
@@ -89,4 +113,6 @@ function requestArb(doc: PolicyDoc): fc.Arbitrary<DecisionRequest> {
 }
 
 /** A doc together with a batch of requests over it. */
-export const docWithRequests = policyDocArb.chain((doc) => fc.tuple(fc.constant(doc), fc.array(requestArb(doc), { minLength: 1, maxLength: 25 })));
+export const docWithRequests = policyDocArb.chain((doc) =>
+  fc.tuple(fc.constant(doc), fc.array(requestArb(doc), { minLength: 1, maxLength: 25 })),
+);

@@ -423,9 +423,7 @@ const rows: Row[] = [
     req: { actor: 'mallory', action: 'pause', extension: '1001' },
     allowed: false,
     matched: [],
-    reasons: [
-      ['actor', false, "unknown user 'mallory'"],
-    ],
+    reasons: [['actor', false, "unknown user 'mallory'"]],
   },
 ];
 
@@ -434,7 +432,9 @@ describe('decide, word for word', () => {
     const d = decide(policy, req);
     expect(d.allowed).toBe(allowed);
     expect(d.matched).toEqual(matched);
-    expect(d.reasons.map((r) => (r.grants === undefined ? [r.name, r.passed, r.detail] : [r.name, r.passed, r.detail, r.grants]))).toEqual(reasons);
+    expect(d.reasons.map((r) => (r.grants === undefined ? [r.name, r.passed, r.detail] : [r.name, r.passed, r.detail, r.grants]))).toEqual(
+      reasons,
+    );
   });
 });
 
@@ -444,35 +444,36 @@ describe('decide, on a directory written here', () => {
   beforeEach(() => {
     p = here();
   });
-  const here = (): CompiledPolicy => policyOf({
-    users: [
-      user('al', 'agent', { groups: ['red'], extensions: ['101'] }),
-      user('bo', 'agent', { extensions: ['102'] }),
-      user('cy', 'agent', { extensions: ['103'] }),
-      // a supervisor that supervises no group
-      user('lone', 'supervisor', { scope: 'call_center_supervisor' }),
-      // a call_center_supervisor that supervises nothing but holds a queue grant
-      user('qs', 'supervisor', { scope: 'call_center_supervisor', groups: ['leads'] }),
-      // office managers: no server and no extension; an explicit server; servers of its extensions
-      user('om', 'manager', { scope: 'office_manager' }),
-      user('om1', 'manager', { scope: 'office_manager', server: 'pbx1', extensions: ['201'] }),
-      user('om2', 'manager', { scope: 'office_manager', extensions: ['202'] }),
-    ],
-    groups: [group('red', ['bo']), group('leads')],
-    extensions: [ext('101'), ext('102', 'pbx1'), ext('103', 'pbx2'), ext('201', 'pbx2'), ext('202', 'pbx2')],
-    queues: [queue('q1'), queue('q2', 'pbx2'), queue('q3')],
-    grants: [
-      grant('red-login', 'group:red', ['login'], ['queue:q1']),
-      grant('cy-pause', 'user:cy', ['pause'], ['queue:q3']),
-      grant('leads-q', 'group:leads', ['pause'], ['queue:q1', 'queue:q3']),
-      grant('ext', 'user:om', ['login', 'pause'], ['extension:101', 'queue:q1']),
-      grant('usr', 'user:om', ['login'], ['user:al', 'queue:q1']),
-      grant('grp', 'user:om', ['login', 'logout'], ['group:red', 'extension:101']),
-      grant('all', 'user:om1', [...ALL], ['group:red', 'user:cy', 'extension:102', 'queue:q1', 'queue:q2']),
-      grant('all2', 'user:om2', [...ALL], ['user:cy', 'user:bo']),
-      grant('lone', 'user:lone', [...ALL], ['user:al']),
-    ],
-  });
+  const here = (): CompiledPolicy =>
+    policyOf({
+      users: [
+        user('al', 'agent', { groups: ['red'], extensions: ['101'] }),
+        user('bo', 'agent', { extensions: ['102'] }),
+        user('cy', 'agent', { extensions: ['103'] }),
+        // a supervisor that supervises no group
+        user('lone', 'supervisor', { scope: 'call_center_supervisor' }),
+        // a call_center_supervisor that supervises nothing but holds a queue grant
+        user('qs', 'supervisor', { scope: 'call_center_supervisor', groups: ['leads'] }),
+        // office managers: no server and no extension; an explicit server; servers of its extensions
+        user('om', 'manager', { scope: 'office_manager' }),
+        user('om1', 'manager', { scope: 'office_manager', server: 'pbx1', extensions: ['201'] }),
+        user('om2', 'manager', { scope: 'office_manager', extensions: ['202'] }),
+      ],
+      groups: [group('red', ['bo']), group('leads')],
+      extensions: [ext('101'), ext('102', 'pbx1'), ext('103', 'pbx2'), ext('201', 'pbx2'), ext('202', 'pbx2')],
+      queues: [queue('q1'), queue('q2', 'pbx2'), queue('q3')],
+      grants: [
+        grant('red-login', 'group:red', ['login'], ['queue:q1']),
+        grant('cy-pause', 'user:cy', ['pause'], ['queue:q3']),
+        grant('leads-q', 'group:leads', ['pause'], ['queue:q1', 'queue:q3']),
+        grant('ext', 'user:om', ['login', 'pause'], ['extension:101', 'queue:q1']),
+        grant('usr', 'user:om', ['login'], ['user:al', 'queue:q1']),
+        grant('grp', 'user:om', ['login', 'logout'], ['group:red', 'extension:101']),
+        grant('all', 'user:om1', [...ALL], ['group:red', 'user:cy', 'extension:102', 'queue:q1', 'queue:q2']),
+        grant('all2', 'user:om2', [...ALL], ['user:cy', 'user:bo']),
+        grant('lone', 'user:lone', [...ALL], ['user:al']),
+      ],
+    });
   const scope = (actor: string, extension: string, action: DecisionRequest['action'] = 'pause'): [boolean, string] => {
     const c = decide(p, { actor, action, extension }).reasons.find((r) => r.name === 'scope')!;
     return [c.passed, c.detail];
@@ -480,7 +481,9 @@ describe('decide, on a directory written here', () => {
 
   it('a supervisor that supervises no group is told so without an empty list', () => {
     const d = decide(p, { actor: 'lone', action: 'pause', extension: '101' });
-    expect(d.reasons.find((r) => r.name === 'supervision')?.detail).toBe('supervisor lone acts only on members of the groups it supervises; al is not one');
+    expect(d.reasons.find((r) => r.name === 'supervision')?.detail).toBe(
+      'supervisor lone acts only on members of the groups it supervises; al is not one',
+    );
   });
 
   it('a call_center_supervisor reaches the agents of the queues its grants name: the users some grant lets log into them', () => {
@@ -488,7 +491,10 @@ describe('decide, on a directory written here', () => {
     expect(scope('qs', '101')).toEqual([true, 'call_center_supervisor: al is an agent of a queue it can reach']);
     expect(scope('qs', '102')).toEqual([true, 'call_center_supervisor: bo is an agent of a queue it can reach']);
     // cy's grant on q3 is for pause, not login: cy is not an agent of q3.
-    expect(scope('qs', '103')).toEqual([false, 'scope call_center_supervisor reaches only agents of its groups and queues; extension 103 belongs to cy']);
+    expect(scope('qs', '103')).toEqual([
+      false,
+      'scope call_center_supervisor reaches only agents of its groups and queues; extension 103 belongs to cy',
+    ]);
   });
 
   it.each([
@@ -519,7 +525,10 @@ describe('decide, on a directory written here', () => {
     expect(d.matched).toEqual(['ext', 'usr', 'grp']);
     const logout = decide(p, { actor: 'om', action: 'logout', extension: '101', queue: 'q1' });
     expect(logout.matched).toEqual(['grp']);
-    expect(logout.reasons.find((r) => r.name === 'queue-grant')).toMatchObject({ passed: false, detail: 'no grant lets user:om logout queue:q1' });
+    expect(logout.reasons.find((r) => r.name === 'queue-grant')).toMatchObject({
+      passed: false,
+      detail: 'no grant lets user:om logout queue:q1',
+    });
   });
 
   it('the queue grant may come from a grant listed before the extension’s, and matched keeps document order', () => {
@@ -529,13 +538,21 @@ describe('decide, on a directory written here', () => {
       users: [user('m', 'manager', { scope: 'office_manager' }), user('a', 'agent', { extensions: ['1'] })],
       extensions: [ext('1')],
       queues: [queue('q')],
-      grants: [grant('z-queue', 'user:m', ['login'], ['queue:q']), grant('a-ext', 'user:m', ['login'], ['extension:1']), grant('m-both', 'user:m', ['login'], ['user:a', 'queue:q'])],
+      grants: [
+        grant('z-queue', 'user:m', ['login'], ['queue:q']),
+        grant('a-ext', 'user:m', ['login'], ['extension:1']),
+        grant('m-both', 'user:m', ['login'], ['user:a', 'queue:q']),
+      ],
     });
     expect(decide(two, { actor: 'm', action: 'login', extension: '1', queue: 'q' }).matched).toEqual(['z-queue', 'a-ext', 'm-both']);
   });
 
   it('an address given with a dialplan source is still checked', () => {
-    const q = policyOf({ users: [user('a', 'agent', { extensions: ['1'], flags: { ...user('x', 'agent').flags, ipAllow: ['10.0.0.1'] } })], extensions: [ext('1')], grants: [grant('g', 'user:a', ['pause'], ['user:a'])] });
+    const q = policyOf({
+      users: [user('a', 'agent', { extensions: ['1'], flags: { ...user('x', 'agent').flags, ipAllow: ['10.0.0.1'] } })],
+      extensions: [ext('1')],
+      grants: [grant('g', 'user:a', ['pause'], ['user:a'])],
+    });
     expect(decide(q, { actor: 'a', action: 'pause', extension: '1', ip: '10.0.0.2', source: 'dialplan' }).allowed).toBe(false);
     expect(decide(q, { actor: 'a', action: 'pause', extension: '1', ip: '10.0.0.1', source: 'http' }).allowed).toBe(true);
     expect(decide(q, { actor: 'a', action: 'pause', extension: '1' }).allowed).toBe(true);

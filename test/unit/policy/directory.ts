@@ -2,10 +2,31 @@
  * Small policy documents written in the test itself, for specs that need more than one of a thing
  * (two groups, two owners of extensions...) to tell "this one" from "every one".
  */
-import { compilePolicy, DEFAULT_FLAGS, parsePolicyDoc, type CompiledPolicy, type Extension, type Grant, type Group, type PolicyDoc, type Queue, type User } from '../../../src/domain/policy/index.js';
+import {
+  compilePolicy,
+  DEFAULT_FLAGS,
+  parsePolicyDoc,
+  type CompiledPolicy,
+  type Extension,
+  type Grant,
+  type Group,
+  type PolicyDoc,
+  type Queue,
+  type User,
+} from '../../../src/domain/policy/index.js';
 
 export function user(id: string, role: User['role'], extra: Partial<User> = {}): User {
-  return { id, name: id, role, scope: 'call_center_agent', groups: [], extensions: [], addresses: [], flags: { ...DEFAULT_FLAGS, ipAllow: [] }, ...extra };
+  return {
+    id,
+    name: id,
+    role,
+    scope: 'call_center_agent',
+    groups: [],
+    extensions: [],
+    addresses: [],
+    flags: { ...DEFAULT_FLAGS, ipAllow: [] },
+    ...extra,
+  };
 }
 
 export function group(id: string, members: string[] = [], supervisors: string[] = []): Group {
@@ -26,7 +47,9 @@ export function grant(id: string, subject: string, actions: Grant['actions'], ta
 
 /** A validated document (throws on a mistake in the test's own data). */
 export function docOf(parts: Partial<PolicyDoc>): PolicyDoc {
-  const res = parsePolicyDoc(JSON.parse(JSON.stringify({ users: [], groups: [], extensions: [], queues: [], grants: [], ...parts })) as unknown);
+  const res = parsePolicyDoc(
+    JSON.parse(JSON.stringify({ users: [], groups: [], extensions: [], queues: [], grants: [], ...parts })) as unknown,
+  );
   if (!res.ok) throw new Error(`test document invalid: ${JSON.stringify(res.errors)}`);
   return res.value;
 }

@@ -4,8 +4,14 @@ import { describeRequest, explain, type Decision, type DecisionRequest } from '.
 
 describe('describeRequest', () => {
   it.each([
-    { req: { actor: 'alice', action: 'login', extension: '1001', queue: 'support' }, says: 'alice login extension 1001 into queue support' },
-    { req: { actor: 'alice', action: 'logout', extension: '1001', queue: 'support' }, says: 'alice logout extension 1001 out of queue support' },
+    {
+      req: { actor: 'alice', action: 'login', extension: '1001', queue: 'support' },
+      says: 'alice login extension 1001 into queue support',
+    },
+    {
+      req: { actor: 'alice', action: 'logout', extension: '1001', queue: 'support' },
+      says: 'alice logout extension 1001 out of queue support',
+    },
     { req: { actor: 'alice', action: 'pause', extension: '1001', queue: 'support' }, says: 'alice pause extension 1001 in queue support' },
     { req: { actor: 'alice', action: 'penalty', extension: '1001' }, says: 'alice penalty extension 1001' },
     { req: { actor: 'alice', action: 'unpause', extension: '1001', ip: '10.0.0.1' }, says: 'alice unpause extension 1001 from 10.0.0.1' },
@@ -48,6 +54,8 @@ describe('explain', () => {
 
   it('a denial with no failing check says it was denied by default', () => {
     const d: Decision = { allowed: false, reasons: [{ name: 'actor', passed: true, detail: 'a' }], matched: [] };
-    expect(explain(d, { actor: 'a', action: 'pause', extension: '1' })).toBe('DENIED: a pause extension 1\n  ✓ actor: a\n  ✗ default: no check allowed it (deny by default)');
+    expect(explain(d, { actor: 'a', action: 'pause', extension: '1' })).toBe(
+      'DENIED: a pause extension 1\n  ✓ actor: a\n  ✗ default: no check allowed it (deny by default)',
+    );
   });
 });

@@ -29,12 +29,19 @@ describe('checkIp', () => {
 
   it('validates patterns', () => {
     for (const ok of ['10.0.3.%', '%.%.%.%', '1.2.3.4', '::1', 'fe80::1:2', '10.%']) expect(isValidIpPattern(ok), ok).toBe(true);
-    for (const bad of ['10.0.3', '300.1.1.1', '10.0.3.%%', 'fe80::1%eth0', '1:2:3', 'abc', '10.0.3.4/24']) expect(isValidIpPattern(bad), bad).toBe(false);
+    for (const bad of ['10.0.3', '300.1.1.1', '10.0.3.%%', 'fe80::1%eth0', '1:2:3', 'abc', '10.0.3.4/24'])
+      expect(isValidIpPattern(bad), bad).toBe(false);
   });
 
   it('reads IPv4 only as four decimal parts: a leading zero (octal to inet_aton) or a hex part is no address', () => {
     for (const bad of ['010.0.3.%', '10.0.3.07', '0x0a.0.3.%', '%.%.%.%.%', '']) expect(isValidIpPattern(bad), bad).toBe(false);
-    for (const [ip, ok] of [['10.0.3.7', true], ['010.0.3.7', false], ['10.0.3.7%eth0', false], ['fe80::1%eth0', false]] as const) expect(isValidIp(ip), ip).toBe(ok);
+    for (const [ip, ok] of [
+      ['10.0.3.7', true],
+      ['010.0.3.7', false],
+      ['10.0.3.7%eth0', false],
+      ['fe80::1%eth0', false],
+    ] as const)
+      expect(isValidIp(ip), ip).toBe(ok);
     expect(checkIp(['10.0.3.%'], '010.0.3.7')).toBe(false);
   });
 });

@@ -12,7 +12,17 @@ type Raw = Record<string, any>;
 
 /** A valid document: one of each thing. */
 const base = (): Raw => ({
-  users: [{ id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', groups: ['team'], extensions: ['1001'], addresses: ['PJSIP/1001'] }],
+  users: [
+    {
+      id: 'alice',
+      name: 'Alice',
+      role: 'agent',
+      scope: 'call_center_agent',
+      groups: ['team'],
+      extensions: ['1001'],
+      addresses: ['PJSIP/1001'],
+    },
+  ],
   groups: [{ id: 'team', members: ['alice'], supervisors: [] }],
   extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
   queues: [{ id: 'support' }],
@@ -30,16 +40,12 @@ const rows: Row[] = [
   {
     name: 'the document is not a mapping',
     doc: () => ['users'],
-    errors: [
-      ['(root)', 'must be a mapping'],
-    ],
+    errors: [['(root)', 'must be a mapping']],
   },
   {
     name: 'an unknown section (a typo)',
     doc: (d) => ({ ...d, user: [] }),
-    errors: [
-      ['user', 'unknown key (allowed: users, groups, extensions, queues, grants)'],
-    ],
+    errors: [['user', 'unknown key (allowed: users, groups, extensions, queues, grants)']],
   },
   {
     name: 'a section that is not a list',
@@ -70,7 +76,7 @@ const rows: Row[] = [
   },
   {
     name: 'a name that is not a string',
-    doc: (d) => (d.users[0].name = 5, d),
+    doc: (d) => ((d.users[0].name = 5), d),
     errors: [
       ['users[0].name', 'must be a string'],
       ['groups[0].members[0]', "unknown user 'alice'"],
@@ -79,7 +85,7 @@ const rows: Row[] = [
   },
   {
     name: 'a tab in a name',
-    doc: (d) => (d.users[0].name = 'Al\tice', d),
+    doc: (d) => ((d.users[0].name = 'Al\tice'), d),
     errors: [
       ['users[0].name', 'must not contain control characters'],
       ['groups[0].members[0]', "unknown user 'alice'"],
@@ -88,70 +94,57 @@ const rows: Row[] = [
   },
   {
     name: 'a bell in a queue name',
-    doc: (d) => (d.queues[0].name = 'S\u0007', d),
-    errors: [
-      ['queues[0].name', 'must not contain control characters'],
-    ],
+    doc: (d) => ((d.queues[0].name = 'S\u0007'), d),
+    errors: [['queues[0].name', 'must not contain control characters']],
   },
   {
     name: 'a DEL in a group name',
-    doc: (d) => (d.groups[0].name = 'x\u007f', d),
-    errors: [
-      ['groups[0].name', 'must not contain control characters'],
-    ],
+    doc: (d) => ((d.groups[0].name = 'x\u007f'), d),
+    errors: [['groups[0].name', 'must not contain control characters']],
   },
   {
     name: 'CR alone in a note',
-    doc: (d) => (d.grants[0].note = 'a\rb', d),
-    errors: [
-      ['grants[0].note', 'must not contain CR or LF'],
-    ],
+    doc: (d) => ((d.grants[0].note = 'a\rb'), d),
+    errors: [['grants[0].note', 'must not contain CR or LF']],
   },
   {
     name: 'a server name with a space',
-    doc: (d) => (d.users[0].server = 'pbx 1', d),
-    errors: [
-      ['users[0].server', 'must be a server name'],
-    ],
+    doc: (d) => ((d.users[0].server = 'pbx 1'), d),
+    errors: [['users[0].server', 'must be a server name']],
   },
   {
     name: 'a list of groups that is not a list',
-    doc: (d) => (d.users[0].groups = 'team', d),
-    errors: [
-      ['users[0].groups', 'must be a list'],
-    ],
+    doc: (d) => ((d.users[0].groups = 'team'), d),
+    errors: [['users[0].groups', 'must be a list']],
   },
   {
     name: 'a group listed twice',
-    doc: (d) => (d.users[0].groups = ['team', 'team'], d),
-    errors: [
-      ['users[0].groups[1]', "'team' is listed twice"],
-    ],
+    doc: (d) => ((d.users[0].groups = ['team', 'team']), d),
+    errors: [['users[0].groups[1]', "'team' is listed twice"]],
   },
   {
     name: 'a group id that is not a string',
-    doc: (d) => (d.users[0].groups = [{ id: 'team' }], d),
-    errors: [
-      ['users[0].groups[0]', 'must be a string'],
-    ],
+    doc: (d) => ((d.users[0].groups = [{ id: 'team' }]), d),
+    errors: [['users[0].groups[0]', 'must be a string']],
   },
   {
     name: 'flags that are not a mapping',
-    doc: (d) => (d.users[0].flags = true, d),
-    errors: [
-      ['users[0].flags', 'must be a mapping'],
-    ],
+    doc: (d) => ((d.users[0].flags = true), d),
+    errors: [['users[0].flags', 'must be a mapping']],
   },
   {
     name: 'an unknown flag',
-    doc: (d) => (d.users[0].flags = { inbund: true }, d),
+    doc: (d) => ((d.users[0].flags = { inbund: true }), d),
     errors: [
-      ['users[0].flags.inbund', 'unknown key (allowed: inbound, outbound, blended, manual, international, hangup, hold, requeue, crossQueueRequeue, transfer, directTransfer, ipAllow)'],
+      [
+        'users[0].flags.inbund',
+        'unknown key (allowed: inbound, outbound, blended, manual, international, hangup, hold, requeue, crossQueueRequeue, transfer, directTransfer, ipAllow)',
+      ],
     ],
   },
   {
     name: 'a flag that is not a boolean',
-    doc: (d) => (d.users[0].flags = { hold: 'yes', transfer: 1 }, d),
+    doc: (d) => ((d.users[0].flags = { hold: 'yes', transfer: 1 }), d),
     errors: [
       ['users[0].flags.hold', 'must be true or false'],
       ['users[0].flags.transfer', 'must be true or false'],
@@ -159,10 +152,8 @@ const rows: Row[] = [
   },
   {
     name: 'blended with inbound only',
-    doc: (d) => (d.users[0].flags = { inbound: true, blended: true }, d),
-    errors: [
-      ['users[0].flags.blended', 'blended requires both inbound and outbound to be true'],
-    ],
+    doc: (d) => ((d.users[0].flags = { inbound: true, blended: true }), d),
+    errors: [['users[0].flags.blended', 'blended requires both inbound and outbound to be true']],
   },
   {
     name: 'an unknown directTransfer',
@@ -171,35 +162,36 @@ const rows: Row[] = [
   },
   {
     name: 'an allow-list that is not a list',
-    doc: (d) => (d.users[0].flags = { ipAllow: '10.0.0.1' }, d),
-    errors: [
-      ['users[0].flags.ipAllow', 'must be a list'],
-    ],
+    doc: (d) => ((d.users[0].flags = { ipAllow: '10.0.0.1' }), d),
+    errors: [['users[0].flags.ipAllow', 'must be a list']],
   },
   {
     name: 'an allow-list entry that is not a string',
-    doc: (d) => (d.users[0].flags = { ipAllow: [10] }, d),
-    errors: [
-      ['users[0].flags.ipAllow[0]', 'must be a string'],
-    ],
+    doc: (d) => ((d.users[0].flags = { ipAllow: [10] }), d),
+    errors: [['users[0].flags.ipAllow[0]', 'must be a string']],
   },
   {
     name: 'an allow-list entry that is no address',
-    doc: (d) => (d.users[0].flags = { ipAllow: ['10.0.0.1', 'localhost'] }, d),
-    errors: [
-      ['users[0].flags.ipAllow[1]', "'localhost' is not an IPv4 address, IPv4 pattern with % octets, or IPv6 literal"],
-    ],
+    doc: (d) => ((d.users[0].flags = { ipAllow: ['10.0.0.1', 'localhost'] }), d),
+    errors: [['users[0].flags.ipAllow[1]', "'localhost' is not an IPv4 address, IPv4 pattern with % octets, or IPv6 literal"]],
   },
   {
     name: 'an address string that is no endpoint',
-    doc: (d) => (d.users[0].addresses = ['1001'], d),
-    errors: [
-      ['users[0].addresses[0]', 'must be an endpoint like PJSIP/1001'],
-    ],
+    doc: (d) => ((d.users[0].addresses = ['1001']), d),
+    errors: [['users[0].addresses[0]', 'must be an endpoint like PJSIP/1001']],
   },
   {
     name: 'address bounds',
-    doc: (d) => (d.users[0].addresses = [{ endpoint: 'PJSIP/1', delayMs: 3600001 }, { endpoint: 'PJSIP/2', timeoutSec: 0 }, { endpoint: 'PJSIP/3', timeoutSec: 3601 }, { endpoint: 'PJSIP/4', delayMs: 1.5 }, { endpoint: 'PJSIP/5', delayMs: '5' }], d),
+    doc: (d) => (
+      (d.users[0].addresses = [
+        { endpoint: 'PJSIP/1', delayMs: 3600001 },
+        { endpoint: 'PJSIP/2', timeoutSec: 0 },
+        { endpoint: 'PJSIP/3', timeoutSec: 3601 },
+        { endpoint: 'PJSIP/4', delayMs: 1.5 },
+        { endpoint: 'PJSIP/5', delayMs: '5' },
+      ]),
+      d
+    ),
     errors: [
       ['users[0].addresses[0].delayMs', 'must be an integer from 0 to 3600000'],
       ['users[0].addresses[1].timeoutSec', 'must be an integer from 1 to 3600'],
@@ -210,7 +202,7 @@ const rows: Row[] = [
   },
   {
     name: 'an address object without endpoint, with an unknown key',
-    doc: (d) => (d.users[0].addresses = [{ delay: 5 }], d),
+    doc: (d) => ((d.users[0].addresses = [{ delay: 5 }]), d),
     errors: [
       ['users[0].addresses[0].delay', 'unknown key (allowed: endpoint, delayMs, timeoutSec)'],
       ['users[0].addresses[0].endpoint', 'must be a string'],
@@ -218,10 +210,8 @@ const rows: Row[] = [
   },
   {
     name: 'an address that is neither',
-    doc: (d) => (d.users[0].addresses = [42], d),
-    errors: [
-      ['users[0].addresses[0]', 'must be a mapping'],
-    ],
+    doc: (d) => ((d.users[0].addresses = [42]), d),
+    errors: [['users[0].addresses[0]', 'must be a mapping']],
   },
   {
     name: 'a user without a role and scope',
@@ -235,7 +225,7 @@ const rows: Row[] = [
   },
   {
     name: 'a group with bad ids',
-    doc: (d) => (d.groups[0] = { id: 'te am', members: ['Alice'], supervisors: ['ghost'] }, d),
+    doc: (d) => ((d.groups[0] = { id: 'te am', members: ['Alice'], supervisors: ['ghost'] }), d),
     errors: [
       ['groups[0].id', 'must be a group id of A-Z a-z 0-9 . _ -'],
       ['groups[0].members[0]', 'must be a user id'],
@@ -244,7 +234,7 @@ const rows: Row[] = [
   },
   {
     name: 'an extension with bad fields',
-    doc: (d) => (d.extensions[0] = { id: '1001', interface: 'PJSIP/10 01', stateInterface: 'x', server: '' }, d),
+    doc: (d) => ((d.extensions[0] = { id: '1001', interface: 'PJSIP/10 01', stateInterface: 'x', server: '' }), d),
     errors: [
       ['extensions[0].interface', 'must be an interface like PJSIP/1001'],
       ['extensions[0].stateInterface', 'must be an interface like PJSIP/1001'],
@@ -255,7 +245,7 @@ const rows: Row[] = [
   },
   {
     name: 'an extension without id or interface',
-    doc: (d) => (d.extensions[0] = {}, d),
+    doc: (d) => ((d.extensions[0] = {}), d),
     errors: [
       ['extensions[0].id', 'must be a string'],
       ['extensions[0].interface', 'must be a string'],
@@ -265,7 +255,7 @@ const rows: Row[] = [
   },
   {
     name: 'a queue with a bad id',
-    doc: (d) => (d.queues[0] = { id: 'sup port' }, d),
+    doc: (d) => ((d.queues[0] = { id: 'sup port' }), d),
     errors: [
       ['queues[0].id', 'must be a queue name of A-Z a-z 0-9 . _ -'],
       ['grants[0].targets[1]', "unknown queue 'support'"],
@@ -273,7 +263,7 @@ const rows: Row[] = [
   },
   {
     name: 'a grant with a bad id and subject',
-    doc: (d) => (d.grants[0].id = 'g 1', d.grants[0].subject = 'alice', d),
+    doc: (d) => ((d.grants[0].id = 'g 1'), (d.grants[0].subject = 'alice'), d),
     errors: [
       ['grants[0].id', 'must be a grant id'],
       ['grants[0].subject', "must be 'user:<id>' or 'group:<id>'"],
@@ -281,10 +271,8 @@ const rows: Row[] = [
   },
   {
     name: 'a grant whose actions are not a list',
-    doc: (d) => (d.grants[0].actions = 'login', d),
-    errors: [
-      ['grants[0].actions', 'must be a list'],
-    ],
+    doc: (d) => ((d.grants[0].actions = 'login'), d),
+    errors: [['grants[0].actions', 'must be a list']],
   },
   {
     name: 'a grant without actions or targets',
@@ -296,7 +284,7 @@ const rows: Row[] = [
   },
   {
     name: 'a grant with empty actions and targets',
-    doc: (d) => (d.grants[0].actions = [], d.grants[0].targets = [], d),
+    doc: (d) => ((d.grants[0].actions = []), (d.grants[0].targets = []), d),
     errors: [
       ['grants[0].actions', 'must list at least one action'],
       ['grants[0].targets', 'must list at least one target'],
@@ -304,7 +292,7 @@ const rows: Row[] = [
   },
   {
     name: 'an action listed twice, an unknown one',
-    doc: (d) => (d.grants[0].actions = ['login', 'login', 'dance'], d),
+    doc: (d) => ((d.grants[0].actions = ['login', 'login', 'dance']), d),
     errors: [
       ['grants[0].actions[1]', "'login' is listed twice"],
       ['grants[0].actions[2]', 'must be one of login | logout | pause | unpause | penalty'],
@@ -312,7 +300,7 @@ const rows: Row[] = [
   },
   {
     name: 'a target of an unknown kind',
-    doc: (d) => (d.grants[0].targets = ['pbx:1', 'extension:'], d),
+    doc: (d) => ((d.grants[0].targets = ['pbx:1', 'extension:']), d),
     errors: [
       ['grants[0].targets[0]', "must be 'extension:<id>', 'user:<id>', 'group:<id>' or 'queue:<id>'"],
       ['grants[0].targets[1]', "must be 'extension:<id>', 'user:<id>', 'group:<id>' or 'queue:<id>'"],
@@ -320,7 +308,13 @@ const rows: Row[] = [
   },
   {
     name: 'unknown references everywhere',
-    doc: (d) => (d.users[0].extensions = ['1001', '9'], d.groups[0].supervisors = ['bob'], d.grants[0].subject = 'group:night', d.grants[0].targets = ['user:bob', 'group:x', 'extension:9', 'queue:q'], d),
+    doc: (d) => (
+      (d.users[0].extensions = ['1001', '9']),
+      (d.groups[0].supervisors = ['bob']),
+      (d.grants[0].subject = 'group:night'),
+      (d.grants[0].targets = ['user:bob', 'group:x', 'extension:9', 'queue:q']),
+      d
+    ),
     errors: [
       ['users[0].extensions[1]', "unknown extension '9'"],
       ['groups[0].supervisors[0]', "unknown user 'bob'"],
@@ -333,7 +327,7 @@ const rows: Row[] = [
   },
   {
     name: 'references after an invalid item use its place in the list',
-    doc: (d) => (d.users.unshift({ id: 'BAD' }), d.users[1].extensions = ['9'], d),
+    doc: (d) => (d.users.unshift({ id: 'BAD' }), (d.users[1].extensions = ['9']), d),
     errors: [
       ['users[0].id', 'must be a user id of a-z 0-9 . _ -'],
       ['users[0].role', 'must be one of agent | supervisor | manager | administrator | owner'],
@@ -343,7 +337,17 @@ const rows: Row[] = [
   },
   {
     name: 'duplicate ids, numeric ones too',
-    doc: (d) => (d.extensions = [{ id: 1001, interface: 'PJSIP/1001' }, { id: '1001', interface: 'PJSIP/1' }], d.queues.push({ id: 'support' }), d.groups.push({ id: 'team' }), d.grants.push({ ...d.grants[0] }), d.users.push({ ...d.users[0], extensions: [] }), d),
+    doc: (d) => (
+      (d.extensions = [
+        { id: 1001, interface: 'PJSIP/1001' },
+        { id: '1001', interface: 'PJSIP/1' },
+      ]),
+      d.queues.push({ id: 'support' }),
+      d.groups.push({ id: 'team' }),
+      d.grants.push({ ...d.grants[0] }),
+      d.users.push({ ...d.users[0], extensions: [] }),
+      d
+    ),
     errors: [
       ['users[1].id', "duplicate id 'alice' (first at users[0])"],
       ['groups[1].id', "duplicate id 'team' (first at groups[0])"],
@@ -354,7 +358,13 @@ const rows: Row[] = [
   },
   {
     name: 'an extension owned twice',
-    doc: (d) => (d.users.push({ id: 'bob', role: 'agent', scope: 'basic_user', extensions: ['1001'] }, { id: 'cy', role: 'agent', scope: 'basic_user', extensions: ['1001'] }), d),
+    doc: (d) => (
+      d.users.push(
+        { id: 'bob', role: 'agent', scope: 'basic_user', extensions: ['1001'] },
+        { id: 'cy', role: 'agent', scope: 'basic_user', extensions: ['1001'] },
+      ),
+      d
+    ),
     errors: [
       ['users[1].extensions[0]', "extension '1001' is already owned by user 'alice'"],
       ['users[2].extensions[0]', "extension '1001' is already owned by user 'alice'"],
@@ -362,10 +372,8 @@ const rows: Row[] = [
   },
   {
     name: 'an extension listed twice by its owner',
-    doc: (d) => (d.users[0].extensions = ['1001', '1001'], d),
-    errors: [
-      ['users[0].extensions[1]', "'1001' is listed twice"],
-    ],
+    doc: (d) => ((d.users[0].extensions = ['1001', '1001']), d),
+    errors: [['users[0].extensions[1]', "'1001' is listed twice"]],
   },
 ];
 
@@ -385,7 +393,20 @@ describe('parsePolicyDoc: what a valid document becomes', () => {
 
   it('every flag as written', () => {
     const d = base();
-    d.users[0].flags = { inbound: true, outbound: true, blended: true, manual: true, international: true, hangup: true, hold: true, requeue: true, crossQueueRequeue: true, transfer: true, directTransfer: 'any_logged_in', ipAllow: ['10.%', '::1'] };
+    d.users[0].flags = {
+      inbound: true,
+      outbound: true,
+      blended: true,
+      manual: true,
+      international: true,
+      hangup: true,
+      hold: true,
+      requeue: true,
+      crossQueueRequeue: true,
+      transfer: true,
+      directTransfer: 'any_logged_in',
+      ipAllow: ['10.%', '::1'],
+    };
     expect(parsed(d).users[0].flags).toEqual(d.users[0].flags);
     d.users[0].flags = { outbound: false, directTransfer: 'own_group' };
     expect(parsed(d).users[0].flags).toEqual({ ...DEFAULT_FLAGS, directTransfer: 'own_group' });
@@ -393,7 +414,12 @@ describe('parsePolicyDoc: what a valid document becomes', () => {
 
   it('addresses: a plain endpoint rings at once; an object keeps its delay and timeout, limits included', () => {
     const d = base();
-    d.users[0].addresses = ['PJSIP/1001', { endpoint: 'PJSIP/1002', delayMs: 3_600_000, timeoutSec: 3600 }, { endpoint: 'PJSIP/1003', timeoutSec: 1 }, { endpoint: 'Local/5551234@trunk-out', delayMs: 0 }];
+    d.users[0].addresses = [
+      'PJSIP/1001',
+      { endpoint: 'PJSIP/1002', delayMs: 3_600_000, timeoutSec: 3600 },
+      { endpoint: 'PJSIP/1003', timeoutSec: 1 },
+      { endpoint: 'Local/5551234@trunk-out', delayMs: 0 },
+    ];
     expect(parsed(d).users[0].addresses).toEqual([
       { endpoint: 'PJSIP/1001', delayMs: 0 },
       { endpoint: 'PJSIP/1002', delayMs: 3_600_000, timeoutSec: 3600 },
@@ -405,7 +431,17 @@ describe('parsePolicyDoc: what a valid document becomes', () => {
   it('a user: its name defaults to its id; lists default to empty; its server is kept', () => {
     const d = base();
     d.users.push({ id: 'bob', role: 'manager', scope: 'office_manager', server: 'pbx-1' });
-    expect(parsed(d).users[1]).toEqual({ id: 'bob', name: 'bob', role: 'manager', scope: 'office_manager', groups: [], extensions: [], addresses: [], flags: DEFAULT_FLAGS, server: 'pbx-1' });
+    expect(parsed(d).users[1]).toEqual({
+      id: 'bob',
+      name: 'bob',
+      role: 'manager',
+      scope: 'office_manager',
+      groups: [],
+      extensions: [],
+      addresses: [],
+      flags: DEFAULT_FLAGS,
+      server: 'pbx-1',
+    });
   });
 
   it('optional fields of groups, extensions, queues and grants are kept, and only when given', () => {
@@ -419,8 +455,14 @@ describe('parsePolicyDoc: what a valid document becomes', () => {
     d.grants[0].note = 'why';
     d.grants.push({ id: 'g:2', subject: 'group:team', actions: ['pause', 'penalty'], targets: ['group:team'] });
     const v = parsed(d);
-    expect(v.groups).toEqual([{ id: 'team', name: 'Team', members: ['alice'], supervisors: ['alice'] }, { id: 'bare', members: [], supervisors: [] }]);
-    expect(v.extensions).toEqual([{ id: '1001', interface: 'PJSIP/1001', stateInterface: 'Custom/1001', name: 'Desk', server: 'pbx1' }, { id: '#2*+', interface: 'IAX2/x' }]);
+    expect(v.groups).toEqual([
+      { id: 'team', name: 'Team', members: ['alice'], supervisors: ['alice'] },
+      { id: 'bare', members: [], supervisors: [] },
+    ]);
+    expect(v.extensions).toEqual([
+      { id: '1001', interface: 'PJSIP/1001', stateInterface: 'Custom/1001', name: 'Desk', server: 'pbx1' },
+      { id: '#2*+', interface: 'IAX2/x' },
+    ]);
     expect(v.queues).toEqual([{ id: 'support', name: 'Support', server: 'pbx1' }, { id: 'q' }]);
     expect(v.grants).toEqual([
       { id: 'g1', subject: 'user:alice', actions: ['login'], targets: ['extension:1001', 'queue:support'], note: 'why' },

@@ -1,9 +1,26 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { agentForDispatch, compilePolicy, extensionByInterface, parsePolicyDoc, userOwningExtension, type CompiledPolicy } from '../../../src/domain/policy/index.js';
+import {
+  agentForDispatch,
+  compilePolicy,
+  extensionByInterface,
+  parsePolicyDoc,
+  userOwningExtension,
+  type CompiledPolicy,
+} from '../../../src/domain/policy/index.js';
 import { loadDoc } from './fixture.js';
 
 const base = () => ({
-  users: [{ id: 'alice', name: 'Alice', role: 'agent', scope: 'call_center_agent', groups: ['team'], extensions: ['1001'], addresses: ['PJSIP/1001'] }],
+  users: [
+    {
+      id: 'alice',
+      name: 'Alice',
+      role: 'agent',
+      scope: 'call_center_agent',
+      groups: ['team'],
+      extensions: ['1001'],
+      addresses: ['PJSIP/1001'],
+    },
+  ],
   groups: [{ id: 'team', members: ['alice'], supervisors: [] }],
   extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
   queues: [{ id: 'support' }],
@@ -23,8 +40,18 @@ describe('parsePolicyDoc', () => {
     if (!r.ok) return;
     const u = r.value.users[0]!;
     expect(u.flags).toEqual({
-      inbound: false, outbound: false, blended: false, manual: false, international: false, hangup: false,
-      hold: false, requeue: false, crossQueueRequeue: false, transfer: false, directTransfer: 'disabled', ipAllow: [],
+      inbound: false,
+      outbound: false,
+      blended: false,
+      manual: false,
+      international: false,
+      hangup: false,
+      hold: false,
+      requeue: false,
+      crossQueueRequeue: false,
+      transfer: false,
+      directTransfer: 'disabled',
+      ipAllow: [],
     });
     expect(u.addresses).toEqual([{ endpoint: 'PJSIP/1001', delayMs: 0 }]);
   });
@@ -35,7 +62,12 @@ describe('parsePolicyDoc', () => {
   });
 
   const bad: Array<[string, (d: ReturnType<typeof base>) => void, string, RegExp?]> = [
-    ['blended without inbound', (d) => Object.assign(d.users[0]!, { flags: { outbound: true, blended: true } }), 'users[0].flags.blended', /inbound and outbound/],
+    [
+      'blended without inbound',
+      (d) => Object.assign(d.users[0]!, { flags: { outbound: true, blended: true } }),
+      'users[0].flags.blended',
+      /inbound and outbound/,
+    ],
     ['blended alone', (d) => Object.assign(d.users[0]!, { flags: { blended: true } }), 'users[0].flags.blended'],
     ['unknown role', (d) => Object.assign(d.users[0]!, { role: 'boss' }), 'users[0].role', /agent \| supervisor/],
     ['unknown scope', (d) => Object.assign(d.users[0]!, { scope: 'everything' }), 'users[0].scope'],
@@ -51,13 +83,27 @@ describe('parsePolicyDoc', () => {
     ['no actions', (d) => (d.grants[0]!.actions = []), 'grants[0].actions'],
     ['duplicate user id', (d) => d.users.push({ ...d.users[0]!, extensions: [] }), 'users[1].id', /duplicate id 'alice'/],
     ['duplicate grant id', (d) => d.grants.push({ ...d.grants[0]! }), 'grants[1].id'],
-    ['extension owned twice', (d) => d.users.push({ ...d.users[0]!, id: 'bob' }), 'users[1].extensions[0]', /already owned by user 'alice'/],
-    ['CR/LF in an interface (would reach AMI)', (d) => (d.extensions[0]!.interface = 'PJSIP/1001\r\nAction: Logoff'), 'extensions[0].interface', /CR or LF/],
+    [
+      'extension owned twice',
+      (d) => d.users.push({ ...d.users[0]!, id: 'bob' }),
+      'users[1].extensions[0]',
+      /already owned by user 'alice'/,
+    ],
+    [
+      'CR/LF in an interface (would reach AMI)',
+      (d) => (d.extensions[0]!.interface = 'PJSIP/1001\r\nAction: Logoff'),
+      'extensions[0].interface',
+      /CR or LF/,
+    ],
     ['CR/LF in a name', (d) => (d.users[0]!.name = 'Alice\nSmith'), 'users[0].name', /CR or LF/],
     ['interface without tech', (d) => (d.extensions[0]!.interface = '1001'), 'extensions[0].interface'],
     ['bad ip pattern', (d) => Object.assign(d.users[0]!, { flags: { ipAllow: ['10.0.%.300'] } }), 'users[0].flags.ipAllow[0]'],
     ['bad directTransfer', (d) => Object.assign(d.users[0]!, { flags: { directTransfer: 'anyone' } }), 'users[0].flags.directTransfer'],
-    ['bad address delay', (d) => Object.assign(d.users[0]!, { addresses: [{ endpoint: 'PJSIP/1001', delayMs: -5 }] }), 'users[0].addresses[0].delayMs'],
+    [
+      'bad address delay',
+      (d) => Object.assign(d.users[0]!, { addresses: [{ endpoint: 'PJSIP/1001', delayMs: -5 }] }),
+      'users[0].addresses[0].delayMs',
+    ],
   ];
 
   it.each(bad)('rejects %s, naming %s', (_name, mutate, path, message) => {
@@ -78,7 +124,11 @@ describe('parsePolicyDoc', () => {
   });
 
   it('accepts unquoted numeric extension ids from YAML', () => {
-    const d = base() as unknown as { extensions: Array<{ id: unknown }>; users: Array<{ extensions: unknown[] }>; grants: Array<{ targets: string[] }> };
+    const d = base() as unknown as {
+      extensions: Array<{ id: unknown }>;
+      users: Array<{ extensions: unknown[] }>;
+      grants: Array<{ targets: string[] }>;
+    };
     d.extensions[0]!.id = 1001;
     d.users[0]!.extensions = [1001];
     const r = parsePolicyDoc(d);

@@ -113,10 +113,22 @@ describe('policy properties', () => {
   it('is total: arbitrary strings never throw', () => {
     const p = compilePolicy({ users: [], groups: [], extensions: [], queues: [], grants: [] });
     fc.assert(
-      fc.property(fc.string(), fc.string(), fc.option(fc.string(), { nil: undefined }), fc.option(fc.string(), { nil: undefined }), (actor, extension, queue, ip) => {
-        const req = { actor, action: 'login' as const, extension, ...(queue === undefined ? {} : { queue }), ...(ip === undefined ? {} : { ip }) };
-        expect(decide(p, req).allowed).toBe(false);
-      }),
+      fc.property(
+        fc.string(),
+        fc.string(),
+        fc.option(fc.string(), { nil: undefined }),
+        fc.option(fc.string(), { nil: undefined }),
+        (actor, extension, queue, ip) => {
+          const req = {
+            actor,
+            action: 'login' as const,
+            extension,
+            ...(queue === undefined ? {} : { queue }),
+            ...(ip === undefined ? {} : { ip }),
+          };
+          expect(decide(p, req).allowed).toBe(false);
+        },
+      ),
       RUNS,
     );
   });

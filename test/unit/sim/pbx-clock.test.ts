@@ -69,7 +69,7 @@ describe('the simulated PBX on a manual clock', () => {
     expect(pbx.channel(leg.id)?.state).toBe('Up');
   });
 
-  it('cancels a channel\'s pending timers when it is hung up', async () => {
+  it("cancels a channel's pending timers when it is hung up", async () => {
     const { pbx, clock } = pbxOnManualClock();
     const leg = pbx.create({ endpoint: 'PJSIP/1001', app: 'app' });
     await aMoment();

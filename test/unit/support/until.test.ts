@@ -19,7 +19,13 @@ describe('until', () => {
   it('reads a message given as a function when the wait fails: output written during the wait is in it', async () => {
     let output = 'starting\n';
     setTimeout(() => (output += 'ARI refused the credentials\n'), 20);
-    await expect(until(() => false, 150, () => `the daemon to start:\n${output}`)).rejects.toThrow('ARI refused the credentials');
+    await expect(
+      until(
+        () => false,
+        150,
+        () => `the daemon to start:\n${output}`,
+      ),
+    ).rejects.toThrow('ARI refused the credentials');
   });
 
   it('tries a condition that throws again, and keeps its last error as the cause', async () => {
@@ -29,11 +35,19 @@ describe('until', () => {
       return true;
     }, 1000);
     expect(n).toBe(3);
-    const err = await until(() => { throw new Error('connection refused'); }, 50, 'the API').catch((e: unknown) => e);
+    const err = await until(
+      () => {
+        throw new Error('connection refused');
+      },
+      50,
+      'the API',
+    ).catch((e: unknown) => e);
     expect(err).toMatchObject({ message: 'timed out waiting for the API', cause: { message: 'connection refused' } });
   });
 
   it('names what it waited for when the last check never answered', async () => {
-    await expect(until(() => new Promise<boolean>(() => undefined), 50, 'a frozen Redis')).rejects.toThrow('timed out waiting for a frozen Redis');
+    await expect(until(() => new Promise<boolean>(() => undefined), 50, 'a frozen Redis')).rejects.toThrow(
+      'timed out waiting for a frozen Redis',
+    );
   });
 });

@@ -26,7 +26,8 @@ const ERROR_TEXT: Record<number, string> = {
   504: 'Asterisk did not answer in time: the action may have run',
 };
 
-export const errorsOf = (...statuses: number[]): Record<number, unknown> => Object.fromEntries(statuses.map((st) => [st, { description: ERROR_TEXT[st], $ref: 'Error#' }]));
+export const errorsOf = (...statuses: number[]): Record<number, unknown> =>
+  Object.fromEntries(statuses.map((st) => [st, { description: ERROR_TEXT[st], $ref: 'Error#' }]));
 export const ok = (description: string, schema: object): Record<number, unknown> => ({ 200: { description, ...schema } });
 /** The errors of any authenticated GET. */
 export const readErrors = errorsOf(400, 401, 403, 404, 429);

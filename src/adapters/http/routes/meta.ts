@@ -17,7 +17,15 @@ export function metaRoutes(app: FastifyInstance, { deps }: RouteKit): void {
   // Every code the API can answer with is documented (docs/errors.md); expose the list too.
   app.get(
     '/v1/errors',
-    { schema: { operationId: 'listErrorCodes', tags: ['meta'], summary: 'Every error code with its HTTP status (no token needed)', security: [], response: { ...ok('Every code', ErrorCodesResult), ...errorsOf(429) } } },
+    {
+      schema: {
+        operationId: 'listErrorCodes',
+        tags: ['meta'],
+        summary: 'Every error code with its HTTP status (no token needed)',
+        security: [],
+        response: { ...ok('Every code', ErrorCodesResult), ...errorsOf(429) },
+      },
+    },
     async () => Object.entries(ERROR_CODES).map(([code, e]) => ({ code, status: e.status })),
   );
 }

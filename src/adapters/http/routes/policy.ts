@@ -14,19 +14,45 @@ export function policyRoutes(app: FastifyInstance, { deps, auth }: RouteKit): vo
 
   app.get(
     '/v1/me/capabilities',
-    { ...auth, schema: { operationId: 'getMyCapabilities', tags: ['policy'], summary: 'What the caller may do: which UI buttons to show', response: { ...ok("The caller's capabilities", { $ref: 'Capabilities#' }), ...readErrors } } },
+    {
+      ...auth,
+      schema: {
+        operationId: 'getMyCapabilities',
+        tags: ['policy'],
+        summary: 'What the caller may do: which UI buttons to show',
+        response: { ...ok("The caller's capabilities", { $ref: 'Capabilities#' }), ...readErrors },
+      },
+    },
     async (req) => capabilities(deps.policy.current(), callerOf(req), req.ip),
   );
 
   app.get<{ Querystring: Static<typeof ExplainQuery> }>(
     '/v1/explain',
-    { ...auth, schema: { operationId: 'explainDecision', tags: ['policy'], summary: 'May <user> do <action> on <extension> [queue], and why (others than yourself: managers and above)', querystring: ExplainQuery, response: { ...ok('The decision with every check, and as sentences', ExplainResult), ...readErrors } } },
+    {
+      ...auth,
+      schema: {
+        operationId: 'explainDecision',
+        tags: ['policy'],
+        summary: 'May <user> do <action> on <extension> [queue], and why (others than yourself: managers and above)',
+        querystring: ExplainQuery,
+        response: { ...ok('The decision with every check, and as sentences', ExplainResult), ...readErrors },
+      },
+    },
     async (req) => explainForCaller(deps.policy.current(), callerOf(req), req.query, req.ip),
   );
 
   app.get<{ Querystring: Static<typeof AuditQuery> }>(
     '/v1/audit',
-    { ...auth, schema: { operationId: 'listAudit', tags: ['audit'], summary: 'Audit records, newest first (agents: their own only)', querystring: AuditQuery, response: { ...ok('The matching records, newest first', AuditResult), ...readErrors } } },
+    {
+      ...auth,
+      schema: {
+        operationId: 'listAudit',
+        tags: ['audit'],
+        summary: 'Audit records, newest first (agents: their own only)',
+        querystring: AuditQuery,
+        response: { ...ok('The matching records, newest first', AuditResult), ...readErrors },
+      },
+    },
     async (req) => ({ entries: await auditForCaller(deps, callerOf(req), req.query) }),
   );
 
@@ -62,7 +88,12 @@ export function policyRoutes(app: FastifyInstance, { deps, auth }: RouteKit): vo
       },
     },
     async (req) => {
-      const r = await applyPolicyChange({ policy: deps.policy, store: deps.store, clock: deps.clock, logger: log }, callerOf(req), req.body.expectedVersion, req.body.change);
+      const r = await applyPolicyChange(
+        { policy: deps.policy, store: deps.store, clock: deps.clock, logger: log },
+        callerOf(req),
+        req.body.expectedVersion,
+        req.body.change,
+      );
       return { ok: true, version: r.version };
     },
   );

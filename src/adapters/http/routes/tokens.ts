@@ -6,7 +6,13 @@ import { OkResult, TokenBody, TokenParams, TokenResult } from '../schemas.js';
 import { callerOf, errorsOf, ok, readErrors, type RouteKit } from './kit.js';
 
 export function tokenRoutes(app: FastifyInstance, { deps, auth }: RouteKit): void {
-  const tokenAdmin = createTokenAdmin({ tokens: deps.tokens, policy: deps.policy, store: deps.store, clock: deps.clock, logger: deps.logger });
+  const tokenAdmin = createTokenAdmin({
+    tokens: deps.tokens,
+    policy: deps.policy,
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+  });
 
   app.post<{ Body: Static<typeof TokenBody> }>(
     '/v1/tokens',

@@ -22,7 +22,13 @@ describe('dispatch command executor', () => {
     const rig = unitRig();
     const legs = await ringAlice(rig);
     expect(legs).toHaveLength(3);
-    expect(rig.calls.log().filter((l) => !l.startsWith('endpoint'))).toEqual(['ring caller-1', expect.stringMatching(/^createBridge /), 'createChannel', 'createChannel', 'createChannel']);
+    expect(rig.calls.log().filter((l) => !l.startsWith('endpoint'))).toEqual([
+      'ring caller-1',
+      expect.stringMatching(/^createBridge /),
+      'createChannel',
+      'createChannel',
+      'createChannel',
+    ]);
     const create = rig.calls.sent.find((s) => s.op === 'createChannel')!.args[0] as Record<string, string>;
     expect(create).toMatchObject({ endpoint: 'PJSIP/2001', originator: 'caller-1', appArgs: `leg,${callId(rig)}` });
     rig.ctx.feed(callId(rig), { type: 'LegStasisStarted', legId: legs[1]! });

@@ -49,7 +49,16 @@ describe('dispatch reconciliation', () => {
   it('a ringing dispatch left from before a restart: legs hung up, the caller continued with NOANSWER, claim released, record deleted', async () => {
     const rig = unitRig();
     await rig.store.acquireLease('agent:alice', 'old-1', 18_000);
-    await rig.store.putDispatch({ id: 'old-1', owner: 'unit-1', server: 'pbx1', agentId: 'alice', callerChannelId: 'c-old', legChannelIds: ['l-a', 'l-b'], startedAt: 0, data: { talking: false } });
+    await rig.store.putDispatch({
+      id: 'old-1',
+      owner: 'unit-1',
+      server: 'pbx1',
+      agentId: 'alice',
+      callerChannelId: 'c-old',
+      legChannelIds: ['l-a', 'l-b'],
+      startedAt: 0,
+      data: { talking: false },
+    });
     rig.calls.channels.set('c-old', 'Ring');
     rig.calls.channels.set('l-a', 'Ringing');
     await reconcile(rig.ctx);
@@ -61,7 +70,17 @@ describe('dispatch reconciliation', () => {
 
   it('a talking call of a dead owner is not cut: left bridged, the agent kept claimed; when the caller hangs up the agent is hung up and the claim released', async () => {
     const rig = unitRig();
-    await rig.store.putDispatch({ id: 'old-2', owner: 'unit-1', server: 'pbx1', agentId: 'alice', callerChannelId: 'c-talk', legChannelIds: ['l-win', 'l-lost'], bridgeId: 'b-2', startedAt: 0, data: { talking: true, winner: 'l-win' } });
+    await rig.store.putDispatch({
+      id: 'old-2',
+      owner: 'unit-1',
+      server: 'pbx1',
+      agentId: 'alice',
+      callerChannelId: 'c-talk',
+      legChannelIds: ['l-win', 'l-lost'],
+      bridgeId: 'b-2',
+      startedAt: 0,
+      data: { talking: true, winner: 'l-win' },
+    });
     rig.calls.channels.set('c-talk', 'Up');
     rig.calls.channels.set('l-win', 'Up');
     await reconcile(rig.ctx);

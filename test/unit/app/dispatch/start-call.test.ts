@@ -13,7 +13,11 @@ const CALLER = { id: 'caller-1', name: 'PJSIP/5551234-00000001', caller: { numbe
 function sentBack(rig: UnitRig): { result: unknown; continued: boolean; rung: number } {
   const log = rig.calls.log();
   const setVar = rig.calls.sent.find((s) => s.op === 'setVar' && s.args[1] === 'AGENTGATE_RESULT');
-  return { result: setVar?.args[2], continued: log.indexOf('continueInDialplan caller-1') > log.indexOf('setVar caller-1'), rung: log.filter((l) => l === 'createChannel').length };
+  return {
+    result: setVar?.args[2],
+    continued: log.indexOf('continueInDialplan caller-1') > log.indexOf('setVar caller-1'),
+    rung: log.filter((l) => l === 'createChannel').length,
+  };
 }
 
 describe('dispatch start-call resolution', () => {
@@ -41,7 +45,7 @@ describe('dispatch start-call resolution', () => {
     expect((await rig.store.leaseHolder('agent:alice'))?.holder).toBe('other-call');
   });
 
-  it('every address offline: UNAVAILABLE (as Dial\'s CHANUNAVAIL), the claim released', async () => {
+  it("every address offline: UNAVAILABLE (as Dial's CHANUNAVAIL), the claim released", async () => {
     const rig = unitRig();
     for (const e of ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003']) rig.calls.endpoints.set(e, 'offline');
     await startCall(rig.ctx, CALLER, ['dispatch', 'alice']);
@@ -55,7 +59,10 @@ describe('dispatch start-call resolution', () => {
     rig.calls.endpoints.set('PJSIP/2002', 'offline');
     await startCall(rig.ctx, CALLER, ['dispatch', 'alice']);
     await flush();
-    expect(rig.calls.sent.filter((s) => s.op === 'createChannel').map((s) => (s.args[0] as { endpoint: string }).endpoint)).toEqual(['PJSIP/2001', 'PJSIP/2003']);
+    expect(rig.calls.sent.filter((s) => s.op === 'createChannel').map((s) => (s.args[0] as { endpoint: string }).endpoint)).toEqual([
+      'PJSIP/2001',
+      'PJSIP/2003',
+    ]);
   });
 
   it('the Store down: NOAGENT at once (one call at a time cannot be promised), nothing rung', async () => {

@@ -71,7 +71,7 @@ describe('dispatch Stasis router', () => {
     expect(s.legs.map((l) => l.status)).toEqual(['ringing', 'ended', 'created']);
   });
 
-  it('a soft hang-up request on the caller (Asterisk\'s own flag) is not the caller hanging up; a hard one is', async () => {
+  it("a soft hang-up request on the caller (Asterisk's own flag) is not the caller hanging up; a hard one is", async () => {
     const r = rig();
     await r.route(start('caller-1', ['dispatch', 'alice']));
     await flush();
