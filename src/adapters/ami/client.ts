@@ -17,6 +17,8 @@
  * - the connection state is visible (isConnected, onState) and reconnect never gives up; an action
  *   while disconnected fails at once (AGENTGATE_ERR_AMI_DISCONNECTED), never silently queued, and
  *   actions in flight when the connection drops fail with the same code (they may not have run).
+ *
+ * Longer than 400 lines on purpose: every asterisk-manager trap listed below is handled here, in the one class that owns the socket.
  */
 import AsteriskManager from 'asterisk-manager';
 import type { Logger } from 'pino';

@@ -27,6 +27,8 @@
  *   instances would steal it from each other forever), and `problem()` says so for readiness. Every
  *   appCheckIntervalMs `GET /applications/{app}` checks that Asterisk lists the app; once it is free
  *   again (404) after a replacement, agentgate takes it back.
+ *
+ * Longer than 400 lines on purpose: half of it is the schemas of the consumed event types, kept next to the one place that validates frames.
  */
 import ari from 'ari-client';
 import type { Logger } from 'pino';

@@ -8,6 +8,8 @@
  * QueuePenalty for an interface that is in no queue (answered "Invalid interface…" when the `agent`
  * write class is granted, "Permission denied" when not) and a UserEvent `AgentGateDoctor`, which
  * agentgate's own handler ignores (it reads only `AgentGate`).
+ *
+ * Longer than 400 lines on purpose: one small function per check, in the order doctor prints them.
  */
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfigFile, type Config } from '../../config/load.js';

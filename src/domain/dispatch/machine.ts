@@ -11,6 +11,8 @@
  * A leg answering after the winner (or after the end) is hung up with answered_elsewhere. If the
  * winner hangs up before the bridge completes, the other legs keep ringing (or, with
  * onWinnerHangupBeforeBridge = fail, the dispatch ends NOANSWER).
+ *
+ * Longer than 400 lines on purpose: the whole transition table of a dispatch is one switch, read as one table (splitting it would hide which event each phase ignores).
  */
 
 export type DispatchResult = 'ANSWERED' | 'NOANSWER' | 'BUSY' | 'UNAVAILABLE' | 'NOAGENT' | 'TIMEOUT' | 'CALLER_HANGUP';

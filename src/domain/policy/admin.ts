@@ -17,6 +17,8 @@
  *   user into a group, or adding members to a group, hands out that group's grants, so the actor
  *   must hold those too. Owners are not exempt: the first grants come from the config file.
  *   Not covered: giving a user more extensions, or adding supervisors to a group.
+ *
+ * Longer than 400 lines on purpose: each change op's authorization and its application sit side by side, so a reader checks both in one place.
  */
 import { compilePolicy, grantsFor, type CompiledPolicy, type UserIndex } from './compile.js';
 import type { Check, Decision } from './decide.js';

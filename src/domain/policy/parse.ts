@@ -4,6 +4,8 @@
  * all at once: shape, unknown keys (typos), CR/LF anywhere (values reach AMI), duplicate ids,
  * references to unknown users/groups/extensions/queues, an extension owned twice, and blended
  * without both inbound and outbound.
+ *
+ * Longer than 400 lines on purpose: one reader per section of the document, together so that every error path is built the same way.
  */
 import { isValidIpPattern } from './ip.js';
 import {
