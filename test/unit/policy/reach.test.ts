@@ -139,7 +139,7 @@ describe('compiling a document with dangling references (not from parsePolicyDoc
       queues: [],
       grants: [
         { id: 'dangling-subject', subject: 'user:ghost', actions: ['pause'], targets: ['extension:1'] },
-        { id: 'dangling-target', subject: 'user:a', actions: ['pause'], targets: ['extension:ghost', 'extension:1'] },
+        { id: 'dangling-target', subject: 'user:a', actions: ['pause'], targets: ['extension:ghost', 'user:ghost', 'group:ghost', 'group:g', 'extension:1'] },
       ],
     };
     const p = compilePolicy(doc);
@@ -147,5 +147,6 @@ describe('compiling a document with dangling references (not from parsePolicyDoc
     expect([...p.index.groups.get('g')!.members]).toEqual(['ghost-user']);
     expect(decide(p, { actor: 'a', action: 'pause', extension: '1' })).toMatchObject({ allowed: true, matched: ['dangling-target'] });
     expect(p.index.users.get('a')!.pbx).toEqual(new Set(['pbx1']));
+    expect(capabilities(p, 'a').actions.pause.extensions).toEqual(['1']);
   });
 });
