@@ -95,6 +95,7 @@ describe('applyChange: users', () => {
   it.each([
     { name: 'a new user', id: 'di' },
     { name: 'a replaced user (its place in the list is not named)', id: 'bo' },
+    { name: 'the first user, replaced', id: 'ada' },
   ])('names the bad field of $name under user', ({ id }) => {
     const bad = user(id, 'agent', { flags: { ...DEFAULT_FLAGS, ipAllow: [], blended: true, inbound: true } });
     expect(refused({ op: 'put-user', user: bad })).toEqual([

@@ -31,10 +31,12 @@ const org = (): CompiledPolicy =>
       user('fay', 'agent', { extensions: ['107', '108'] }),
       // an administrator who holds rights only through its group
       user('gus', 'administrator', { scope: 'office_manager', groups: ['red'] }),
+      // in two groups; only the second is held by ada
+      user('ivy', 'agent', { groups: ['green', 'red'], extensions: ['109'] }),
     ],
     groups: [group('red', [], ['max']), group('blue', ['cy']), group('empty'), group('green', ['eve'])],
-    extensions: ['101', '102', '103', '104', '105', '106', '107', '108'].map((id) => ext(id)),
-    queues: [queue('q1'), queue('q2')],
+    extensions: ['101', '102', '103', '104', '105', '106', '107', '108', '109'].map((id) => ext(id)),
+    queues: [queue('q1'), queue('q2'), queue('red')],
     grants: [
       grant('ada-red', 'user:ada', ['pause', 'unpause'], ['group:red', 'queue:q1']),
       grant('ada-104', 'user:ada', ['pause'], ['extension:104']),
@@ -214,7 +216,28 @@ const rows: Row[] = [
     actor: 'ada',
     change: give(['unpause'], ['group:green']),
     allowed: true,
-    matched: ['ada-eve'],
+    matched: ['ada-eve', 'ada-red'],
+  },
+  {
+    name: 'an extension held through any of its owner’s groups',
+    actor: 'ada',
+    change: give(['pause'], ['extension:109']),
+    allowed: true,
+    matched: ['ada-red'],
+  },
+  {
+    name: 'a user with no extension held through its group',
+    actor: 'ada',
+    change: give(['unpause'], ['user:gus']),
+    allowed: true,
+    matched: ['ada-red'],
+  },
+  {
+    name: 'a queue is held only as such, even when a group has its name',
+    actor: 'ada',
+    change: give(['pause'], ['queue:red']),
+    allowed: false,
+    failing: ['no-escalation'],
   },
   { name: 'a queue held as such', actor: 'ada', change: give(['unpause'], ['queue:q1']), allowed: true, matched: ['ada-red'] },
   {
@@ -319,6 +342,14 @@ const rows: Row[] = [
     says: 'ada (administrator) may not give the role owner, above its own',
   },
   {
+    name: 'an administrator may not make a peer an owner',
+    actor: 'ada',
+    change: { op: 'put-user', user: user('ed', 'owner') },
+    allowed: false,
+    failing: ['role', 'owner'],
+    says: 'ada (administrator) may not give the role owner, above its own',
+  },
+  {
     name: 'an administrator may not change an owner',
     actor: 'ada',
     change: { op: 'put-user', user: user('oz', 'owner') },
@@ -370,6 +401,13 @@ const rows: Row[] = [
     allowed: false,
     failing: ['no-escalation'],
     says: "putting di into red hands out those groups' grants, but ed does not hold: login group:red, login queue:q1",
+  },
+  {
+    name: 'putting a user into two groups names both',
+    actor: 'ed',
+    change: { op: 'put-user', user: user('di', 'agent', { groups: ['red', 'blue'] }) },
+    allowed: false,
+    says: "putting di into red, blue hands out those groups' grants, but ed does not hold: login group:red, login queue:q1, pause extension:104",
   },
   {
     name: 'an owner holding them may',
@@ -443,6 +481,13 @@ const rows: Row[] = [
     says: 'adding di to red hands out its grants',
   },
   {
+    name: 'adding two members names both',
+    actor: 'ed',
+    change: { op: 'put-group', group: group('red', ['di', 'cy']) },
+    allowed: false,
+    says: 'adding di, cy to red hands out its grants, but ed does not hold: login group:red, login queue:q1',
+  },
+  {
     name: 'an owner holding them may',
     actor: 'oz',
     change: { op: 'put-group', group: group('red', ['di']) },
@@ -452,7 +497,7 @@ const rows: Row[] = [
   {
     name: 'listing a group’s current members hands out nothing',
     actor: 'ed',
-    change: { op: 'put-group', group: group('red', ['al', 'bo', 'gus'], ['ed']) },
+    change: { op: 'put-group', group: group('red', ['al', 'bo', 'gus', 'ivy'], ['ed']) },
     allowed: true,
     says: 'gives no queue rights',
   },
@@ -500,6 +545,24 @@ describe('authorizeChange (rules)', () => {
       'ed (administrator) may not remove oz (owner): a higher role',
       'only an owner removes another owner',
     ]);
+  });
+
+  it('a refused grant is described in full: what it gives, and what the actor lacks', () => {
+    const d = authorizeChange(policy, 'ada', give(['pause', 'login'], ['group:red', 'queue:q2']));
+    expect(d.reasons.at(-1)).toEqual({
+      name: 'no-escalation',
+      passed: false,
+      detail:
+        'grant new gives user:di pause/login on group:red, queue:q2, but ada does not hold: pause queue:q2, login group:red, login queue:q2',
+    });
+    const five = authorizeChange(
+      policy,
+      'ada',
+      give(['login'], ['extension:101', 'extension:102', 'extension:103', 'extension:104', 'extension:105']),
+    );
+    expect(five.reasons.at(-1)?.detail).toMatch(
+      /does not hold: login extension:101, login extension:102, login extension:103, login extension:104, login extension:105$/,
+    );
   });
 
   it('no-escalation with nothing to hand out says so and names no grant', () => {

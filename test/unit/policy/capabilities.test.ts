@@ -45,6 +45,13 @@ describe('capabilities', () => {
     expect(c.queueButton).toBe(true);
   });
 
+  it('an unknown user, or a known one from an address outside its allow-list, gets an empty list for every action', () => {
+    const none = { extensions: [], queues: [] };
+    const empty = { login: none, logout: none, pause: none, unpause: none, penalty: none };
+    expect(capabilities(policy, 'ghost')).toEqual({ user: 'ghost', queueButton: false, actions: empty });
+    expect(capabilities(policy, 'alice', '10.9.9.9')).toEqual({ user: 'alice', queueButton: false, actions: empty });
+  });
+
   it('from an address outside the allow-list: nothing', () => {
     expect(capabilities(policy, 'alice', '10.9.9.9').queueButton).toBe(false);
     expect(capabilities(policy, 'alice', '10.0.3.9').queueButton).toBe(true);

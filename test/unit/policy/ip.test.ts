@@ -93,6 +93,8 @@ describe('allow-lists, edge by edge', () => {
     // and an IPv6 entry matches the mapped address written as IPv6
     { allow: ['::ffff:10.0.3.9'], ip: '::ffff:a00:309', ok: true },
     { allow: ['::ffff:10.0.3.9'], ip: '10.0.3.9', ok: false },
+    // only ::ffff:a.b.c.d is an IPv4 address in disguise; ::1 is not 0.0.0.1
+    { allow: ['0.0.0.1'], ip: '::1', ok: false },
   ])('$allow allows $ip: $ok', ({ allow, ip, ok }) => {
     expect(checkIp(allow, ip)).toBe(ok);
   });
@@ -105,6 +107,11 @@ describe('allow-lists, edge by edge', () => {
     ['::1', true],
     ['::ffff:1.2.3.4', true],
     ['1::2::3', false],
+    ['1.2.3.4x', false],
+    ['::1.2.3.4', true],
+    ['1:2:3:4:5:6:7:8::9::1', false],
+    ['12345::1', false],
+    ['1:2:3:4:5:6:7::8', false],
     ['hello', false],
     ['', false],
   ] as const)('isValidIp(%s) is %s', (ip, ok) => {
@@ -123,6 +130,7 @@ describe('allow-lists, edge by edge', () => {
     ['1.2.3.1000', false],
     ['::ffff:1.2.3.4', true],
     ['::ffff:1.2.3', false],
+    ['10.0.0.0001', false],
   ] as const)('isValidIpPattern(%s) is %s', (entry, ok) => {
     expect(isValidIpPattern(entry)).toBe(ok);
   });

@@ -45,7 +45,7 @@ describe('directory look-ups', () => {
 
   it('what ring-all dials: each endpoint once (its first entry), in order, with delay and timeout; the inbound flag', () => {
     const p = directory();
-    expect(agentForDispatch(p, 'al')).toEqual({
+    expect(agentForDispatch(p, 'al')).toStrictEqual({
       user: userById(p, 'al'),
       addresses: [
         { endpoint: 'PJSIP/101', delayMs: 0 },

@@ -375,6 +375,91 @@ const rows: Row[] = [
     doc: (d) => ((d.users[0].extensions = ['1001', '1001']), d),
     errors: [['users[0].extensions[1]', "'1001' is listed twice"]],
   },
+  {
+    name: 'an item that is not a mapping, in every section',
+    doc: () => ({ users: ['alice'], groups: [7], extensions: [null], queues: [[]], grants: [true] }),
+    errors: [
+      ['users[0]', 'must be a mapping'],
+      ['groups[0]', 'must be a mapping'],
+      ['extensions[0]', 'must be a mapping'],
+      ['queues[0]', 'must be a mapping'],
+      ['grants[0]', 'must be a mapping'],
+    ],
+  },
+  {
+    name: 'lists of the wrong shape inside a user and a group',
+    doc: (d) => ((d.users[0].addresses = 'PJSIP/1001'), (d.groups[0].supervisors = 'alice'), (d.groups[0].members = 'alice'), d),
+    errors: [
+      ['users[0].addresses', 'must be a list'],
+      ['groups[0].members', 'must be a list'],
+      ['groups[0].supervisors', 'must be a list'],
+    ],
+  },
+  {
+    name: 'ids of the wrong shape in a user’s and a group’s lists',
+    doc: (d) => ((d.users[0].groups = ['a b']), (d.users[0].extensions = ['1 2']), (d.groups[0].supervisors = ['Al']), d),
+    errors: [
+      ['users[0].groups[0]', 'must be a group id'],
+      ['users[0].extensions[0]', 'must be an extension id'],
+      ['groups[0].supervisors[0]', 'must be a user id'],
+    ],
+  },
+  {
+    name: 'a CR in an extension name',
+    doc: (d) => ((d.extensions[0].name = 'Desk\r\n'), d),
+    errors: [['extensions[0].name', 'must not contain CR or LF']],
+  },
+  {
+    name: 'an invalid user is reported once, not again through its references',
+    doc: (d) => (
+      d.users.push(
+        { id: 'B A D', role: 'agent', scope: 'basic_user', groups: ['nope'] },
+        { id: 'norole', scope: 'basic_user', groups: ['nope'] },
+        { id: 'noscope', role: 'agent', groups: ['nope'] },
+      ),
+      d
+    ),
+    errors: [
+      ['users[1].id', 'must be a user id of a-z 0-9 . _ -'],
+      ['users[2].role', 'must be one of agent | supervisor | manager | administrator | owner'],
+      ['users[3].scope', 'must be one of no_portal | basic_user | call_center_agent | call_center_supervisor | office_manager'],
+    ],
+  },
+  {
+    name: 'an invalid grant is reported once, not again through its references',
+    doc: (d) => (
+      d.grants.push(
+        { id: 'g 2', subject: 'user:ghost', actions: ['login'], targets: ['queue:ghost'] },
+        { id: 'g3', subject: 'team', actions: ['login'], targets: ['queue:ghost'] },
+      ),
+      d
+    ),
+    errors: [
+      ['grants[1].id', 'must be a grant id'],
+      ['grants[2].subject', "must be 'user:<id>' or 'group:<id>'"],
+    ],
+  },
+  {
+    name: 'an unquoted numeric user id keeps its place in the list for later errors',
+    doc: (d) => (d.users.push({ id: 42, role: 'agent', scope: 'basic_user', groups: ['nope'] }), d),
+    errors: [['users[1].groups[0]', "unknown group 'nope'"]],
+  },
+  {
+    name: 'an item that is not a mapping does not shift the place of the next one',
+    doc: (d) => (d.users.unshift(null), (d.users[1].groups = ['nope']), d),
+    errors: [
+      ['users[0]', 'must be a mapping'],
+      ['users[1].groups[0]', "unknown group 'nope'"],
+    ],
+  },
+  {
+    name: 'with a duplicate id, a reference error names the first item with that id',
+    doc: (d) => (d.users.push({ id: 'alice', role: 'agent', scope: 'basic_user', groups: ['nope'] }), d),
+    errors: [
+      ['users[1].id', "duplicate id 'alice' (first at users[0])"],
+      ['users[0].groups[0]', "unknown group 'nope'"],
+    ],
+  },
 ];
 
 describe('parsePolicyDoc: every mistake, named', () => {
@@ -407,9 +492,11 @@ describe('parsePolicyDoc: what a valid document becomes', () => {
       directTransfer: 'any_logged_in',
       ipAllow: ['10.%', '::1'],
     };
-    expect(parsed(d).users[0].flags).toEqual(d.users[0].flags);
+    expect(parsed(d).users[0].flags).toStrictEqual(d.users[0].flags);
     d.users[0].flags = { outbound: false, directTransfer: 'own_group' };
-    expect(parsed(d).users[0].flags).toEqual({ ...DEFAULT_FLAGS, directTransfer: 'own_group' });
+    expect(parsed(d).users[0].flags).toStrictEqual({ ...DEFAULT_FLAGS, ipAllow: [], directTransfer: 'own_group' });
+    d.users[0].flags = { inbound: true };
+    expect(parsed(d).users[0].flags).toStrictEqual({ ...DEFAULT_FLAGS, ipAllow: [], inbound: true, directTransfer: 'disabled' });
   });
 
   it('addresses: a plain endpoint rings at once; an object keeps its delay and timeout, limits included', () => {
@@ -420,7 +507,7 @@ describe('parsePolicyDoc: what a valid document becomes', () => {
       { endpoint: 'PJSIP/1003', timeoutSec: 1 },
       { endpoint: 'Local/5551234@trunk-out', delayMs: 0 },
     ];
-    expect(parsed(d).users[0].addresses).toEqual([
+    expect(parsed(d).users[0].addresses).toStrictEqual([
       { endpoint: 'PJSIP/1001', delayMs: 0 },
       { endpoint: 'PJSIP/1002', delayMs: 3_600_000, timeoutSec: 3600 },
       { endpoint: 'PJSIP/1003', delayMs: 0, timeoutSec: 1 },
@@ -431,7 +518,7 @@ describe('parsePolicyDoc: what a valid document becomes', () => {
   it('a user: its name defaults to its id; lists default to empty; its server is kept', () => {
     const d = base();
     d.users.push({ id: 'bob', role: 'manager', scope: 'office_manager', server: 'pbx-1' });
-    expect(parsed(d).users[1]).toEqual({
+    expect(parsed(d).users[1]).toStrictEqual({
       id: 'bob',
       name: 'bob',
       role: 'manager',
@@ -439,7 +526,7 @@ describe('parsePolicyDoc: what a valid document becomes', () => {
       groups: [],
       extensions: [],
       addresses: [],
-      flags: DEFAULT_FLAGS,
+      flags: { ...DEFAULT_FLAGS, ipAllow: [] },
       server: 'pbx-1',
     });
   });
@@ -455,22 +542,22 @@ describe('parsePolicyDoc: what a valid document becomes', () => {
     d.grants[0].note = 'why';
     d.grants.push({ id: 'g:2', subject: 'group:team', actions: ['pause', 'penalty'], targets: ['group:team'] });
     const v = parsed(d);
-    expect(v.groups).toEqual([
+    expect(v.groups).toStrictEqual([
       { id: 'team', name: 'Team', members: ['alice'], supervisors: ['alice'] },
       { id: 'bare', members: [], supervisors: [] },
     ]);
-    expect(v.extensions).toEqual([
+    expect(v.extensions).toStrictEqual([
       { id: '1001', interface: 'PJSIP/1001', stateInterface: 'Custom/1001', name: 'Desk', server: 'pbx1' },
       { id: '#2*+', interface: 'IAX2/x' },
     ]);
-    expect(v.queues).toEqual([{ id: 'support', name: 'Support', server: 'pbx1' }, { id: 'q' }]);
-    expect(v.grants).toEqual([
+    expect(v.queues).toStrictEqual([{ id: 'support', name: 'Support', server: 'pbx1' }, { id: 'q' }]);
+    expect(v.grants).toStrictEqual([
       { id: 'g1', subject: 'user:alice', actions: ['login'], targets: ['extension:1001', 'queue:support'], note: 'why' },
       { id: 'g:2', subject: 'group:team', actions: ['pause', 'penalty'], targets: ['group:team'] },
     ]);
   });
 
   it('an absent or null document is an empty one', () => {
-    expect(parsePolicyDoc(null)).toEqual({ ok: true, value: { users: [], groups: [], extensions: [], queues: [], grants: [] } });
+    expect(parsePolicyDoc(null)).toStrictEqual({ ok: true, value: { users: [], groups: [], extensions: [], queues: [], grants: [] } });
   });
 });
