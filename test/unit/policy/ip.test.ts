@@ -111,6 +111,7 @@ describe('allow-lists, edge by edge', () => {
     ['::1.2.3.4', true],
     ['1:2:3:4:5:6:7:8::9::1', false],
     ['12345::1', false],
+    ['1:12345::1', false],
     ['1:2:3:4:5:6:7::8', false],
     ['hello', false],
     ['', false],

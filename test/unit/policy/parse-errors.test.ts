@@ -405,6 +405,11 @@ const rows: Row[] = [
     ],
   },
   {
+    name: 'an address object whose endpoint is no endpoint',
+    doc: (d) => ((d.users[0].addresses = [{ endpoint: 'nope', delayMs: 0 }]), d),
+    errors: [['users[0].addresses[0].endpoint', 'must be an endpoint like PJSIP/1001']],
+  },
+  {
     name: 'a CR in an extension name',
     doc: (d) => ((d.extensions[0].name = 'Desk\r\n'), d),
     errors: [['extensions[0].name', 'must not contain CR or LF']],
@@ -413,7 +418,7 @@ const rows: Row[] = [
     name: 'an invalid user is reported once, not again through its references',
     doc: (d) => (
       d.users.push(
-        { id: 'B A D', role: 'agent', scope: 'basic_user', groups: ['nope'] },
+        { id: 'B A D', name: 'Bad', role: 'agent', scope: 'basic_user', groups: ['nope'] },
         { id: 'norole', scope: 'basic_user', groups: ['nope'] },
         { id: 'noscope', role: 'agent', groups: ['nope'] },
       ),
@@ -513,6 +518,19 @@ describe('parsePolicyDoc: what a valid document becomes', () => {
       { endpoint: 'PJSIP/1003', delayMs: 0, timeoutSec: 1 },
       { endpoint: 'Local/5551234@trunk-out', delayMs: 0 },
     ]);
+  });
+
+  it('a user without a server has none (not an empty one)', () => {
+    expect(parsed(base()).users[0]).toStrictEqual({
+      id: 'alice',
+      name: 'Alice',
+      role: 'agent',
+      scope: 'call_center_agent',
+      groups: ['team'],
+      extensions: ['1001'],
+      addresses: [{ endpoint: 'PJSIP/1001', delayMs: 0 }],
+      flags: { ...DEFAULT_FLAGS, ipAllow: [] },
+    });
   });
 
   it('a user: its name defaults to its id; lists default to empty; its server is kept', () => {

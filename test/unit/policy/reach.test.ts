@@ -126,6 +126,21 @@ describe('decisions do not wear out', () => {
     expect(decide(p, req)).toEqual(first);
     expect(decide(p, req).reasons.find((r) => r.name === 'queue-grant')?.grants).toEqual(['e']);
   });
+
+  it('a decision on a member of two groups leaves no trace on the next one about a member of one of them', () => {
+    const p = policyOf({
+      users: [
+        user('m', 'manager', { scope: 'office_manager' }),
+        user('p', 'agent', { groups: ['g1', 'g2'], extensions: ['1'] }),
+        user('r', 'agent', { groups: ['g1'], extensions: ['2'] }),
+      ],
+      groups: [group('g1'), group('g2')],
+      extensions: [ext('1'), ext('2')],
+      grants: [grant('G1', 'user:m', ['pause'], ['group:g1']), grant('G2', 'user:m', ['pause'], ['group:g2'])],
+    });
+    expect(decide(p, { actor: 'm', action: 'pause', extension: '1' }).matched).toEqual(['G1', 'G2']);
+    expect(decide(p, { actor: 'm', action: 'pause', extension: '2' }).matched).toEqual(['G1']);
+  });
 });
 
 describe('what the target check says', () => {
