@@ -17,3 +17,23 @@ export function loadDoc(name = 'callcenter.yaml'): PolicyDoc {
 export function loadPolicy(name = 'callcenter.yaml'): CompiledPolicy {
   return compilePolicy(loadDoc(name), 1);
 }
+
+/** A small valid policy document, one of each thing, as raw data a test may break field by field. */
+// oxlint-disable-next-line no-explicit-any
+export const minimalDoc = (): Record<string, any> => ({
+  users: [
+    {
+      id: 'alice',
+      name: 'Alice',
+      role: 'agent',
+      scope: 'call_center_agent',
+      groups: ['team'],
+      extensions: ['1001'],
+      addresses: ['PJSIP/1001'],
+    },
+  ],
+  groups: [{ id: 'team', members: ['alice'], supervisors: [] }],
+  extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
+  queues: [{ id: 'support' }],
+  grants: [{ id: 'g1', subject: 'user:alice', actions: ['login'], targets: ['extension:1001', 'queue:support'] }],
+});

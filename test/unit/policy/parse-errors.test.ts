@@ -5,29 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FLAGS, parsePolicyDoc } from '../../../src/domain/policy/index.js';
+import { minimalDoc } from './fixture.js';
 
 // Raw YAML-shaped data: anything goes, that is the point.
 // oxlint-disable-next-line no-explicit-any
 type Raw = Record<string, any>;
 
-/** A valid document: one of each thing. */
-const base = (): Raw => ({
-  users: [
-    {
-      id: 'alice',
-      name: 'Alice',
-      role: 'agent',
-      scope: 'call_center_agent',
-      groups: ['team'],
-      extensions: ['1001'],
-      addresses: ['PJSIP/1001'],
-    },
-  ],
-  groups: [{ id: 'team', members: ['alice'], supervisors: [] }],
-  extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
-  queues: [{ id: 'support' }],
-  grants: [{ id: 'g1', subject: 'user:alice', actions: ['login'], targets: ['extension:1001', 'queue:support'] }],
-});
+const base = minimalDoc;
 
 interface Row {
   name: string;

@@ -7,25 +7,9 @@ import {
   userOwningExtension,
   type CompiledPolicy,
 } from '../../../src/domain/policy/index.js';
-import { loadDoc } from './fixture.js';
+import { loadDoc, minimalDoc } from './fixture.js';
 
-const base = () => ({
-  users: [
-    {
-      id: 'alice',
-      name: 'Alice',
-      role: 'agent',
-      scope: 'call_center_agent',
-      groups: ['team'],
-      extensions: ['1001'],
-      addresses: ['PJSIP/1001'],
-    },
-  ],
-  groups: [{ id: 'team', members: ['alice'], supervisors: [] }],
-  extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
-  queues: [{ id: 'support' }],
-  grants: [{ id: 'g1', subject: 'user:alice', actions: ['login'], targets: ['extension:1001', 'queue:support'] }],
-});
+const base = minimalDoc;
 
 function errorsOf(raw: unknown): Array<{ path: string; message: string }> {
   const r = parsePolicyDoc(raw);
