@@ -6,15 +6,30 @@
  *   const call = await sim.dialIn({ args: ['dispatch', 'alice'] });
  *   ...
  *   await sim.stop();
+ *
+ * A simulated SIP phone can act on its own during a call (recordings/ari-callcontrol), on a leg
+ * to a PJSIP endpoint that has answered (else they throw):
+ *   sim.phoneRefer(legId, '1003')   in-dialog REFER: Asterisk blind-transfers the bridge peer to
+ *                                   Local/1003@<endpoint context> (`core`), or only tells the app
+ *                                   (ChannelTransfer) when the leg has PJSIP_TRANSFER_HANDLING()
+ *                                   = ari-only; sim.transferNotifies(legId) then lists the NOTIFY
+ *                                   sipfrags the phone got (`SIP/2.0 100 Trying`, `SIP/2.0 200 OK`,
+ *                                   `SIP/2.0 603 Decline` ...)
+ *   sim.phoneHold(legId) / sim.phoneUnhold(legId)   re-INVITE: ChannelHold / ChannelUnhold
+ *   sim.phoneDtmf(legId, '1', 160)  INFO DTMF: ChannelDtmfReceived on that leg only
+ *   sim.sipLog(channelId)           every such SIP message (and a /redirect's REFER) seen by the phone
+ * A phone can also do them by script, `then` steps after it answers, as the recorded 1006 (DTMF)
+ * and 1007 (REFER) do: sim.setEndpoint('PJSIP/2001', { kind: 'answer', afterMs: 1000, then:
+ * [{ afterMs: 1000, do: 'refer', destination: '1003' }] }). Their delays run on the PBX's clock.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Clock } from '../ports/clock.js';
 import { AriServer } from './ari/server.js';
 import { AmiServer, type AmiChannelFields } from './ami/server.js';
 import { AppQueue, DEFAULT_QUEUES, type QueueConfig } from './queues/app-queue.js';
-import { Pbx, type AriEvent, type ChannelJson, type EndpointScript, type HangupRecord } from './pbx/pbx.js';
+import { Pbx, type AriEvent, type ChannelJson, type EndpointScript, type HangupRecord, type SipMessage } from './pbx/pbx.js';
 
-export type { EndpointScript, AriEvent, HangupRecord, ChannelJson } from './pbx/pbx.js';
+export type { EndpointScript, AriEvent, HangupRecord, ChannelJson, PhoneAction, SipMessage } from './pbx/pbx.js';
 export type { QueueConfig } from './queues/app-queue.js';
 
 export interface SimulatorOptions {
@@ -205,6 +220,31 @@ export class Simulator {
       },
       ended: () => ended,
     };
+  }
+
+  /** The phone of SIP leg `channelId` REFERs it to `destination` (an extension); see the class comment. */
+  phoneRefer(channelId: string, destination: string): void {
+    this.pbx.phoneRefer(channelId, destination);
+  }
+  /** The phone of SIP leg `channelId` puts the call on hold: ChannelHold to the app. */
+  phoneHold(channelId: string): void {
+    this.pbx.phoneHold(channelId);
+  }
+  /** The phone of SIP leg `channelId` resumes the call: ChannelUnhold to the app. */
+  phoneUnhold(channelId: string): void {
+    this.pbx.phoneUnhold(channelId);
+  }
+  /** The phone of SIP leg `channelId` sends `digit` by SIP INFO lasting durationMs: ChannelDtmfReceived. */
+  phoneDtmf(channelId: string, digit: string, durationMs = 160): void {
+    this.pbx.phoneDtmf(channelId, digit, durationMs);
+  }
+  /** The NOTIFY sipfrags the phone of `channelId` got about its REFER, in order. */
+  transferNotifies(channelId: string): string[] {
+    return this.pbx.transferNotifies(channelId);
+  }
+  /** Every REFER / 202 / NOTIFY / INFO / re-INVITE the phone of `channelId` saw or sent, oldest first. */
+  sipLog(channelId: string): SipMessage[] {
+    return this.pbx.sipLog(channelId);
   }
 
   /** Resolves with the first ARI event (any app) matching pred. */
