@@ -304,7 +304,27 @@ export class Simulator {
     await this.ami.stop();
   }
 
-  /** Control endpoints outside /ari: POST /sim/dial-in {"args":["dispatch","alice"]} (agentgate sim-call). */
+  /**
+   * The phone API over HTTP, for the demo and manual tries: POST /sim/phones/{channelId}/refer?destination=1003,
+   * /hold, /unhold, /dtmf?digit=1&durationMs=160 (204), GET /sim/phones/{channelId}/sip (its SIP log).
+   * 404 for an unknown channel, 400 with the reason when the phone cannot do it.
+   */
+  private phoneControl(method: string, id: string, what: string, q: URLSearchParams): { status: number; body: unknown } | undefined {
+    if (what === 'sip') return method === 'GET' ? { status: 200, body: this.sipLog(id) } : undefined;
+    if (method !== 'POST') return undefined;
+    if (!this.pbx.channel(id)) return { status: 404, body: { message: `no channel ${id}` } };
+    try {
+      if (what === 'refer') this.phoneRefer(id, q.get('destination') ?? '');
+      else if (what === 'hold') this.phoneHold(id);
+      else if (what === 'unhold') this.phoneUnhold(id);
+      else this.phoneDtmf(id, q.get('digit') ?? '', Number(q.get('durationMs') ?? '160'));
+    } catch (err) {
+      return { status: 400, body: { message: err instanceof Error ? err.message : String(err) } };
+    }
+    return { status: 204, body: undefined };
+  }
+
+  /** Control endpoints outside /ari: POST /sim/dial-in {"args":["dispatch","alice"]} (agentgate sim-call); the phone API (phoneControl). */
   private async control(req: IncomingMessage, body: unknown, url: URL): Promise<{ status: number; body: unknown } | undefined> {
     if (req.method === 'POST' && url.pathname === '/sim/dial-in') {
       const b = (body ?? {}) as { args?: unknown; callerNumber?: unknown };
@@ -316,6 +336,8 @@ export class Simulator {
       });
       return { status: 200, body: { id: call.id, name: call.name, failed: call.failed } };
     }
+    const phone = /^\/sim\/phones\/([^/]+)\/(refer|hold|unhold|dtmf|sip)$/.exec(url.pathname);
+    if (phone) return this.phoneControl(req.method ?? 'GET', decodeURIComponent(phone[1]!), phone[2]!, url.searchParams);
     if (req.method === 'GET' && url.pathname === '/sim/state') {
       return { status: 200, body: { channels: this.pbx.channels(), bridges: this.pbx.bridges(), queues: this.queues.members() } };
     }

@@ -110,17 +110,23 @@ export function transferProgress(s: PbxState, id: string, states: string | undef
 }
 
 /**
- * GET /deviceStates/{name}: a PJSIP device's state from its channels (RINGING, INUSE, else
- * NOT_INUSE; UNAVAILABLE when offline); an unknown device is INVALID (still 200). Only `Stasis:`
- * devices are app-controlled; the simulator has none, so GET /deviceStates is [].
+ * GET /deviceStates/{name}: a PJSIP device's state from its channels as Asterisk maps them
+ * (ast_state_chan2dev: Ringing → RINGING, Down → NOT_INUSE, Busy → BUSY, any other → INUSE; ringing
+ * and in use at once → RINGINUSE), UNAVAILABLE when offline; an unknown device is INVALID (still
+ * 200). Recorded: NOT_INUSE, INUSE, RINGING, UNAVAILABLE, INVALID. Only `Stasis:` devices are
+ * app-controlled; the simulator has none, so GET /deviceStates is [].
  */
 export function deviceState(s: PbxState, name: string): { name: string; state: string } {
   const e = endpointJson(s, name);
   if (!e) return { name, state: 'INVALID' };
   if (e.state === 'offline') return { name, state: 'UNAVAILABLE' };
   const states = e.channel_ids.map((id) => s.channels.get(id)?.json.state);
-  if (states.some((x) => x === 'Ringing' || x === 'Ring')) return { name, state: 'RINGING' };
-  if (states.length > 0) return { name, state: 'INUSE' };
+  const ringing = states.includes('Ringing');
+  const inUse = states.some((x) => x === 'Up' || x === 'Ring');
+  if (ringing && inUse) return { name, state: 'RINGINUSE' };
+  if (ringing) return { name, state: 'RINGING' };
+  if (inUse) return { name, state: 'INUSE' };
+  if (states.includes('Busy')) return { name, state: 'BUSY' };
   return { name, state: 'NOT_INUSE' };
 }
 
