@@ -280,7 +280,7 @@ export function decideCallAction(policy: CompiledPolicy, req: CallActionRequest)
   const ix = policy.index;
   const u = typeof req?.actor === 'string' ? ix.users.get(req.actor) : undefined;
   if (u === undefined) return finish([check('actor', false, () => `unknown user '${shown(req?.actor)}'`)]);
-  const call: CallFacts = typeof req.call === 'object' && req.call !== null ? req.call : { agent: '' };
+  const call = (typeof req.call === 'object' && req.call !== null ? req.call : {}) as CallFacts;
   const aid = typeof call.agent === 'string' ? call.agent : '';
   const agent = agentOf(policy, call);
   const reasons = baseChecks(policy, u, call, agent, req.source, req.ip);

@@ -58,7 +58,11 @@ const directory = (): CompiledPolicy =>
       agent('cat', { groups: ['blue'], extensions: ['103'], flags: flags({ inbound: true, directTransfer: 'own_group' }) }),
       agent('dan', { groups: ['red'], addresses: [] }),
       agent('eve', { groups: ['red'], flags: flags({}) }),
-      user('sue', 'supervisor', { scope: 'call_center_supervisor', extensions: ['104'], flags: flags({ ...ALL, ipAllow: ['10.0.%'] }) }),
+      user('sue', 'supervisor', {
+        scope: 'call_center_supervisor',
+        extensions: ['104'],
+        flags: flags({ ...ALL, ipAllow: ['10.0.%', '::1'] }),
+      }),
       user('sam', 'supervisor', { scope: 'call_center_supervisor', flags: flags(ALL) }),
       user('max', 'manager', { scope: 'office_manager', extensions: ['105'], flags: flags(ALL) }),
       user('mia', 'manager', { scope: 'office_manager', flags: flags(ALL) }),
@@ -66,7 +70,7 @@ const directory = (): CompiledPolicy =>
       user('bas', 'agent', { scope: 'basic_user', flags: flags({ hold: true }) }),
       user('ola', 'administrator', { scope: 'call_center_agent', flags: flags(ALL) }),
     ],
-    groups: [group('red', [], ['sue']), group('blue')],
+    groups: [group('red', [], ['sue']), group('blue'), group('gold', [], ['sue'])],
     extensions: [ext('101', 'pbx1'), ext('102', 'pbx1'), ext('103', 'pbx2'), ext('104', 'pbx1'), ext('105', 'pbx1'), ext('106')],
     queues: [queue('q1'), queue('q2'), queue('q3')],
   });
@@ -171,7 +175,7 @@ describe('decideCallAction: actor, ip and source', () => {
     {
       name: 'http from outside the allow-list',
       req: { actor: 'sue', action: 'hold', call: { agent: 'bob' }, ip: '192.168.1.1' },
-      refused: [['ip', "192.168.1.1 is not in sue's allow-list (10.0.%)"]],
+      refused: [['ip', "192.168.1.1 is not in sue's allow-list (10.0.%, ::1)"]],
     },
     {
       name: 'the desk phone: no ip needed, no portal scope needed (no_portal)',
@@ -246,7 +250,7 @@ describe('decideCallAction: scope, role and supervision', () => {
       req: { actor: 'sue', action: 'hold', call: { agent: 'cat' } },
       refused: [
         ['scope', "scope call_center_supervisor reaches only its own calls and those of the groups it supervises; this call is cat's"],
-        ['supervision', 'supervisor sue acts only on calls of members of the groups it supervises (red); cat is not one'],
+        ['supervision', 'supervisor sue acts only on calls of members of the groups it supervises (red, gold); cat is not one'],
       ],
     },
     {
@@ -263,7 +267,7 @@ describe('decideCallAction: scope, role and supervision', () => {
       refused: [
         ['scope', "scope call_center_supervisor reaches only its own calls and those of the groups it supervises; this call is sam's"],
         ['role', 'sue (supervisor) may not act on a call of sam (supervisor): only on its own calls or those of lower roles'],
-        ['supervision', 'supervisor sue acts only on calls of members of the groups it supervises (red); sam is not one'],
+        ['supervision', 'supervisor sue acts only on calls of members of the groups it supervises (red, gold); sam is not one'],
       ],
     },
     { name: 'an office manager on a call on its PBX', req: { actor: 'max', action: 'hold', call: { agent: 'bob' } }, refused: [] },
@@ -739,5 +743,233 @@ describe('callCapabilities agrees with decideCallAction', () => {
       ),
       { numRuns: Math.ceil(Number(process.env.PROPERTY_RUNS ?? 300) / 3) },
     );
+  });
+});
+
+describe('decideCallAction: an allowed action explains every check it passed', () => {
+  const passed = (r: Req): string[] => {
+    const d = decided(r);
+    expect(d.allowed).toBe(true);
+    return d.reasons.map((c) => `${c.name}: ${c.detail}`);
+  };
+
+  it.each<[string, Req, string[]]>([
+    [
+      'unhold, from the desk phone',
+      { actor: 'ann', action: 'unhold', call: { agent: 'ann' }, source: 'phone' },
+      [
+        'actor: ann (agent, call_center_agent)',
+        "source: ann's own desk phone",
+        'role: ann acts on its own call',
+        "target: ann's call",
+        'flag: ann has the hold flag',
+      ],
+    ],
+    [
+      'hangup over http, any address allowed',
+      { actor: 'ann', action: 'hangup', call: { agent: 'ann' } },
+      [
+        'actor: ann (agent, call_center_agent)',
+        'ip: any address allowed',
+        'scope: call_center_agent on its own call',
+        'role: ann acts on its own call',
+        "target: ann's call",
+        'flag: ann has the hangup flag',
+      ],
+    ],
+    [
+      'end, by a supervisor on its own call',
+      { actor: 'sue', action: 'end', call: { agent: 'sue' } },
+      [
+        'actor: sue (supervisor, call_center_supervisor)',
+        "ip: 10.0.0.7 is in sue's allow-list",
+        'scope: call_center_supervisor on its own call',
+        'role: sue acts on its own call',
+        'supervision: sue acts on its own call',
+        "target: sue's call",
+        'flag: sue has the endForAll flag',
+      ],
+    ],
+    [
+      'transfer',
+      { actor: 'ann', action: 'transfer', call: { agent: 'ann' }, transferTo: '2000' },
+      [
+        'actor: ann (agent, call_center_agent)',
+        'ip: any address allowed',
+        'scope: call_center_agent on its own call',
+        'role: ann acts on its own call',
+        "target: ann's call to 2000",
+        'flag: ann has the transfer flag',
+      ],
+    ],
+    [
+      'direct transfer within the group',
+      { actor: 'ann', action: 'directTransfer', call: { agent: 'ann' }, targetAgent: 'bob' },
+      [
+        'actor: ann (agent, call_center_agent)',
+        'ip: any address allowed',
+        'scope: call_center_agent on its own call',
+        'role: ann acts on its own call',
+        "target: ann's call to bob",
+        'flag: ann may transfer directly (own_group)',
+        'transfer-scope: bob and ann are both in red',
+      ],
+    ],
+    [
+      'direct transfer to anyone logged in, by an office manager',
+      { actor: 'max', action: 'directTransfer', call: { agent: 'bob' }, targetAgent: 'cat', targetLoggedIn: true },
+      [
+        'actor: max (manager, office_manager)',
+        'ip: any address allowed',
+        "scope: office_manager: bob's call is on pbx1",
+        'role: bob (agent) is below max (manager)',
+        "target: bob's call to cat",
+        'flag: max may transfer directly (any_logged_in)',
+        'transfer-scope: cat is logged into a queue',
+      ],
+    ],
+    [
+      'requeue',
+      { actor: 'ann', action: 'requeue', call: { agent: 'ann', queue: 'q1' } },
+      [
+        'actor: ann (agent, call_center_agent)',
+        'ip: any address allowed',
+        'scope: call_center_agent on its own call',
+        'role: ann acts on its own call',
+        "target: ann's call back to queue q1",
+        'flag: ann has the requeue flag',
+      ],
+    ],
+    [
+      'cross-queue requeue',
+      { actor: 'ann', action: 'crossQueueRequeue', call: { agent: 'ann', queue: 'q1' }, queue: 'q2', agentLoggedInQueues: ['q2'] },
+      [
+        'actor: ann (agent, call_center_agent)',
+        'ip: any address allowed',
+        'scope: call_center_agent on its own call',
+        'role: ann acts on its own call',
+        "target: ann's call to queue q2",
+        'flag: ann has the crossQueueRequeue flag',
+      ],
+    ],
+  ])('%s', (_name, req, expected) => {
+    expect(passed(req)).toEqual(expected);
+  });
+
+  it('callCapabilities says why each button is there', () => {
+    const caps = callCapabilities(directory(), 'max', { agent: 'bob', queue: 'q1' }, { ip: IP, agentLoggedInQueues: ['q1', 'q2'] });
+    const target = (a: (typeof CALL_ACTIONS)[number]): string => caps[a].reasons.find((r) => r.name === 'target')!.detail;
+    expect(CALL_ACTIONS.map(target)).toEqual([
+      "bob's call",
+      "bob's call",
+      "bob's call",
+      "bob's call",
+      "bob's call",
+      "ann could take bob's call",
+      "bob's call back to queue q1",
+      'bob is logged into queue q2 as well',
+    ]);
+  });
+});
+
+describe('decideCallAction: edges of the facts', () => {
+  run([
+    {
+      name: 'an empty colleague name is a missing one',
+      req: { actor: 'ann', action: 'directTransfer', call: { agent: 'ann' }, targetAgent: '' },
+      refused: [['target', 'directTransfer needs a colleague (targetAgent)']],
+    },
+    {
+      name: 'an empty destination queue is a missing one',
+      req: { actor: 'ann', action: 'crossQueueRequeue', call: { agent: 'ann', queue: 'q1' }, queue: '', agentLoggedInQueues: ['q2'] },
+      refused: [['target', 'crossQueueRequeue needs a destination queue (queue)']],
+    },
+    {
+      name: 'a call whose queue is not a queue id came from no queue',
+      req: { actor: 'ann', action: 'requeue', call: { agent: 'ann', queue: 5 as never } },
+      refused: [['target', 'the call came from no queue, so it cannot be requeued']],
+    },
+    {
+      name: 'configured prefixes that are not text are ignored',
+      req: { actor: 'ann', action: 'transfer', call: { agent: 'ann' }, transferTo: '5123', internationalPrefixes: [5 as never] },
+      refused: [],
+    },
+    {
+      name: 'a desk phone on a call with no agent',
+      req: { actor: 'ann', action: 'hold', call: { agent: 7 as never }, source: 'phone' },
+      refused: [
+        ['source', "a desk phone acts only on its own calls, and this call is nobody's, not ann's"],
+        ['target', 'the call names no agent'],
+      ],
+    },
+    {
+      name: 'no call at all',
+      req: { actor: 'max', action: 'hold', call: null as never },
+      refused: [['target', 'the call names no agent']],
+    },
+  ]);
+
+  it.each<[string, unknown, string]>([
+    ['a number', 7, "unknown call action '7'"],
+    ['null', null, "unknown call action 'null'"],
+    ['a symbol', Symbol('x'), "unknown call action '(a symbol)'"],
+    ['a function', () => 1, "unknown call action '(a function)'"],
+  ])('an action that is %s is named as such', (_name, action, detail) => {
+    expect(failures(decided({ actor: 'ann', action: action as never, call: { agent: 'ann' } }))).toEqual([['target', detail]]);
+  });
+
+  it('no request at all', () => {
+    expect(failures(decideCallAction(directory(), undefined as never))).toEqual([['actor', "unknown user 'undefined'"]]);
+  });
+
+  it('no capability context: no address, so nothing', () => {
+    const caps = callCapabilities(directory(), 'ann', { agent: 'ann', queue: 'q1' }, undefined as never);
+    expect(failures(caps.crossQueueRequeue)).toEqual([
+      ['ip', 'an http request without a source address'],
+      ['target', 'ann is logged into no other queue'],
+    ]);
+  });
+
+  it('a disabled direct transfer looks for no colleague', () => {
+    const caps = callCapabilities(directory(), 'bob', { agent: 'bob' }, { ip: IP });
+    expect(failures(caps.directTransfer)).toEqual([
+      ['target', "no colleague bob may transfer to could take bob's call"],
+      ['flag', "bob's directTransfer is disabled"],
+    ]);
+  });
+
+  it('PBX lists are named in full, for several PBXs on either side', () => {
+    const p = policyOf({
+      users: [
+        user('mo', 'manager', { scope: 'office_manager', extensions: ['1', '2'] }),
+        agent('kit', { extensions: ['3', '4'] }),
+        agent('lea', { extensions: ['5', '6'] }),
+      ],
+      extensions: [ext('1', 'pbx1'), ext('2', 'pbx3'), ext('3', 'pbx2'), ext('4', 'pbx4'), ext('5', 'pbx2'), ext('6', 'pbx3')],
+    });
+    expect(canSeeCall(p, 'mo', { agent: 'kit' }).detail).toBe(
+      "scope office_manager covers PBX pbx1, pbx3, and kit's calls are on pbx2, pbx4",
+    );
+    expect(canSeeCall(p, 'mo', { agent: 'lea' }).detail).toBe("office_manager: lea's call is on pbx3");
+  });
+
+  it('a policy compiled without parsePolicyDoc (dangling references, an unknown scope) is decided, not thrown on', () => {
+    const doc: PolicyDoc = {
+      users: [
+        { ...agent('ann', { groups: ['red'], extensions: ['999'] }), flags: flags({ inbound: true, directTransfer: 'own_group' }) },
+        { ...user('max', 'manager', { extensions: ['105'] }), scope: 'office_manager' },
+        { ...user('odd', 'manager'), scope: 'weird' as never },
+      ],
+      groups: [group('red', ['ann', 'ghost'])],
+      extensions: [ext('105', 'pbx1')],
+      queues: [],
+      grants: [],
+    };
+    const p = compilePolicy(doc);
+    expect(canSeeCall(p, 'max', { agent: 'ann' })).toMatchObject({ passed: true, detail: "office_manager: ann's call is on its PBX" });
+    expect(canSeeCall(p, 'odd', { agent: 'ann' })).toMatchObject({ passed: false, detail: "unknown scope 'weird'" });
+    expect(failures(callCapabilities(p, 'ann', { agent: 'ann' }, { ip: IP }).directTransfer)).toEqual([
+      ['target', "no colleague ann may transfer to could take ann's call"],
+    ]);
   });
 });
