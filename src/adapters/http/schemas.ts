@@ -116,6 +116,8 @@ const Flags = Type.Object(
     requeue: Type.Optional(Type.Boolean()),
     crossQueueRequeue: Type.Optional(Type.Boolean()),
     transfer: Type.Optional(Type.Boolean()),
+    endForAll: Type.Optional(Type.Boolean()),
+    internationalTransfer: Type.Optional(Type.Boolean()),
     directTransfer: Type.Optional(Type.Union(DIRECT_TRANSFER.map((d) => Type.Literal(d)))),
     ipAllow: Type.Optional(Type.Array(Text({ maxLength: 64 }), { maxItems: 64 })),
   },
