@@ -99,6 +99,8 @@ export function fakeCalls(): FakeCalls {
     answer: request('answer'),
     setVar: request('setVar'),
     continueInDialplan: request('continueInDialplan'),
+    startMoh: request('startMoh'),
+    stopMoh: request('stopMoh'),
     play: request('play'),
     createBridge: request('createBridge'),
     addChannels: request('addChannels'),

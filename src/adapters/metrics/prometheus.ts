@@ -25,7 +25,7 @@ export interface PrometheusMetricsOptions {
 
 const QUEUE_ACTIONS = new Set(['login', 'logout', 'pause', 'unpause', 'penalty']);
 const QUEUE_RESULTS = new Set(['ok', 'denied', 'refused', 'error', 'ami-error', 'rejected']);
-const DISPATCH_RESULTS = new Set(['ANSWERED', 'NOANSWER', 'BUSY', 'UNAVAILABLE', 'NOAGENT', 'TIMEOUT', 'CALLER_HANGUP', 'RECOVERED']);
+const DISPATCH_RESULTS = new Set(['ANSWERED', 'NOANSWER', 'BUSY', 'UNAVAILABLE', 'NOAGENT', 'TIMEOUT', 'CALLER_HANGUP', 'AGENT_HANGUP', 'TRANSFERRED', 'REQUEUED', 'ENDED', 'RECOVERED']);
 const LEG_OUTCOMES = new Set(['answered', 'cancelled', 'busy', 'congestion', 'unavailable', 'noanswer', 'failed']);
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 const bounded = (known: ReadonlySet<string>, v: string): string => (known.has(v) ? v : 'other');

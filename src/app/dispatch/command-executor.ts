@@ -92,7 +92,15 @@ export function executeCommands(ctx: DispatchContext, r: Running, commands: read
         break;
       case 'ContinueCaller':
         // Sent once the variables before it answered: the dialplan reads them as it resumes.
-        fire(ctx, r.log, 'continue', [chanKey(s.callerId)], () => calls.continueInDialplan(s.callerId, c.fallback));
+        fire(ctx, r.log, 'continue', [chanKey(s.callerId)], () => calls.continueInDialplan(s.callerId, c.to ?? c.fallback));
+        break;
+      case 'StartCallerMoh':
+        ctx.timeline(s.id, 'hold', 'caller on hold (music on hold)');
+        fire(ctx, r.log, 'start moh', [chanKey(s.callerId)], () => calls.startMoh(s.callerId, c.mohClass));
+        break;
+      case 'StopCallerMoh':
+        ctx.timeline(s.id, 'unhold', 'caller off hold');
+        fire(ctx, r.log, 'stop moh', [chanKey(s.callerId)], () => calls.stopMoh(s.callerId));
         break;
       case 'StartTimer': {
         const name = c.name;
