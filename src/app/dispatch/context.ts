@@ -109,7 +109,7 @@ export function createDispatchContext(deps: DispatchContextDeps): DispatchContex
         legChannelIds: s.legs.map((l) => l.id),
         bridgeId: s.bridgeCreated ? s.bridgeId : undefined,
         startedAt: s.startedAt,
-        data: { talking: s.phase === 'talking', winner: s.winner },
+        data: { talking: s.phase === 'talking', winner: s.winner, ...(s.queue === undefined ? {} : { queue: s.queue }) },
       });
     },
   };
