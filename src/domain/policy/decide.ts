@@ -61,6 +61,10 @@ export type CheckName =
   | 'supervision'
   | 'extension-grant'
   | 'queue-grant'
+  // used by decideCallAction (call actions: hold, hangup, transfer, requeue, ...)
+  | 'source'
+  | 'flag'
+  | 'transfer-scope'
   // used by authorizeChange (administration of the policy itself)
   | 'admin-role'
   | 'owner'
@@ -116,7 +120,8 @@ class LazyCheck implements Check {
   }
 }
 
-function check(name: CheckName, passed: boolean, render: () => string, grants?: string[]): Check {
+/** A check whose detail is rendered on first read (shared with call-actions.ts). */
+export function check(name: CheckName, passed: boolean, render: () => string, grants?: string[]): Check {
   return new LazyCheck(name, passed, render, grants);
 }
 

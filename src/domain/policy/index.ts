@@ -7,4 +7,13 @@ export { decide, plainDecision, type Check, type CheckName, type Decision, type 
 export { explain, describeRequest } from './explain.js';
 export { agentForDispatch, extensionById, extensionByInterface, userById, userOwningExtension, type DispatchAgent } from './lookup.js';
 export { capabilities, type Capabilities } from './capabilities.js';
+export {
+  CALL_ACTIONS,
+  callCapabilities,
+  canSeeCall,
+  decideCallAction,
+  type CallAction,
+  type CallActionRequest,
+  type CallFacts,
+} from './call-actions.js';
 export { applyChange, authorizeChange, changePolicy, type PolicyChange } from './admin.js';

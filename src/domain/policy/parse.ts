@@ -47,6 +47,8 @@ const BOOL_FLAGS = [
   'requeue',
   'crossQueueRequeue',
   'transfer',
+  'endForAll',
+  'internationalTransfer',
 ] as const;
 const FLAG_KEYS: readonly string[] = [...BOOL_FLAGS, 'directTransfer', 'ipAllow'];
 

@@ -35,6 +35,10 @@ export interface CallFlags {
   requeue: boolean;
   crossQueueRequeue: boolean;
   transfer: boolean;
+  /** End every leg of a call that has been warm transferred (not just the actor's own leg). */
+  endForAll: boolean;
+  /** Transfer to numbers that start with one of the configured international prefixes (needs transfer too). */
+  internationalTransfer: boolean;
   directTransfer: DirectTransfer;
   /** `10.0.3.%` (a `%` octet matches any octet; a trailing `%` the rest), plain IPv4, IPv6 literals. */
   ipAllow: string[];
@@ -131,6 +135,8 @@ export const DEFAULT_FLAGS: Readonly<CallFlags> = Object.freeze({
   requeue: false,
   crossQueueRequeue: false,
   transfer: false,
+  endForAll: false,
+  internationalTransfer: false,
   directTransfer: 'disabled',
   ipAllow: [] as string[],
 });

@@ -9,6 +9,7 @@ import {
   compilePolicy,
   decide,
   DEFAULT_FLAGS,
+  parsePolicyChange,
   type CompiledPolicy,
   type PolicyChange,
   type PolicyDoc,
@@ -294,5 +295,35 @@ describe('changePolicy', () => {
     expect(r.ok).toBe(false);
     expect(r.decision.allowed).toBe(true);
     if (!r.ok) expect(r.errors.map((e) => e.path)).toEqual(['grants[1].targets[1]', 'grants[2].targets[0]']);
+  });
+});
+
+describe('applyChange: the call flags endForAll and internationalTransfer', () => {
+  it('a put-user read from an API body keeps both flags, and a later put-user without them turns them off', () => {
+    const parsed = parsePolicyChange({
+      op: 'put-user',
+      user: { id: 'bo', name: 'Bo', role: 'agent', scope: 'call_center_agent', flags: { endForAll: true, internationalTransfer: true } },
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    const next = applied(parsed.value);
+    expect(next.users[2]!.flags).toStrictEqual({ ...DEFAULT_FLAGS, ipAllow: [], endForAll: true, internationalTransfer: true });
+    const plain = parsePolicyChange({ op: 'put-user', user: { id: 'bo', name: 'Bo', role: 'agent', scope: 'call_center_agent' } });
+    if (!plain.ok) throw new Error(JSON.stringify(plain.errors));
+    doc = next;
+    expect(applied(plain.value).users[2]!.flags).toStrictEqual({ ...DEFAULT_FLAGS, ipAllow: [] });
+  });
+
+  it('a put-user with a flag that is not a boolean is refused, naming user.flags.<flag>', () => {
+    const r = parsePolicyChange({
+      op: 'put-user',
+      user: { id: 'bo', name: 'Bo', role: 'agent', scope: 'call_center_agent', flags: { endForAll: 'yes', internationalTransfer: null } },
+    });
+    expect(r).toEqual({
+      ok: false,
+      errors: [
+        { path: 'user.flags.endForAll', message: 'must be true or false' },
+        { path: 'user.flags.internationalTransfer', message: 'must be true or false' },
+      ],
+    });
   });
 });

@@ -122,7 +122,7 @@ const rows: Row[] = [
     errors: [
       [
         'users[0].flags.inbund',
-        'unknown key (allowed: inbound, outbound, blended, manual, international, hangup, hold, requeue, crossQueueRequeue, transfer, directTransfer, ipAllow)',
+        'unknown key (allowed: inbound, outbound, blended, manual, international, hangup, hold, requeue, crossQueueRequeue, transfer, endForAll, internationalTransfer, directTransfer, ipAllow)',
       ],
     ],
   },
@@ -132,6 +132,14 @@ const rows: Row[] = [
     errors: [
       ['users[0].flags.hold', 'must be true or false'],
       ['users[0].flags.transfer', 'must be true or false'],
+    ],
+  },
+  {
+    name: 'endForAll and internationalTransfer that are not booleans',
+    doc: (d) => ((d.users[0].flags = { endForAll: 'yes', internationalTransfer: 0 }), d),
+    errors: [
+      ['users[0].flags.endForAll', 'must be true or false'],
+      ['users[0].flags.internationalTransfer', 'must be true or false'],
     ],
   },
   {
@@ -478,6 +486,8 @@ describe('parsePolicyDoc: what a valid document becomes', () => {
       requeue: true,
       crossQueueRequeue: true,
       transfer: true,
+      endForAll: true,
+      internationalTransfer: true,
       directTransfer: 'any_logged_in',
       ipAllow: ['10.%', '::1'],
     };

@@ -34,6 +34,8 @@ describe('parsePolicyDoc', () => {
       requeue: false,
       crossQueueRequeue: false,
       transfer: false,
+      endForAll: false,
+      internationalTransfer: false,
       directTransfer: 'disabled',
       ipAllow: [],
     });
