@@ -75,6 +75,7 @@ export async function startCall(ctx: DispatchContext, ch: CallChannel, args: rea
     timers: new Map(),
     log: clog,
     callerName: ch.caller?.number ?? '',
+    callerDisplayName: ch.caller?.name ?? '',
     legEndpoint: new Map(),
     bridgeRequested: false,
   };
