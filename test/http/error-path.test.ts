@@ -47,6 +47,7 @@ beforeAll(async () => {
   app = await buildHttpServer({
     config,
     queue,
+    calls: { list: () => [], act: async () => Promise.reject(new Error('no calls here')), stop: () => undefined },
     policy,
     store,
     tokens,
