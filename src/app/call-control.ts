@@ -85,6 +85,13 @@ export interface CallActionResult {
 export interface CallControlService {
   list(actor: string, ip?: string): CallView[];
   act(req: CallActionInput): Promise<CallActionResult>;
+  /**
+   * The agent's phone put the call on hold (held) or took it off (re-INVITE; fed by the phone-event
+   * handler of the next wave). The phone did it already, so the state follows whatever the policy
+   * says; a hold without the agent's hold flag is audited as a violation and counted
+   * (agentgate_phone_hold_without_flag_total). False when this instance does not drive the call.
+   */
+  phoneHold(callId: string, held: boolean): Promise<boolean>;
   /** Stops the metric readers. */
   stop(): void;
 }
@@ -259,7 +266,30 @@ export function createCallControl(deps: CallControlDeps): CallControlService {
     return res;
   }
 
+  async function phoneHold(callId: string, held: boolean): Promise<boolean> {
+    const c = all().find((x) => x.id === callId);
+    if (!c) return false;
+    const action: CallAction = held ? 'hold' : 'unhold';
+    const decision = plainDecision(decideCallAction(deps.policy.current(), { actor: c.agent, action, call: facts(c), source: 'phone' }));
+    if (held && !decision.allowed) {
+      metrics.phoneHoldWithoutFlag();
+      log.warn({ call: callId, agent: c.agent }, 'the phone put a call on hold without the hold flag');
+    }
+    await deps.dispatch.get(c.server)!.act(callId, { type: held ? 'PhoneHeld' : 'PhoneUnheld', at: deps.clock.now() });
+    await deps.audit.append({
+      kind: 'call-action',
+      at: deps.clock.now(),
+      actor: c.agent,
+      action,
+      ...(c.queue === undefined ? {} : { queue: c.queue }),
+      result: decision.allowed ? 'ok' : 'violation',
+      detail: { call: callId, agent: c.agent, server: c.server, source: 'phone', decision },
+    });
+    return true;
+  }
+
   return {
+    phoneHold,
     list(actor, ip) {
       const policy = deps.policy.current();
       const now = deps.clock.now();

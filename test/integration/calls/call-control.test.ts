@@ -319,13 +319,15 @@ describe('leaving the call', () => {
     expect((await call.ended()).continuedTo).toMatchObject({ exten: '0044201234567' });
   });
 
-  it('transfer to an agent is not available yet (400), a bad number is 400 naming body.to', async () => {
+  it('transfer to an agent is not available yet (400); a bad number or a control character is 400 naming the field', async () => {
     const { call, id } = await talking('alice');
     const direct = await api('alice', 'POST', `/v1/calls/${id}/transfer`, { agent: 'carol', mode: 'blind' });
     expect(direct).toMatchObject({ status: 400, body: { field: 'body.agent' } });
     expect(direct.body.message).toMatch(/direct transfer is not available yet/);
     const bad = await api('alice', 'POST', `/v1/calls/${id}/transfer`, { to: '06\r\n12' });
-    expect(bad.status).toBe(400);
+    expect(bad).toMatchObject({ status: 400, body: { field: 'body.to' } });
+    const ctl = await api('alice', 'POST', `/v1/calls/${id}/requeue`, { queue: 'sa\u0000les' });
+    expect(ctl).toMatchObject({ status: 400, body: { code: 'AGENTGATE_ERR_CRLF', field: 'body.queue' } });
     expect((await calls('alice'))[0]!.state).toBe('talking');
     await call.hangup();
   });

@@ -42,6 +42,7 @@ beforeEach(async () => {
           addresses: ['PJSIP/2001'],
           flags: { inbound: true, hold: true, hangup: true, transfer: true },
         },
+        { id: 'bob', name: 'Bob', role: 'agent', scope: 'call_center_agent', addresses: ['PJSIP/2004'], flags: { inbound: true } },
       ],
       queues: [{ id: 'support' }],
     },
@@ -94,8 +95,8 @@ async function talking(args: string[] = ['dispatch', 'alice', '', 'support']): P
   await flush();
   await calls.handlers!.event({ type: 'Dial', peer: { id: leg.channelId, name: 'PJSIP/2001-1' }, dialstatus: 'ANSWER' });
   await flush();
-  const [c] = cc.list('alice', '127.0.0.1');
-  expect(c).toMatchObject({ state: 'talking', endpoint: 'PJSIP/2001' });
+  const [c] = cc.list(args[1]!, '127.0.0.1');
+  expect(c).toMatchObject({ state: 'talking' });
   return c!.id;
 }
 const after = (mark: number): string[] => calls.log().slice(mark);
@@ -193,6 +194,35 @@ describe('call control use case (fake PBX)', () => {
     await talking();
     expect(cc.list('alice')[0]!.queue).toBe('support');
     expect((await store.listDispatches()).map((d) => d.data?.queue)).toEqual(['support']);
+  });
+
+  it('a phone hold: state only (no music from agentgate), audited with source phone; without the hold flag it is a counted violation', async () => {
+    const id = await talking();
+    const mark = calls.sent.length;
+    expect(await cc.phoneHold(id, true)).toBe(true);
+    expect(after(mark)).toEqual([]);
+    expect(cc.list('alice')[0]).toMatchObject({ state: 'on_hold', holdBy: 'phone' });
+    expect(await cc.phoneHold(id, false)).toBe(true);
+    expect(cc.list('alice')[0]!.state).toBe('talking');
+    const audit = await store.queryAudit({ kind: 'call-action' });
+    expect(audit.map((a) => `${a.action}:${a.result}:${String(a.detail.source)}`).reverse()).toEqual(['hold:ok:phone', 'unhold:ok:phone']);
+    expect(sampleValue((await metrics.render()).body, 'agentgate_phone_hold_without_flag_total')).toBe(0);
+    expect(await cc.phoneHold('nope', true)).toBe(false);
+  });
+
+  it('a phone hold by an agent without the hold flag still holds (the phone did it) but is a violation: audited and counted', async () => {
+    const id = await talking(['dispatch', 'bob']);
+    await cc.phoneHold(id, true);
+    expect(cc.list('bob')[0]).toMatchObject({ state: 'on_hold', holdBy: 'phone' });
+    const [a] = await store.queryAudit({ kind: 'call-action' });
+    expect(a).toMatchObject({
+      actor: 'bob',
+      action: 'hold',
+      result: 'violation',
+      detail: { source: 'phone', decision: { allowed: false } },
+    });
+    expect(sampleValue((await metrics.render()).body, 'agentgate_phone_hold_without_flag_total')).toBe(1);
+    expect(logs.has('the phone put a call on hold without the hold flag')).toBe(true);
   });
 
   it('an unknown queue argument is warned about and the call is dispatched without a queue', async () => {
