@@ -4,6 +4,7 @@
  * undefined means 204; NOT_ROUTED means no such resource (404).
  */
 import { HANGUP_REASONS } from '../pbx/causes.js';
+import type { SnoopRequest } from '../pbx/call-control.js';
 import { PbxError, type Pbx } from '../pbx/pbx.js';
 
 export const NOT_ROUTED = Symbol('not routed');
@@ -20,6 +21,13 @@ export function routeAri(p: Pbx, method: string, path: string, q: URLSearchParam
     return v && typeof v === 'object' ? v : undefined;
   };
   const [r0, r1, r2, r3] = seg;
+  const snoopArgs = (snoopId: string | undefined): SnoopRequest => ({
+    spy: str('spy'),
+    whisper: str('whisper'),
+    app: str('app'),
+    appArgs: str('appArgs'),
+    snoopId,
+  });
   if (r0 === 'channels') {
     if (r1 === undefined) {
       if (method === 'GET') return p.channels();
@@ -81,6 +89,14 @@ export function routeAri(p: Pbx, method: string, path: string, q: URLSearchParam
         case 'DELETE silence':
           p.mediaOp(r1);
           return undefined;
+        case 'POST redirect':
+          p.redirect(r1, str('endpoint'));
+          return undefined;
+        case 'POST snoop':
+          return p.snoop(r1, snoopArgs(str('snoopId')));
+        case 'POST transfer_progress':
+          p.transferProgress(r1, str('states'));
+          return undefined;
         case 'POST play':
           return p.play(r1, str('media') ?? '', str('playbackId'));
         case 'POST continue':
@@ -92,6 +108,27 @@ export function routeAri(p: Pbx, method: string, path: string, q: URLSearchParam
         case 'GET variable':
           return { value: p.getVar(r1, str('variable')) };
       }
+    }
+  }
+  if (r0 === 'channels' && r1 !== undefined && r2 === 'snoop' && r3 !== undefined && seg.length === 4 && method === 'POST')
+    return p.snoop(r1, snoopArgs(r3));
+  if (r0 === 'deviceStates') {
+    // The device name is one path segment: its slash encoded (`PJSIP%2F1001`); unencoded → 404.
+    if (r1 === undefined && method === 'GET') return [];
+    if (r1 !== undefined && r2 === undefined) {
+      if (method === 'GET') return p.deviceState(r1);
+      if (method === 'PUT' || method === 'DELETE') p.setDeviceState(r1);
+    }
+    if (r2 !== undefined) throw new PbxError(404, { message: 'Resource not found' });
+  }
+  if (r0 === 'bridges' && r1 !== undefined && r2 === 'moh' && r3 === undefined) {
+    if (method === 'POST') {
+      p.startBridgeMoh(r1, str('mohClass'));
+      return undefined;
+    }
+    if (method === 'DELETE') {
+      p.stopBridgeMoh(r1);
+      return undefined;
     }
   }
   if (r0 === 'bridges') {

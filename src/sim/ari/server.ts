@@ -249,6 +249,11 @@ export class AriServer {
     }
     if (!url.pathname.startsWith('/ari/')) {
       const r = this.opts.control ? await this.opts.control(req, body, url) : undefined;
+      if (r?.status === 204) {
+        res.writeHead(204);
+        res.end();
+        return;
+      }
       return r ? send(res, r.status, r.body) : send(res, 404, { message: 'Not found' });
     }
     // As Asterisk's ast_ari_callback: authentication comes before everything, api-docs included

@@ -81,6 +81,26 @@ export function leaveBridge(s: PbxState, c: Channel): void {
   s.emitEvent(c.subscribedApp, 'ChannelLeftBridge', { bridge: bridgeJson(b), channel: { ...c.json } });
 }
 
+/**
+ * POST /bridges/{id}/moh: music to every member through a hidden `Announcer/ARI_MOH-…;2` channel
+ * (not listed in the bridge nor in GET /channels); the bridge turns `softmix` while it plays.
+ * No event but the members' BRIDGEPEER ChannelVarset, which the simulator does not send. An
+ * unknown class is accepted (silence).
+ */
+export function startBridgeMoh(s: PbxState, id: string, mohClass: string | undefined): void {
+  const b = mustBridge(s, id);
+  b.moh = mohClass ?? 'default';
+  b.json.technology = 'softmix';
+}
+
+/** DELETE /bridges/{id}/moh: 409 "Bridge isn't playing music" when nothing plays. */
+export function stopBridgeMoh(s: PbxState, id: string): void {
+  const b = mustBridge(s, id);
+  if (b.moh === undefined) throw new PbxError(409, { message: "Bridge isn't playing music" });
+  b.moh = undefined;
+  b.json.technology = 'simple_bridge';
+}
+
 export function destroyBridge(s: PbxState, id: string): void {
   const b = mustBridge(s, id);
   for (const cid of [...b.channels]) {

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { causeText } from './causes.js';
 import { leaveBridge } from './bridges.js';
-import { resolveScript } from './endpoints.js';
+import { endpointContext, resolveScript } from './endpoints.js';
 import { endHalf } from './local-halves.js';
 import { channelExists, channelRecord, PbxError, type Channel } from './model.js';
 import type { PbxState } from './state.js';
@@ -23,7 +23,7 @@ export function newChannel(s: PbxState, id: string | undefined, endpoint: string
       caller: caller ?? { name: '', number: '' },
       connected: caller ?? { name: '', number: '' },
       accountcode: '',
-      dialplan: { context: 'default', exten: 's', priority: 1, app_name: '', app_data: '' },
+      dialplan: { context: tech === 'PJSIP' ? endpointContext(endpoint) : 'default', exten: 's', priority: 1, app_name: '', app_data: '' },
       creationtime: s.timestamp(),
       language: 'en',
     },
@@ -69,12 +69,19 @@ export function setVar(s: PbxState, id: string, name: string | undefined, value:
   if (!name) throw new PbxError(400, { message: 'Variable name is required' });
   const c = s.mustChannel(id);
   c.variables.set(name, value);
-  s.chEvent(c, 'ChannelVarset', { variable: name, value });
+  // A dialplan function (`PJSIP_TRANSFER_HANDLING()`) is written, not a variable: no ChannelVarset
+  // (recordings/ari-callcontrol/refer-ari-only).
+  if (!name.endsWith(')')) s.chEvent(c, 'ChannelVarset', { variable: name, value });
 }
+
+/** Write-only dialplan functions: GET of them is 500 (recorded for PJSIP_TRANSFER_HANDLING()). */
+const WRITE_ONLY = new Set(['PJSIP_TRANSFER_HANDLING()']);
 
 export function getVar(s: PbxState, id: string, name: string | undefined): string {
   if (!name) throw new PbxError(400, { message: 'Variable name is required' });
-  const v = s.mustChannel(id).variables.get(name);
+  const c = s.mustChannel(id);
+  if (WRITE_ONLY.has(name)) throw new PbxError(500, { message: 'Unable to read provided function' });
+  const v = c.variables.get(name);
   if (v === undefined) throw new PbxError(404, { message: 'Provided variable was not found' });
   return v;
 }
@@ -105,9 +112,14 @@ export function hangupChannel(s: PbxState, c: Channel, cause: number, o: HangupH
   if (c.inStasis) {
     c.inStasis = false;
     s.chEvent(c, 'StasisEnd');
-    if (!c.fromDialplan) s.chEvent(c, 'ChannelVarset', { variable: 'STASISSTATUS', value: 'SUCCESS' });
+    if (!c.fromDialplan && !c.silentEnd) s.chEvent(c, 'ChannelVarset', { variable: 'STASISSTATUS', value: 'SUCCESS' });
   }
-  if (c.fromDialplan && c.keepSubscribed && o.byApp) {
+  endSnoopsOf(s, c);
+  if (c.silentEnd) {
+    // After a REFER Asterisk executed, the leg's BYE waits for res_pjsip's deferred termination
+    // (60 s) and no ChannelDestroyed reaches the app (recordings/ari-callcontrol/refer-default).
+    c.subscribedApp = undefined;
+  } else if (c.fromDialplan && c.keepSubscribed && o.byApp) {
     // Back in the dialplan after StasisEnd, the hang-up completes: still reported to the app.
     s.chEvent(c, 'ChannelHangupRequest', { cause: 16, soft: true });
   } else if (c.fromDialplan && !c.keepSubscribed) c.subscribedApp = undefined;
@@ -115,5 +127,22 @@ export function hangupChannel(s: PbxState, c: Channel, cause: number, o: HangupH
   if (o.tech !== undefined) extra.tech_cause = o.tech;
   s.chEvent(c, 'ChannelDestroyed', extra);
   endHalf(s, c, cause, c.script?.kind === 'busy' && cause === 0);
-  s.finish(c, cause, { how: 'hungup', reason: o.reason });
+  s.finish(c, cause, { how: 'hungup', reason: o.reason, continuedTo: c.continuedTo });
+}
+
+/**
+ * The snoop channels on c end with it (recorded: snoop-listen-whisper): each leaves its bridge and
+ * gets StasisEnd, and no hang-up request or ChannelDestroyed reaches the app.
+ */
+export function endSnoopsOf(s: PbxState, c: Channel): void {
+  for (const x of [...s.channels.values()]) {
+    if (x.snoopOf !== c.json.id) continue;
+    leaveBridge(s, x);
+    if (x.inStasis) {
+      x.inStasis = false;
+      s.chEvent(x, 'StasisEnd');
+    }
+    x.subscribedApp = undefined;
+    s.finish(x, 16, { how: 'hungup' });
+  }
 }

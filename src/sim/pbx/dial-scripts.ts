@@ -6,6 +6,7 @@
  */
 import { enterStasis, hangupChannel } from './channels.js';
 import { PbxError, type Channel } from './model.js';
+import { schedulePhoneActions } from './phone.js';
 import type { PbxState } from './state.js';
 
 /** POST /channels/{id}/dial. */
@@ -113,4 +114,5 @@ function answerLeg(s: PbxState, c: Channel, originated: boolean, ds: string): vo
     c.stasisOnAnswer = undefined;
     enterStasis(s, c, app, args);
   }
+  if (c.script?.kind === 'answer') schedulePhoneActions(s, c, c.script.then);
 }

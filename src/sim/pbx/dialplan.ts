@@ -66,6 +66,28 @@ export function whenEnded(s: PbxState, id: string): Promise<HangupRecord> {
   return new Promise((resolve) => c.onEnd.push(resolve));
 }
 
+/**
+ * Contexts of the recorded call-control set-up (asterisk-etc/extensions-callcontrol.conf) whose
+ * dialplan keeps the channel up (they end in Wait(3600)), with the applications run on the way.
+ * A channel continued anywhere else runs to its Hangup() at once, as before.
+ */
+export const WAITING_CONTEXTS: Readonly<Record<string, ReadonlyArray<readonly [string, string]>>> = {
+  'rec-queue': [
+    ['Answer', ''],
+    ['Wait', '3600'],
+  ],
+  'rec-xfer': [
+    ['NoOp', 'blind transfer'],
+    ['Playback', 'beep'],
+    ['Wait', '3600'],
+  ],
+  'rec-out': [
+    ['Answer', ''],
+    ['Wait', '3600'],
+  ],
+  'rec-caller': [['Wait', '3600']],
+};
+
 /** POST /channels/{id}/continue: leaves Stasis, back to the dialplan (which here ends the call). */
 export function continueInDialplan(s: PbxState, id: string, p: { context?: string; extension?: string; priority?: number }): void {
   const c = s.stasisChannel(id);
@@ -77,6 +99,30 @@ export function continueInDialplan(s: PbxState, id: string, p: { context?: strin
   leaveBridge(s, c);
   c.inStasis = false;
   s.chEvent(c, 'StasisEnd');
+  const waits = WAITING_CONTEXTS[to.context];
+  if (waits) {
+    // Recorded (ari-callcontrol/continue-out-of-bridge): the channel lives on in the dialplan, and
+    // an app that named it as a dial's caller keeps getting its events (ChannelDialplan ...
+    // ChannelHangupRequest, ChannelDestroyed), though /answer & co. now answer 409.
+    if (!c.keepSubscribed) c.subscribedApp = undefined;
+    else s.chEvent(c, 'ChannelVarset', { variable: 'STASISSTATUS', value: 'SUCCESS' });
+    c.continuedTo = to;
+    c.json.dialplan = { context: to.context, exten: to.exten, priority: to.priority, app_name: '', app_data: '' };
+    for (const [app, data] of waits) {
+      c.json.dialplan = {
+        ...c.json.dialplan,
+        priority: c.json.dialplan.priority + (c.json.dialplan.app_name ? 1 : 0),
+        app_name: app,
+        app_data: data,
+      };
+      if (app === 'Answer') {
+        c.answeredOnce = true;
+        s.setState(c, 'Up');
+      }
+      s.chEvent(c, 'ChannelDialplan', { dialplan_app: app, dialplan_app_data: data });
+    }
+    return;
+  }
   if (c.fromDialplan) c.subscribedApp = undefined;
   // The dialplan resumes now and reads its variables now (the NoOp/GotoIf after Stasis()): what
   // is set later, by a request that overtook this one on another connection, it never sees.

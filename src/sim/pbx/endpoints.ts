@@ -5,13 +5,32 @@
 import { PbxError, splitEndpoint, type EndpointJson, type EndpointScript } from './model.js';
 import type { PbxState } from './state.js';
 
-/** The recorded PJSIP phones (asterisk-etc/pjsip.conf): 1001 answers after 1 s, 1002 rings, 1003 busy, 1004 offline. */
+/**
+ * The recorded PJSIP phones (asterisk-etc/pjsip.conf and pjsip-callcontrol.conf): 1001 answers after
+ * 1 s, 1002 rings, 1003 busy, 1004 offline, 1005 answers after 1 s (the supervisor of the snoop
+ * recording), 1006 answers after 1 s and sends INFO DTMF `1` (160 ms) 500 ms later, 1007 answers
+ * after 1 s and REFERs to 1003 1 s later.
+ */
 export const DEFAULT_ENDPOINTS: Readonly<Record<string, EndpointScript>> = {
   'PJSIP/1001': { kind: 'answer', afterMs: 1000 },
   'PJSIP/1002': { kind: 'ring' },
   'PJSIP/1003': { kind: 'busy' },
   'PJSIP/1004': { kind: 'offline' },
+  'PJSIP/1005': { kind: 'answer', afterMs: 1000 },
+  'PJSIP/1006': { kind: 'answer', afterMs: 1000, then: [{ afterMs: 500, do: 'dtmf', digit: '1', durationMs: 160 }] },
+  'PJSIP/1007': { kind: 'answer', afterMs: 1000, then: [{ afterMs: 1000, do: 'refer', destination: '1003' }] },
 };
+
+/** An endpoint's `context` (pjsip.conf): where its calls, and blind transfers it makes, land. */
+export function endpointContext(endpoint: string): string {
+  return endpoint === 'PJSIP/1007' ? 'rec-xfer' : 'from-internal';
+}
+
+/** Where a SIP phone can be reached (its registered contact): `sip:1005@127.0.0.1:5075` for the recorded ones. */
+export function endpointContact(resource: string): string {
+  const m = /^100(\d)$/.exec(resource);
+  return m ? `sip:${resource}@127.0.0.1:507${m[1]!}` : `sip:${resource}@127.0.0.1`;
+}
 
 /** The recorded [agents] context, as scripts for `Local/<exten>@agents`. */
 const AGENTS_CONTEXT: Readonly<Record<string, EndpointScript>> = {
@@ -34,7 +53,10 @@ export function resolveScript(s: PbxState, endpoint: string): { tech: string; re
   const { tech, resource } = splitEndpoint(endpoint);
   if (tech === 'Local') {
     const [exten, context] = resource.split('@') as [string, string | undefined];
-    const script = s.scripts.get(endpoint) ?? (context === 'agents' ? AGENTS_CONTEXT[exten] : undefined) ?? { kind: 'ring' as const };
+    const script = s.scripts.get(endpoint) ??
+      (context === 'agents' ? AGENTS_CONTEXT[exten] : undefined) ??
+      // [rec-out] (an outside number) and [rec-xfer] (a transfer's target) answer at once.
+      (context === 'rec-out' || context === 'rec-xfer' ? { kind: 'answer' as const, afterMs: 0 } : undefined) ?? { kind: 'ring' as const };
     return { tech, resource, script };
   }
   const script = s.scripts.get(`${tech}/${resource}`);

@@ -7,13 +7,13 @@ import { causeText } from './causes.js';
 import { channelRecord, type Channel } from './model.js';
 import type { PbxState } from './state.js';
 
-/** The `;2` half of an originated Local leg `one`, subscribed to app. */
-export function newHalf(s: PbxState, one: Channel, app: string): Channel {
+/** The `;2` half of an originated Local leg `one` (id: the originate's otherChannelId, else `<id>;2`), subscribed to app. */
+export function newHalf(s: PbxState, one: Channel, app: string, id = `${one.json.id};2`): Channel {
   const [exten, context] = one.resource.split('@');
   const half = channelRecord(
     {
       ...one.json,
-      id: `${one.json.id};2`,
+      id,
       name: one.json.name.replace(/;1$/, ';2'),
       state: 'Ring',
       dialplan: { ...one.json.dialplan, context: context ?? 'default', exten: exten ?? 's' },

@@ -7,7 +7,7 @@ import type { TimerHandle } from '../../ports/clock.js';
 
 /** How an endpoint behaves when dialled (a PJSIP phone, or a `Local/<exten>@agents` extension). */
 export type EndpointScript =
-  | { kind: 'answer'; afterMs: number }
+  | { kind: 'answer'; afterMs: number; then?: PhoneAction[] }
   | { kind: 'ring' }
   | { kind: 'busy' }
   | { kind: 'congestion' }
@@ -15,6 +15,17 @@ export type EndpointScript =
   | { kind: 'noanswer'; afterMs: number }
   | { kind: 'answer-then-hangup'; afterMs: number; hangupAfterMs: number }
   | { kind: 'offline' };
+
+/**
+ * What a scripted phone does on its own once it has answered, `afterMs` after the answer (the
+ * recorded phones: 1006 sends INFO DTMF `1` ~500 ms after, 1007 REFERs to 1003 ~1 s after).
+ */
+export type PhoneAction =
+  | { afterMs: number; do: 'dtmf'; digit: string; durationMs: number }
+  | { afterMs: number; do: 'refer'; destination: string }
+  | { afterMs: number; do: 'hold' }
+  | { afterMs: number; do: 'unhold' }
+  | { afterMs: number; do: 'hangup' };
 
 export type ChannelState = 'Down' | 'Ring' | 'Ringing' | 'Up' | 'Busy';
 
@@ -62,6 +73,16 @@ export interface HangupRecord {
   answered: boolean;
 }
 
+/**
+ * One SIP message beyond the call itself, as the phone of a channel saw it (`recv`) or sent it
+ * (`sent`): `REFER Refer-To: <sip:1003@127.0.0.1>`, `202 Accepted`, `NOTIFY SIP/2.0 100 Trying`,
+ * `INFO Signal=1 Duration=160`, `re-INVITE a=sendonly`.
+ */
+export interface SipMessage {
+  dir: 'recv' | 'sent';
+  text: string;
+}
+
 /** A UserEvent raised by the dialplan (the composer forwards it to AMI). */
 export interface DialplanUserEvent {
   channel: ChannelJson;
@@ -106,6 +127,14 @@ export interface Channel {
   keepSubscribed?: boolean;
   /** The `;2` half of an originated Local leg: the app hears about it, never as a Stasis channel. */
   half?: Channel;
+  /** Sent on with /continue into a context where the dialplan waits: alive, out of Stasis. */
+  continuedTo?: { context: string; exten: string; priority: number };
+  /** A snoop channel: the id of the channel it snoops on. */
+  snoopOf?: string;
+  /** Ends without a ChannelDestroyed reaching the app (a leg whose REFER Asterisk executed, and the Local channel it made). */
+  silentEnd?: boolean;
+  /** A REFER from this leg's phone under `ari-only` handling, waiting for the app's transfer_progress. */
+  transfer?: { destination: string; trying: boolean; terminated: boolean };
 }
 
 export interface Bridge {
@@ -114,6 +143,8 @@ export interface Bridge {
   channels: Set<string>;
   /** The app hears about the bridge (BridgeDestroyed) once one of its channels entered it. */
   subscribed: boolean;
+  /** POST /bridges/{id}/moh: music through a hidden Announcer channel (technology softmix meanwhile). */
+  moh?: string;
 }
 
 /** An ARI error answer: the REST server sends `status` with `body` as is. */

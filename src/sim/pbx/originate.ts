@@ -35,21 +35,24 @@ export interface CreateRequest {
 /** POST /channels: originate. With app: StasisStart only when answered. */
 export function originate(s: PbxState, p: OriginateRequest): ChannelJson {
   if (!p.endpoint) throw new PbxError(400, { message: 'Endpoint must be specified' });
-  const incoming = /^Local\/([^@]+)@incoming$/.exec(p.endpoint);
-  if (incoming && !p.app) return originateCaller(s, p.endpoint, incoming[1]!, p);
+  const incoming = /^Local\/([^@]+)@(incoming|rec-in)$/.exec(p.endpoint);
+  if (incoming && !p.app) return originateCaller(s, p.endpoint, incoming[1]!, incoming[2]!, p);
+  if (p.otherChannelId !== undefined && s.channels.has(p.otherChannelId)) throw channelExists();
   const c = newChannel(s, p.channelId, p.endpoint, parseCallerId(p.callerId));
   for (const [k, v] of Object.entries(p.variables ?? {})) c.variables.set(k, v);
   const json = { ...c.json };
   if (p.app) {
     c.subscribedApp = p.app;
     c.stasisOnAnswer = { app: p.app, args: p.appArgs ? p.appArgs.split(',') : [] };
-    if (c.tech === 'Local') c.half = newHalf(s, c, p.app);
+    if (c.tech === 'Local') c.half = newHalf(s, c, p.app, p.otherChannelId);
   }
   const half = c.half;
   const originator = p.originator === undefined ? undefined : s.channels.get(p.originator);
-  if (half && originator) {
-    // The far half takes the originator's caller id (recorded: ChannelCallerId on `leg;2`).
-    half.json.caller = { ...originator.json.caller };
+  const callerId = originator?.json.caller ?? parseCallerId(p.callerId);
+  if (half && callerId) {
+    // The far half takes the originator's caller id, or the callerId given (recorded:
+    // ChannelCallerId on `leg;2`; ari-callcontrol/originate-outside-number without originator).
+    half.json.caller = { ...callerId };
     setImmediate(() =>
       s.chEvent(half, 'ChannelCallerId', { caller_presentation: 0, caller_presentation_txt: 'Presentation Allowed, Not Screened' }),
     );
@@ -61,13 +64,15 @@ export function originate(s: PbxState, p: OriginateRequest): ChannelJson {
 
 /**
  * A caller the recorded way: `Local/100@incoming` originated into [caller] wait; its `;2` half
- * (id otherChannelId) runs [incoming] 100 → Stasis(agentgate,dispatch,alice). The `;1` half is not
+ * (id otherChannelId) runs [incoming] 100 → Stasis(agentgate,dispatch,alice) (or, as the
+ * call-control recordings make it, `Local/s@rec-in` → Stasis(agentgate,dispatch)). The `;1` half is not
  * in any app. Hanging up either half ends both.
  */
 function originateCaller(
   s: PbxState,
   endpoint: string,
   exten: string,
+  context: string,
   p: { channelId?: string; otherChannelId?: string; callerId?: string },
 ): ChannelJson {
   if (p.channelId !== undefined && s.channels.has(p.channelId)) throw channelExists();
@@ -75,18 +80,20 @@ function originateCaller(
   const caller = parseCallerId(p.callerId) ?? { name: '', number: '' };
   const one = newChannel(s, p.channelId, endpoint, caller);
   one.script = undefined;
-  one.json.dialplan = { context: 'incoming', exten, priority: 1, app_name: 'AppDial2', app_data: '(Outgoing Line)' };
+  one.json.dialplan = { context, exten, priority: 1, app_name: 'AppDial2', app_data: '(Outgoing Line)' };
   const name = one.json.name.replace(/;1$/, ';2');
   const twoId = p.otherChannelId ?? `${one.json.id};2`;
   const json = { ...one.json };
   setImmediate(() => {
     const r = dialIn(s, {
       app: 'agentgate',
-      args: exten === '100' ? ['dispatch', 'alice'] : [],
+      // [incoming] 100 runs Stasis(agentgate,dispatch,alice); the call-control set-up's [rec-in] s
+      // runs Stasis(agentgate,dispatch) (asterisk-etc/extensions-callcontrol.conf).
+      args: context === 'rec-in' ? ['dispatch'] : exten === '100' ? ['dispatch', 'alice'] : [],
       from: 'Local/x',
       callerNumber: caller.number,
       callerName: caller.name,
-      context: 'incoming',
+      context,
       exten,
       id: twoId,
       name,

@@ -12,7 +12,9 @@
  *   local-halves.ts  the `;2` halves of originated Local legs
  *   originate.ts     POST /channels/create and POST /channels (originate)
  *   dialplan.ts      callers entering Stasis(), /continue, feature-code UserEvents
- *   bridges.ts       bridges
+ *   bridges.ts       bridges (and their MOH)
+ *   call-control.ts  /redirect, snoop, transfer_progress, device states
+ *   phone.ts         what a SIP phone does on its own: REFER, hold by re-INVITE, INFO DTMF
  *
  * Scope (what is and is not modelled):
  * - PJSIP endpoints behave as the recorded SIP phones: no `;2` half, a Call-ID as protocol_id,
@@ -33,12 +35,14 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../../ports/clock.js';
 import * as bridges from './bridges.js';
+import * as callControl from './call-control.js';
 import * as channels from './channels.js';
 import { dial } from './dial-scripts.js';
 import * as dialplan from './dialplan.js';
 import { DEFAULT_ENDPOINTS, endpointJson, endpointList } from './endpoints.js';
-import type { BridgeJson, ChannelJson, DialplanUserEvent, EndpointJson, EndpointScript, HangupRecord } from './model.js';
+import type { BridgeJson, ChannelJson, DialplanUserEvent, EndpointJson, EndpointScript, HangupRecord, SipMessage } from './model.js';
 import { create, originate, type CreateRequest, type OriginateRequest } from './originate.js';
+import * as phone from './phone.js';
 import { PbxState } from './state.js';
 
 export type {
@@ -50,6 +54,8 @@ export type {
   EndpointJson,
   EndpointScript,
   HangupRecord,
+  PhoneAction,
+  SipMessage,
 } from './model.js';
 export { PbxError } from './model.js';
 
@@ -164,6 +170,37 @@ export class Pbx extends EventEmitter {
   ): DialplanUserEvent {
     return dialplan.userEventFromPhone(this.s, from, context, exten, name, headers, lifetimeMs);
   }
+  /** The phone of SIP leg `id` REFERs it to `destination` (an extension): see phone.ts phoneRefer. */
+  phoneRefer(id: string, destination: string): void {
+    phone.phoneRefer(this.s, id, destination);
+  }
+  /** The phone of SIP leg `id` puts the call on hold (re-INVITE): ChannelHold. */
+  phoneHold(id: string): void {
+    phone.phoneHold(this.s, id);
+  }
+  /** The phone of SIP leg `id` resumes the call (re-INVITE): ChannelUnhold. */
+  phoneUnhold(id: string): void {
+    phone.phoneUnhold(this.s, id);
+  }
+  /** The phone of SIP leg `id` sends INFO DTMF: ChannelDtmfReceived on that leg only. */
+  phoneDtmf(id: string, digit: string, durationMs = 160): void {
+    phone.phoneDtmf(this.s, id, digit, durationMs);
+  }
+  /** What the phone of channel `id` saw and sent beyond the call itself (REFER, 202, NOTIFY, INFO, re-INVITE), oldest first; kept after it ends. */
+  sipLog(id: string): SipMessage[] {
+    return [...(this.s.sipLog.get(id) ?? [])];
+  }
+  /**
+   * The sipfrags of the NOTIFYs the phone of channel `id` got about its REFER, in order:
+   * `['SIP/2.0 100 Trying', 'SIP/2.0 200 OK']` for a transfer Asterisk completed.
+   */
+  transferNotifies(id: string): string[] {
+    return this.sipLog(id).flatMap((m) => {
+      const n = /^NOTIFY \((?:active|terminated)\) (.*)$/.exec(m.text);
+      return m.dir === 'recv' && n ? [n[1]!] : [];
+    });
+  }
+
   /** The far end hangs up (a test or the demo: "the customer hangs up"). */
   remoteHangup(id: string, cause = 16): void {
     channels.hangupChannel(this.s, this.s.mustChannel(id), cause, {});
@@ -187,6 +224,26 @@ export class Pbx extends EventEmitter {
   }
   answer(id: string): void {
     channels.answer(this.s, id);
+  }
+  /** POST /channels/{id}/redirect. */
+  redirect(id: string, endpoint: string | undefined): void {
+    callControl.redirect(this.s, id, endpoint);
+  }
+  /** POST /channels/{id}/snoop and /snoop/{snoopId}. */
+  snoop(id: string, p: callControl.SnoopRequest): ChannelJson {
+    return callControl.snoop(this.s, id, p);
+  }
+  /** POST /channels/{id}/transfer_progress. */
+  transferProgress(id: string, states: string | undefined): void {
+    callControl.transferProgress(this.s, id, states);
+  }
+  /** GET /deviceStates/{name}. */
+  deviceState(name: string): { name: string; state: string } {
+    return callControl.deviceState(this.s, name);
+  }
+  /** PUT / DELETE /deviceStates/{name}. */
+  setDeviceState(name: string): never {
+    return callControl.setDeviceState(name);
   }
   /** ringback, moh, hold, silence and their DELETEs. */
   mediaOp(id: string): void {
@@ -222,6 +279,12 @@ export class Pbx extends EventEmitter {
   }
   removeFromBridge(bridgeId: string, channelIds: string[]): void {
     bridges.removeFromBridge(this.s, bridgeId, channelIds);
+  }
+  startBridgeMoh(id: string, mohClass: string | undefined): void {
+    bridges.startBridgeMoh(this.s, id, mohClass);
+  }
+  stopBridgeMoh(id: string): void {
+    bridges.stopBridgeMoh(this.s, id);
   }
   destroyBridge(id: string): void {
     bridges.destroyBridge(this.s, id);

@@ -15,6 +15,7 @@ import {
   type ChannelState,
   type EndpointScript,
   type HangupRecord,
+  type SipMessage,
 } from './model.js';
 
 let lastMs = -1;
@@ -51,6 +52,10 @@ export class PbxState {
   readonly byEndpoint = new Map<string, Set<string>>();
   /** Which apps a websocket holds now (set by the ARI server). */
   readonly heldApps = new Set<string>();
+  /** What each channel's phone saw and sent on SIP beyond the call itself (REFER, NOTIFY, INFO), kept after it ends. */
+  readonly sipLog = new Map<string, SipMessage[]>();
+  /** Snoop channel names carry a counter of their own (`Snoop/<uniqueid>-00000008`). */
+  snoopSeq = 0;
   private readonly emitter: EventEmitter;
   private readonly recordLimit: number;
   private seq = 0;
@@ -178,6 +183,13 @@ export class PbxState {
     }
     this.emitter.emit('channel-ended', rec);
     for (const f of c.onEnd) f(rec);
+  }
+
+  /** Notes one SIP message the channel's phone saw (`recv`) or sent (`sent`). */
+  sip(c: Channel, dir: SipMessage['dir'], text: string): void {
+    let log = this.sipLog.get(c.json.id);
+    if (!log) this.sipLog.set(c.json.id, (log = []));
+    log.push({ dir, text });
   }
 
   /** Everything gone: no channel, no bridge (restart). Ended channels' records stay. */
