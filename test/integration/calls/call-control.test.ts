@@ -248,6 +248,30 @@ describe('who may act on whose call', () => {
       await call.hangup();
     });
 
+  it('an agent without the flags is refused every action on her own call, each naming the missing flag', async () => {
+    const { call, id } = await talking('carol', 'support');
+    const asks: Array<[string, unknown, RegExp]> = [
+      ['hangup', undefined, /carol has no hangup flag/],
+      ['end', undefined, /endForAll/],
+      ['transfer', { to: '1234' }, /carol has no transfer flag/],
+      ['requeue', {}, /carol has no requeue flag/],
+    ];
+    for (const [action, body, why] of asks) {
+      const r = await api('carol', 'POST', `/v1/calls/${id}/${action}`, body);
+      expect(r.status, action).toBe(403);
+      expect(JSON.stringify(r.body.decision), action).toMatch(why);
+    }
+    expect((await calls('carol'))[0]!.state).toBe('talking');
+    const audit = await store.queryAudit({ kind: 'call-action', actor: 'carol' });
+    expect(audit.slice(0, 4).map((x) => `${x.action}:${x.result}`)).toEqual([
+      'requeue:denied',
+      'transfer:denied',
+      'end:denied',
+      'hangup:denied',
+    ]);
+    await call.hangup();
+  });
+
   it('an unknown call id is 404; a call still ringing is 409', async () => {
     expect((await api('olivia', 'POST', '/v1/calls/nope/hold')).status).toBe(404);
     sim.setEndpoint('PJSIP/2002', { kind: 'ring' });
