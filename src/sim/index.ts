@@ -18,6 +18,10 @@
  *   sim.phoneHold(legId) / sim.phoneUnhold(legId)   re-INVITE: ChannelHold / ChannelUnhold
  *   sim.phoneDtmf(legId, '1', 160)  INFO DTMF: ChannelDtmfReceived on that leg only
  *   sim.sipLog(channelId)           every such SIP message (and a /redirect's REFER) seen by the phone
+ *   sim.hears(channelId)            'music' | 'ringback' | 'silence' | 'call': what the app's /hold,
+ *                                   /moh, /ring, /silence or a bridge's MOH play to that party
+ * The same over HTTP for the demo: POST /sim/phones/{channelId}/refer?destination=, /hold, /unhold,
+ * /dtmf?digit=&durationMs=, GET /sim/phones/{channelId}/sip.
  * A phone can also do them by script, `then` steps after it answers, as the recorded 1006 (DTMF)
  * and 1007 (REFER) do: sim.setEndpoint('PJSIP/2001', { kind: 'answer', afterMs: 1000, then:
  * [{ afterMs: 1000, do: 'refer', destination: '1003' }] }). Their delays run on the PBX's clock.
@@ -237,6 +241,10 @@ export class Simulator {
   /** The phone of SIP leg `channelId` sends `digit` by SIP INFO lasting durationMs: ChannelDtmfReceived. */
   phoneDtmf(channelId: string, digit: string, durationMs = 160): void {
     this.pbx.phoneDtmf(channelId, digit, durationMs);
+  }
+  /** What the party on `channelId` hears now: `music`, `ringback`, `silence` or `call` (see Pbx.hears). */
+  hears(channelId: string): 'music' | 'ringback' | 'silence' | 'call' | undefined {
+    return this.pbx.hears(channelId);
   }
   /** The NOTIFY sipfrags the phone of `channelId` got about its REFER, in order. */
   transferNotifies(channelId: string): string[] {

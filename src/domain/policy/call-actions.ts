@@ -86,6 +86,20 @@ const ACTION_FLAG: Readonly<Record<CallAction, keyof CallFlags>> = {
 /** A number or extension a PBX can dial: no spaces, no control characters, no dial-string separators. */
 const DIALLABLE = /^[A-Za-z0-9*#+._-]{1,64}$/;
 
+/** A value from a request as text: strings as they are, other values by kind (an object may not even convert). */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' && v !== null) return Array.isArray(v) ? '(a list)' : '(an object)';
+  if (typeof v === 'symbol' || typeof v === 'function') return `(a ${typeof v})`;
+  return String(v);
+}
+
+/** The queue the call came from, when the facts name one. */
+function queueOf(call: CallFacts | undefined): string | undefined {
+  const q = call?.queue;
+  return typeof q === 'string' ? q : undefined;
+}
+
 function finish(reasons: Check[]): Decision {
   let allowed = true;
   for (const r of reasons) if (!r.passed) allowed = false;
@@ -96,9 +110,10 @@ function isAction(a: unknown): a is CallAction {
   return typeof a === 'string' && Object.hasOwn(ACTION_FLAG, a);
 }
 
-function ipCheck(u: UserIndex, ip: string | undefined): Check {
+function ipCheck(u: UserIndex, ip: unknown): Check {
   const allow = u.user.flags.ipAllow;
   if (ip === undefined) return check('ip', false, () => 'an http request without a source address');
+  if (typeof ip !== 'string') return check('ip', false, () => `the source address ${shown(ip)} is not an address`);
   const ok = checkIp(allow, ip);
   return check('ip', ok, () =>
     allow.length === 0
@@ -155,7 +170,7 @@ function callScopeCheck(policy: CompiledPolicy, u: UserIndex, agentId: string, a
       );
     }
     default:
-      return check('scope', false, () => `unknown scope '${String(scope)}'`);
+      return check('scope', false, () => `unknown scope '${shown(scope)}'`);
   }
 }
 
@@ -204,7 +219,7 @@ function baseChecks(
   call: CallFacts | undefined,
   agent: UserIndex | undefined,
   source: unknown,
-  ip: string | undefined,
+  ip: unknown,
 ): Check[] {
   const reasons: Check[] = [check('actor', true, () => `${u.user.id} (${u.user.role}, ${u.user.scope})`)];
   const agentId = typeof call?.agent === 'string' ? call.agent : '';
@@ -264,14 +279,14 @@ function internationalPrefix(to: string, prefixes: readonly string[] | undefined
 export function decideCallAction(policy: CompiledPolicy, req: CallActionRequest): Decision {
   const ix = policy.index;
   const u = typeof req?.actor === 'string' ? ix.users.get(req.actor) : undefined;
-  if (u === undefined) return finish([check('actor', false, () => `unknown user '${String(req?.actor)}'`)]);
-  const call: CallFacts = typeof req.call === 'object' && req.call !== null ? req.call : { agent: '' };
+  if (u === undefined) return finish([check('actor', false, () => `unknown user '${shown(req?.actor)}'`)]);
+  const call = (typeof req.call === 'object' && req.call !== null ? req.call : {}) as CallFacts;
   const aid = typeof call.agent === 'string' ? call.agent : '';
   const agent = agentOf(policy, call);
   const reasons = baseChecks(policy, u, call, agent, req.source, req.ip);
   const action = req.action;
   if (!isAction(action)) {
-    reasons.push(check('target', false, () => `unknown call action '${String(action)}'`));
+    reasons.push(check('target', false, () => `unknown call action '${shown(action)}'`));
     return finish(reasons);
   }
 
@@ -289,7 +304,7 @@ export function decideCallAction(policy: CompiledPolicy, req: CallActionRequest)
     case 'transfer': {
       const to = req.transferTo;
       if (to === undefined || to === '') problems.push('transfer needs a destination number (transferTo)');
-      else if (typeof to !== 'string' || !DIALLABLE.test(to)) problems.push(`'${String(to)}' is not a number or extension`);
+      else if (typeof to !== 'string' || !DIALLABLE.test(to)) problems.push(`'${shown(to)}' is not a number or extension`);
       else {
         ok = `${aid}'s call to ${to}`;
         const prefix = internationalPrefix(to, req.internationalPrefixes);
@@ -311,7 +326,7 @@ export function decideCallAction(policy: CompiledPolicy, req: CallActionRequest)
       const tid = req.targetAgent;
       const t = typeof tid === 'string' ? ix.users.get(tid) : undefined;
       if (tid === undefined || tid === '') problems.push('directTransfer needs a colleague (targetAgent)');
-      else if (t === undefined) problems.push(`unknown user '${String(tid)}'`);
+      else if (t === undefined) problems.push(`unknown user '${shown(tid)}'`);
       else {
         const p = colleagueProblem(t, agent);
         if (p !== undefined) problems.push(p);
@@ -343,10 +358,10 @@ export function decideCallAction(policy: CompiledPolicy, req: CallActionRequest)
       break;
     }
     case 'requeue': {
-      const from = call.queue;
+      const from = queueOf(call);
       if (from === undefined) problems.push('the call came from no queue, so it cannot be requeued');
       else if (req.queue !== undefined && req.queue !== from) {
-        problems.push(`requeue returns the call to its own queue ${from}, not to ${String(req.queue)} (that is a cross-queue requeue)`);
+        problems.push(`requeue returns the call to its own queue ${from}, not to ${shown(req.queue)} (that is a cross-queue requeue)`);
       } else ok = `${aid}'s call back to queue ${from}`;
       break;
     }
@@ -354,8 +369,8 @@ export function decideCallAction(policy: CompiledPolicy, req: CallActionRequest)
       const to = req.queue;
       const loggedIn = Array.isArray(req.agentLoggedInQueues) ? req.agentLoggedInQueues : [];
       if (to === undefined || to === '') problems.push('crossQueueRequeue needs a destination queue (queue)');
-      else if (typeof to !== 'string' || !ix.queues.has(to)) problems.push(`unknown queue '${String(to)}'`);
-      else if (to === call.queue) problems.push(`${to} is the call's own queue (that is a requeue)`);
+      else if (typeof to !== 'string' || !ix.queues.has(to)) problems.push(`unknown queue '${shown(to)}'`);
+      else if (to === queueOf(call)) problems.push(`${to} is the call's own queue (that is a requeue)`);
       else if (!loggedIn.includes(to)) problems.push(`${aid} is not logged into queue ${to}`);
       else ok = `${aid}'s call to queue ${to}`;
       break;
@@ -400,10 +415,11 @@ export function callCapabilities(
   const u = policy.index.users.get(actor);
   const out = {} as Record<CallAction, Decision>;
   if (u === undefined) {
-    for (const a of CALL_ACTIONS) out[a] = finish([check('actor', false, () => `unknown user '${actor}'`)]);
+    for (const a of CALL_ACTIONS) out[a] = finish([check('actor', false, () => `unknown user '${shown(actor)}'`)]);
     return out;
   }
   const agent = agentOf(policy, call);
+  const callQueue = queueOf(call);
   const base = baseChecks(policy, u, call, agent, 'http', ctx?.ip);
   for (const action of CALL_ACTIONS) {
     const reasons = base.slice();
@@ -422,13 +438,13 @@ export function callCapabilities(
         }
         case 'requeue':
           target =
-            call.queue !== undefined
-              ? check('target', true, () => `${aid}'s call back to queue ${call.queue}`)
+            callQueue !== undefined
+              ? check('target', true, () => `${aid}'s call back to queue ${callQueue}`)
               : check('target', false, () => 'the call came from no queue, so it cannot be requeued');
           break;
         case 'crossQueueRequeue': {
           const logged = Array.isArray(ctx?.agentLoggedInQueues) ? ctx.agentLoggedInQueues : [];
-          const q = logged.find((x) => x !== call.queue && policy.index.queues.has(x));
+          const q = logged.find((x) => x !== callQueue && policy.index.queues.has(x));
           target =
             q !== undefined
               ? check('target', true, () => `${aid} is logged into queue ${q} as well`)
@@ -453,7 +469,7 @@ export function callCapabilities(
  */
 export function canSeeCall(policy: CompiledPolicy, actor: string, call: CallFacts): Check {
   const u = policy.index.users.get(actor);
-  if (u === undefined) return check('actor', false, () => `unknown user '${actor}'`);
+  if (u === undefined) return check('actor', false, () => `unknown user '${shown(actor)}'`);
   const agentId = typeof call?.agent === 'string' ? call.agent : '';
   return callScopeCheck(policy, u, agentId, agentOf(policy, call));
 }

@@ -5,6 +5,7 @@
  */
 import { HANGUP_REASONS } from '../pbx/causes.js';
 import type { SnoopRequest } from '../pbx/call-control.js';
+import type { MediaOp } from '../pbx/channels.js';
 import { PbxError, type Pbx } from '../pbx/pbx.js';
 
 export const NOT_ROUTED = Symbol('not routed');
@@ -87,7 +88,7 @@ export function routeAri(p: Pbx, method: string, path: string, q: URLSearchParam
         case 'DELETE hold':
         case 'POST silence':
         case 'DELETE silence':
-          p.mediaOp(r1);
+          p.mediaOp(r1, r2 as MediaOp, method === 'POST', str('mohClass'));
           return undefined;
         case 'POST redirect':
           p.redirect(r1, str('endpoint'));

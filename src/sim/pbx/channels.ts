@@ -49,9 +49,18 @@ export function answer(s: PbxState, id: string): void {
   s.setState(c, 'Up');
 }
 
-/** ringback, moh, hold, silence and their DELETEs: 204, no events. */
-export function mediaOp(s: PbxState, id: string): void {
-  s.stasisChannel(id);
+export type MediaOp = 'ring' | 'moh' | 'hold' | 'silence';
+
+/**
+ * ringback, moh, hold, silence and their DELETEs: 204, no events (recorded: hold-unhold,
+ * moh-in-bridge; stopping what does not play is 204 too). What plays is kept for tests (Pbx.media).
+ */
+export function mediaOp(s: PbxState, id: string, op: MediaOp, on: boolean, mohClass?: string): void {
+  const m = s.stasisChannel(id).media;
+  if (op === 'ring') m.ringback = on;
+  else if (op === 'moh') m.moh = on ? (mohClass ?? 'default') : undefined;
+  else if (op === 'hold') m.held = on;
+  else m.silence = on;
 }
 
 /** POST /channels/{id}/play: queued now, PlaybackStarted a moment later, PlaybackFinished 50 ms on. */

@@ -131,6 +131,8 @@ export interface Channel {
   continuedTo?: { context: string; exten: string; priority: number };
   /** A snoop channel: the id of the channel it snoops on. */
   snoopOf?: string;
+  /** What the app plays to the channel's party (POST/DELETE /ring, /moh, /hold, /silence): no event tells, tests ask (Pbx.media). */
+  media: ChannelMedia;
   /** Ends without a ChannelDestroyed reaching the app (a leg whose REFER Asterisk executed, and the Local channel it made). */
   silentEnd?: boolean;
   /** A REFER from this leg's phone under `ari-only` handling, waiting for the app's transfer_progress. */
@@ -145,6 +147,16 @@ export interface Bridge {
   subscribed: boolean;
   /** POST /bridges/{id}/moh: music through a hidden Announcer channel (technology softmix meanwhile). */
   moh?: string;
+}
+
+/** What the app asked to play to a channel: ringback, music on hold (its class), hold, silence. */
+export interface ChannelMedia {
+  ringback: boolean;
+  /** POST /moh's class while it plays (an unknown class plays nothing: silence, as recorded). */
+  moh: string | undefined;
+  /** POST /hold: Asterisk indicates hold; to a PJSIP phone it plays MOH (`default`) itself. */
+  held: boolean;
+  silence: boolean;
 }
 
 /** An ARI error answer: the REST server sends `status` with `body` as is. */
@@ -180,6 +192,7 @@ export function channelRecord(json: ChannelJson, tech: string, resource: string,
     answeredOnce: false,
     onEnd: [],
     stays: false,
+    media: { ringback: false, moh: undefined, held: false, silence: false },
     ...over,
   };
 }

@@ -74,6 +74,9 @@ export interface PbxOptions {
   clock?: Clock;
 }
 
+/** musiconhold.conf's classes in the recorded set-up (musiconhold-callcontrol.conf). */
+const MOH_CLASSES = new Set(['default']);
+
 /** Emits `ari-event` (AriEvent, any app) and `channel-ended` (HangupRecord). */
 export class Pbx extends EventEmitter {
   readonly asteriskId: string;
@@ -246,8 +249,24 @@ export class Pbx extends EventEmitter {
     return callControl.setDeviceState(name);
   }
   /** ringback, moh, hold, silence and their DELETEs. */
-  mediaOp(id: string): void {
-    channels.mediaOp(this.s, id);
+  mediaOp(id: string, op: channels.MediaOp = 'ring', on = true, mohClass?: string): void {
+    channels.mediaOp(this.s, id, op, on, mohClass);
+  }
+  /**
+   * What the party on channel `id` hears from the PBX now: `music` (its /moh with a known class,
+   * /hold on it, or MOH on its bridge), `ringback`, `silence`, or `call` (nothing played: it hears
+   * its bridge peers, if any). The MOH classes are the recorded set-up's (`default`); an unknown
+   * class plays nothing. Undefined for an unknown channel.
+   */
+  hears(id: string): 'music' | 'ringback' | 'silence' | 'call' | undefined {
+    const c = this.s.channels.get(id);
+    if (!c) return undefined;
+    const m = c.media;
+    if (m.held || (m.moh !== undefined && MOH_CLASSES.has(m.moh)) || (c.bridge?.moh !== undefined && MOH_CLASSES.has(c.bridge.moh)))
+      return 'music';
+    if (m.moh !== undefined || m.silence) return 'silence';
+    if (m.ringback) return 'ringback';
+    return 'call';
   }
   play(id: string, media: string, playbackId?: string): Record<string, unknown> {
     return channels.play(this.s, id, media, playbackId);

@@ -340,3 +340,34 @@ describe('the phone API over the simulator', () => {
     }
   });
 });
+
+describe('what a party hears', () => {
+  it('a customer put on hold hears music and the agent stays on the line; taken off hold, they talk again', async () => {
+    const { pbx, clock } = setup({ 'PJSIP/1007': QUIET });
+    const { caller, leg, bridge } = await bridgedCall(pbx, clock, 'PJSIP/1007');
+    pbx.mediaOp(caller, 'hold', true);
+    expect(pbx.hears(caller)).toBe('music');
+    expect(pbx.hears(leg)).toBe('call');
+    expect(pbx.getBridge(bridge).channels.sort()).toEqual([caller, leg].sort());
+    pbx.mediaOp(caller, 'hold', false);
+    expect(pbx.hears(caller)).toBe('call');
+  });
+
+  it('MOH of an unknown class plays nothing, MOH on the bridge reaches every member, ringback and silence are what they say', async () => {
+    const { pbx, clock } = setup({ 'PJSIP/1007': QUIET });
+    const { caller, leg, bridge } = await bridgedCall(pbx, clock, 'PJSIP/1007');
+    pbx.mediaOp(caller, 'moh', true, 'nosuch');
+    expect(pbx.hears(caller)).toBe('silence');
+    pbx.mediaOp(caller, 'moh', true, 'default');
+    expect(pbx.hears(caller)).toBe('music');
+    pbx.mediaOp(caller, 'moh', false);
+    pbx.startBridgeMoh(bridge, undefined);
+    expect([pbx.hears(caller), pbx.hears(leg)]).toEqual(['music', 'music']);
+    pbx.stopBridgeMoh(bridge);
+    pbx.mediaOp(leg, 'ring', true);
+    expect(pbx.hears(leg)).toBe('ringback');
+    pbx.mediaOp(leg, 'silence', true);
+    expect(pbx.hears(leg)).toBe('silence');
+    expect(pbx.hears('nosuch')).toBeUndefined();
+  });
+});
