@@ -18,6 +18,7 @@ import { createAuditTrail } from './app/audit-trail.js';
 import { createAriChannelLookup } from './adapters/ari/channel-lookup.js';
 import { createAmiQueueControls } from './adapters/ami/queue-control.js';
 import { startDispatchService, type DispatchService } from './app/dispatch-service.js';
+import { createCallControl, type CallControlService } from './app/call-control.js';
 import { createAriCallControl } from './adapters/ari/call-control.js';
 import { startInstanceHeartbeat, type InstanceHeartbeat } from './app/instance-heartbeat.js';
 import { createTokenService, type TokenService } from './app/tokens.js';
@@ -66,6 +67,8 @@ export interface Daemon {
   readonly policy: PolicyHolder;
   readonly queue: QueueService;
   readonly dispatch: ReadonlyMap<string, DispatchService>;
+  /** Call control of the calls this instance drives (GET /v1/calls and the actions). */
+  readonly calls: CallControlService;
   readonly tokens: TokenService;
   readonly heartbeat: InstanceHeartbeat;
   readonly http: FastifyInstance | undefined;
@@ -242,6 +245,18 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
       stops.push(() => svc.stop());
     }
 
+    const calls = createCallControl({
+      dispatch,
+      policy,
+      members: () => queue.members(),
+      calls: config.calls,
+      clock,
+      audit,
+      logger,
+      metrics,
+    });
+    stops.push(async () => calls.stop());
+
     const tokens = createTokenService({ store, clock });
     await tokens.seed(config.tokens);
 
@@ -250,7 +265,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     let http: FastifyInstance | undefined;
     let httpUrl: string | undefined;
     if (config.http.enabled) {
-      http = await buildHttpServer({ config, queue, policy, store, tokens, clock, logger, health, metrics });
+      http = await buildHttpServer({ config, queue, calls, policy, store, tokens, clock, logger, health, metrics });
       const server = http;
       stops.push(async () => {
         // Drain: requests in flight get their answer (new ones 503). A keep-alive connection whose
@@ -283,6 +298,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
       policy,
       queue,
       dispatch,
+      calls,
       tokens,
       heartbeat,
       http,

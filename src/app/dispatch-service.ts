@@ -29,6 +29,8 @@ import { createFeatureCall, type FeatureHandler } from './feature-call.js';
 import { createDispatchContext } from './dispatch/context.js';
 import { createStasisRouter } from './dispatch/stasis-router.js';
 import { reconcile } from './dispatch/reconcile.js';
+import type { CallControlEvent } from '../domain/dispatch/machine.js';
+import type { Running } from './dispatch/context.js';
 import { createLeaseKeeper } from './dispatch/lease-renewal.js';
 
 export type { FeatureHandler, FeatureRequest } from './feature-call.js';
@@ -60,7 +62,30 @@ export interface DispatchServiceDeps {
   metrics?: Metrics;
 }
 
+/** A call this instance drives now (not finished), as call control sees it. */
+export interface LiveCall {
+  id: string;
+  server: string;
+  agent: string;
+  caller: { number: string; name: string };
+  phase: 'ringing' | 'bridging' | 'talking';
+  /** The device that answered (the winning leg's endpoint). */
+  endpoint?: string;
+  queue?: string;
+  startedAt: number;
+  answeredAt?: number;
+  hold?: { since: number; by: 'api' | 'phone' };
+}
+
 export interface DispatchService extends EventEmitter {
+  /** The calls this instance drives now (ringing, bridging, talking). */
+  liveCalls(): LiveCall[];
+  /**
+   * One call-control event into call `id`'s machine, answered once Asterisk applied its requests:
+   * the call's view after it (undefined once finished), its result when finished, and the first
+   * request that failed. Undefined when this instance does not drive the call.
+   */
+  act(id: string, event: CallControlEvent): Promise<{ call?: LiveCall; result?: string; failed?: unknown } | undefined>;
   connected(): boolean;
   /** Why Stasis calls cannot reach this instance now (websocket down, app taken by another websocket, app not listed), or undefined. */
   ariProblem(): string | undefined;
@@ -145,6 +170,37 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
   };
   scanLoop();
 
+  const view = (r: Running): LiveCall | undefined => {
+    const s = r.state;
+    if (s.phase === 'done') return undefined;
+    const winner = s.legs.find((l) => l.id === s.winner);
+    return {
+      id: s.id,
+      server,
+      agent: s.agentId,
+      caller: { number: r.callerName, name: r.callerDisplayName ?? '' },
+      phase: s.phase,
+      ...(winner === undefined ? {} : { endpoint: winner.endpoint }),
+      ...(s.queue === undefined ? {} : { queue: s.queue }),
+      startedAt: s.startedAt,
+      ...(s.answeredAt === undefined ? {} : { answeredAt: s.answeredAt }),
+      ...(s.hold === undefined ? {} : { hold: { ...s.hold } }),
+    };
+  };
+  emitter.liveCalls = () => [...ctx.running.values()].flatMap((r) => view(r) ?? []);
+  emitter.act = async (id, event) => {
+    const r = ctx.running.get(id);
+    if (!r) return undefined;
+    const out = await ctx.act(id, event);
+    if (!out) return undefined;
+    // The latest state: the call may have moved on while Asterisk answered (the caller hung up).
+    const call = view(r);
+    return {
+      ...(call === undefined ? {} : { call }),
+      ...(r.state.result === undefined ? {} : { result: r.state.result }),
+      ...(out.failed === undefined ? {} : { failed: out.failed }),
+    };
+  };
   emitter.connected = () => deps.calls.isConnected();
   emitter.ariProblem = () => deps.calls.problem();
   emitter.active = () => ctx.running.size;

@@ -112,6 +112,36 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /**
+     * Call control of answered calls (hold, hangup, end, transfer, requeue: docs/api.md "Calls").
+     * transferContext: where a blind transfer sends the customer (extension = the number, priority 1).
+     * internationalPrefixes: a transfer number starting with one needs flag internationalTransfer.
+     * holdAlertSec: a call on hold longer than this is flagged (holdTooLong, a metric).
+     * mohClass: the music on hold class played to a customer put on hold.
+     * requeue: per queue id, where a requeued customer goes; a queue not listed goes to
+     * agentgate-requeue, extension = the queue id, priority 1.
+     */
+    calls: Type.Object(
+      {
+        transferContext: Type.String({ pattern: '^[A-Za-z0-9._-]+$', minLength: 1, maxLength: 79, default: 'agentgate-transfer' }),
+        internationalPrefixes: Type.Array(Type.String({ pattern: '^[+0-9]{1,8}$' }), { default: ['00', '011', '+'] }),
+        holdAlertSec: Type.Integer({ default: 120, minimum: 1, maximum: 86400 }),
+        mohClass: Type.String({ pattern: '^[A-Za-z0-9._-]+$', minLength: 1, maxLength: 79, default: 'default' }),
+        requeue: Type.Record(
+          Type.String(),
+          Type.Object(
+            {
+              context: Type.String({ pattern: '^[A-Za-z0-9._-]+$', minLength: 1, maxLength: 79 }),
+              extension: Type.String({ pattern: '^[A-Za-z0-9._+*#-]+$', minLength: 1, maxLength: 79 }),
+              priority: Type.Integer({ default: 1, minimum: 1 }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     featureCodes: Type.Object(
       {
         /**

@@ -67,6 +67,12 @@ export interface CallControl {
   answer(id: string): Promise<void>;
   setVar(id: string, variable: string, value: string): Promise<void>;
   continueInDialplan(id: string, to?: DialplanTarget): Promise<void>;
+  /**
+   * Music on hold to this one channel (`mohClass` absent: Asterisk's default class). No event follows;
+   * an unknown class is accepted silently, stopping when nothing plays succeeds (REFERENCE.md).
+   */
+  startMoh(id: string, mohClass?: string): Promise<void>;
+  stopMoh(id: string): Promise<void>;
   /** Plays `media` (e.g. `sound:beep`) on the channel; resolves when the playback started. */
   play(id: string, media: string): Promise<unknown>;
   createBridge(bridgeId: string, name: string): Promise<unknown>;

@@ -32,6 +32,12 @@ export interface Metrics {
    * claims it holds. Returns the function that stops reading them (on stop).
    */
   watchDispatch(server: string, read: { calls: () => number; claims: () => number }): () => void;
+  /** A call action (hold, unhold, hangup, end, transfer, requeue...): allowed and applied, refused (policy or state), or failed (Asterisk). */
+  callAction(e: { action: string; outcome: 'allowed' | 'refused' | 'failed' }): void;
+  /** The agent's phone put a call on hold without the hold flag (a policy violation the phone could not be stopped from). */
+  phoneHoldWithoutFlag(): void;
+  /** Read at scrape time: calls on hold now, and those on hold longer than calls.holdAlertSec. Returns the function that stops reading. */
+  watchCalls(read: { onHold: () => number; holdTooLong: () => number }): () => void;
   /** Audit records waiting in the buffer, read at scrape time. Returns the function that stops reading. */
   watchAudit(buffered: () => number): () => void;
 }
@@ -47,4 +53,7 @@ export const noMetrics: Metrics = {
   auditDropped: () => undefined,
   watchDispatch: () => () => undefined,
   watchAudit: () => () => undefined,
+  callAction: () => undefined,
+  phoneHoldWithoutFlag: () => undefined,
+  watchCalls: () => () => undefined,
 };

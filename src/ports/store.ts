@@ -80,7 +80,7 @@ export interface DispatchRecord {
   data?: Record<string, unknown>;
 }
 
-export type AuditKind = 'dispatch' | 'queue-op' | 'policy-change' | 'token';
+export type AuditKind = 'dispatch' | 'queue-op' | 'policy-change' | 'token' | 'call-action';
 
 export interface AuditEntryInput {
   kind: AuditKind;

@@ -47,6 +47,12 @@ beforeAll(async () => {
   app = await buildHttpServer({
     config,
     queue,
+    calls: {
+      list: () => [],
+      act: async () => Promise.reject(new Error('no calls here')),
+      phoneHold: async () => false,
+      stop: () => undefined,
+    },
     policy,
     store,
     tokens,

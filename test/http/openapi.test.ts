@@ -17,6 +17,7 @@ import { systemClock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/log.js';
 import { POLICY_CHANGES } from '../../src/adapters/http/schemas.js';
 import { openApiServers } from '../../src/adapters/http/openapi.js';
+import { until } from '../support/dispatch-harness.js';
 
 interface Operation {
   operationId?: string;
@@ -41,11 +42,23 @@ beforeAll(async () => {
   sim = await Simulator.start();
   const config = validateConfig({
     instance: { id: 'openapi-test' },
-    servers: [{ name: 'pbx1', ami: { host: '127.0.0.1', port: sim.amiPort, username: 'agentgate', secret: 'secret' } }],
+    servers: [
+      {
+        name: 'pbx1',
+        ami: { host: '127.0.0.1', port: sim.amiPort, username: 'agentgate', secret: 'secret' },
+        ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 },
+      },
+    ],
     http: { enabled: true, host: '127.0.0.1', port: 0, rateLimit: { max: 10_000, timeWindowMs: 1000 } },
     directory: {
       users: [
-        { id: 'olivia', name: 'Olivia', role: 'administrator', scope: 'office_manager' },
+        {
+          id: 'olivia',
+          name: 'Olivia',
+          role: 'administrator',
+          scope: 'office_manager',
+          flags: { hold: true, hangup: true, endForAll: true, transfer: true, requeue: true },
+        },
         {
           id: 'alice',
           name: 'Alice',
@@ -53,6 +66,7 @@ beforeAll(async () => {
           scope: 'call_center_agent',
           extensions: ['1001'],
           addresses: ['PJSIP/2001', { endpoint: 'PJSIP/2002', delayMs: 500 }],
+          flags: { inbound: true },
         },
       ],
       extensions: [{ id: '1001', interface: 'PJSIP/1001' }],
@@ -175,6 +189,33 @@ describe('OpenAPI document (/docs/json)', () => {
     const token = (await run('post', '/v1/tokens', '/v1/tokens', { label: 'generator test' })) as { tokenHash: string };
     await run('delete', '/v1/tokens/{hash}', `/v1/tokens/${token.tokenHash}`);
     await run('get', '/v1/errors', '/v1/errors', undefined, false);
+    // Call control: a customer for alice (from queue support), answered by PJSIP/2001.
+    sim.setEndpoint('PJSIP/2001', { kind: 'answer', afterMs: 20 });
+    const talking = async (): Promise<string> => {
+      await sim.dialIn({ args: ['dispatch', 'alice', '10', 'support'] });
+      let found = '';
+      await until(
+        async () => {
+          const list = (await call('GET', '/v1/calls')) as { calls: Array<{ id: string; state: string }> };
+          found = list.calls.find((x) => x.state === 'talking')?.id ?? '';
+          return found !== '';
+        },
+        5000,
+        'a call talking',
+      );
+      return found;
+    };
+    let id = await talking();
+    await run('get', '/v1/calls', '/v1/calls');
+    await run('post', '/v1/calls/{callId}/hold', `/v1/calls/${id}/hold`);
+    await run('post', '/v1/calls/{callId}/unhold', `/v1/calls/${id}/unhold`);
+    await run('post', '/v1/calls/{callId}/hangup', `/v1/calls/${id}/hangup`);
+    id = await talking();
+    await run('post', '/v1/calls/{callId}/end', `/v1/calls/${id}/end`);
+    id = await talking();
+    await run('post', '/v1/calls/{callId}/transfer', `/v1/calls/${id}/transfer`, { to: '1234' });
+    id = await talking();
+    await run('post', '/v1/calls/{callId}/requeue', `/v1/calls/${id}/requeue`, {});
     expect([...seen].sort()).toEqual(
       operations()
         .map((o) => `${o.method} ${o.path}`)

@@ -99,6 +99,8 @@ export function fakeCalls(): FakeCalls {
     answer: request('answer'),
     setVar: request('setVar'),
     continueInDialplan: request('continueInDialplan'),
+    startMoh: request('startMoh'),
+    stopMoh: request('stopMoh'),
     play: request('play'),
     createBridge: request('createBridge'),
     addChannels: request('addChannels'),
@@ -107,7 +109,10 @@ export function fakeCalls(): FakeCalls {
     endpoint: request('endpoint', (tech, res) => ({ state: fake.endpoints.get(`${String(tech)}/${String(res)}`) ?? 'online' })),
     isGone: (err) => err instanceof GoneError,
   };
-  return Object.assign(calls, fake) as FakeCalls;
+  const out = Object.assign(calls, fake) as FakeCalls;
+  // listen() stores the handlers on `fake`: read them from there (Object.assign copied the value at creation).
+  Object.defineProperty(out, 'handlers', { get: () => fake.handlers, enumerable: true });
+  return out;
 }
 
 /** Lets every answered request's continuation run (no timers involved). */

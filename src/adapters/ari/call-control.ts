@@ -50,6 +50,8 @@ export function createAriCallControl(opts: AriCallControlOptions): CallControl {
     answer: (id) => rest.answer(id),
     setVar: (id, variable, value) => rest.setVar(id, variable, value),
     continueInDialplan: (id, to) => rest.continueInDialplan(id, to),
+    startMoh: (id, mohClass) => rest.startMoh(id, mohClass),
+    stopMoh: (id) => rest.stopMoh(id),
     play: (id, media) => rest.play(id, media),
     createBridge: (id, name) => rest.createBridge(id, name),
     addChannels: (id, channels) => rest.addChannels(id, channels),

@@ -213,6 +213,12 @@ export class AriRest {
   continueInDialplan(id: string, to?: { context: string; extension: string; priority: number }): Promise<void> {
     return this.call('POST', `/channels/${encodeURIComponent(id)}/continue`, to ?? {});
   }
+  startMoh(id: string, mohClass?: string): Promise<void> {
+    return this.call('POST', `/channels/${encodeURIComponent(id)}/moh`, mohClass === undefined ? {} : { mohClass });
+  }
+  stopMoh(id: string): Promise<void> {
+    return this.call('DELETE', `/channels/${encodeURIComponent(id)}/moh`);
+  }
   play(id: string, media: string): Promise<{ id: string }> {
     return this.read(Playback, 'POST', `/channels/${encodeURIComponent(id)}/play`, { media });
   }

@@ -9,7 +9,15 @@
  * only the fields it uses, so a `penalty` sent to `/pause` is refused instead of ignored.
  */
 import { Type, type ObjectOptions, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
-import { DIRECT_TRANSFER, PORTAL_SCOPES, QUEUE_ACTIONS, ROLES, type PolicyChange, type QueueAction } from '../../domain/policy/index.js';
+import {
+  CALL_ACTIONS,
+  DIRECT_TRANSFER,
+  PORTAL_SCOPES,
+  QUEUE_ACTIONS,
+  ROLES,
+  type PolicyChange,
+  type QueueAction,
+} from '../../domain/policy/index.js';
 
 /** Every C0 control character (TAB included) and DEL. */
 export const NO_CONTROL = '^[^\\u0000-\\u001f\\u007f]*$';
@@ -79,7 +87,13 @@ export const ExplainQuery = Type.Object(
 export const AuditQuery = Type.Object(
   {
     kind: Type.Optional(
-      Type.Union([Type.Literal('dispatch'), Type.Literal('queue-op'), Type.Literal('policy-change'), Type.Literal('token')]),
+      Type.Union([
+        Type.Literal('dispatch'),
+        Type.Literal('queue-op'),
+        Type.Literal('policy-change'),
+        Type.Literal('token'),
+        Type.Literal('call-action'),
+      ]),
     ),
     actor: Type.Optional(Text({ maxLength: 64 })),
     action: Type.Optional(Text({ maxLength: 64 })),
@@ -317,7 +331,13 @@ export const ExplainResult = Closed({
 export const AuditEntry = Closed(
   {
     id: Type.String({ description: 'the Store id (Redis stream id); ids sort in time order' }),
-    kind: Type.Union([Type.Literal('dispatch'), Type.Literal('queue-op'), Type.Literal('policy-change'), Type.Literal('token')]),
+    kind: Type.Union([
+      Type.Literal('dispatch'),
+      Type.Literal('queue-op'),
+      Type.Literal('policy-change'),
+      Type.Literal('token'),
+      Type.Literal('call-action'),
+    ]),
     at: Type.Integer({ description: 'ms since the epoch' }),
     actor: Type.Optional(Type.String()),
     action: Type.Optional(Type.String()),
@@ -355,6 +375,76 @@ export const TokenResult = Closed({
 export const OkResult = Closed({ ok: Type.Boolean() });
 export const ErrorCodesResult = Type.Array(Closed({ code: Type.String(), status: Type.Integer() }));
 
+// --- calls (docs/api.md "Calls")
+export const CallParams = Type.Object({
+  callId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$', description: 'the call id of GET /v1/calls' }),
+});
+/** A number or extension the dialplan can take as an extension (`+` first for E.164). */
+const transferNumber = Type.String({
+  minLength: 1,
+  maxLength: 40,
+  pattern: '^\\+?[0-9A-Za-z*#]+$',
+  description: 'the number or extension to send the customer to (transfer context, priority 1)',
+});
+export const TransferBody = Type.Union(
+  [
+    Type.Object({ to: transferNumber }, { additionalProperties: false, title: 'blind transfer to a number' }),
+    Type.Object(
+      {
+        agent: Text({ minLength: 1, maxLength: 64, description: 'the colleague (user id) to transfer to' }),
+        mode: Type.Union([Type.Literal('blind'), Type.Literal('warm')]),
+      },
+      { additionalProperties: false, title: 'direct transfer to an agent (not available yet: 400)' },
+    ),
+  ],
+  { description: '`{to}`: blind transfer to a number; `{agent, mode}`: direct transfer to a colleague (not available yet)' },
+);
+export type TransferBodyT = { to: string } | { agent: string; mode: 'blind' | 'warm' };
+export const RequeueBody = Type.Object(
+  { queue: Type.Optional(queue) },
+  {
+    additionalProperties: false,
+    description: '`queue` absent: back to the queue the call came from; another queue needs crossQueueRequeue',
+  },
+);
+const ActionCapability = Closed({ allowed: Type.Boolean(), reasons: Type.Array(Check) });
+export const CallView = Closed(
+  {
+    id: Type.String(),
+    server: Type.String({ description: 'the Asterisk server (config servers[].name)' }),
+    agent: Type.String({ description: 'the agent the call is for (user id)' }),
+    caller: Closed({ number: Type.String(), name: Type.String() }),
+    endpoint: Type.Optional(Type.String({ description: 'the device that answered, e.g. PJSIP/1001' })),
+    queue: Type.Optional(Type.String({ description: 'the queue the call came from (Stasis argument)' })),
+    state: Type.Union([Type.Literal('ringing'), Type.Literal('talking'), Type.Literal('on_hold')]),
+    startedAt: Type.Integer({ description: 'ms since the epoch' }),
+    answeredAt: Type.Optional(Type.Integer()),
+    holdSince: Type.Optional(Type.Integer()),
+    holdBy: Type.Optional(Type.Union([Type.Literal('api'), Type.Literal('phone')])),
+    holdTooLong: Type.Boolean({ description: 'on hold longer than calls.holdAlertSec' }),
+    capabilities: Closed(Object.fromEntries(CALL_ACTIONS.map((a) => [a, ActionCapability])), {
+      description: 'per action: may the requesting user do it now, with every check',
+    }),
+  },
+  { $id: 'CallView' },
+);
+export const CallsResult = Closed({ calls: Type.Array(ref<unknown>('CallView')) });
+export const CallActionResult = Closed(
+  {
+    ok: Type.Boolean({ description: 'always true on 200' }),
+    callId: Type.String(),
+    action: Type.Union(
+      CALL_ACTIONS.map((a) => Type.Literal(a)),
+      { description: 'the action decided (requeue to another queue: crossQueueRequeue)' },
+    ),
+    decision: ref<unknown>('Decision'),
+    call: Type.Optional(ref<unknown>('CallView')),
+    result: Type.Optional(Type.String({ description: 'how the call ended, when it did: AGENT_HANGUP, ENDED, TRANSFERRED, REQUEUED, …' })),
+    auditId: Type.Optional(Type.String()),
+  },
+  { $id: 'CallActionResult' },
+);
+
 /** Every schema with an `$id`, registered once on the fastify instance before the routes. */
 export const SHARED_SCHEMAS: TSchema[] = [
   ErrorBody,
@@ -370,6 +460,8 @@ export const SHARED_SCHEMAS: TSchema[] = [
   CapabilitiesResult,
   AuditEntry,
   PolicyResult,
+  CallView,
+  CallActionResult,
 ];
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

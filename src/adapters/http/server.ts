@@ -24,6 +24,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { Store } from '../../ports/store.js';
 import type { PolicyHolder } from '../../app/policy-holder.js';
 import type { QueueService } from '../../app/queue-service.js';
+import type { CallControlService } from '../../app/call-control.js';
 import type { TokenService } from '../../app/tokens.js';
 import { authenticateCaller } from '../../app/api-auth.js';
 import { AgentgateError } from '../../errors/codes.js';
@@ -37,6 +38,7 @@ import { metaRoutes } from './routes/meta.js';
 import { queueRoutes } from './routes/queue.js';
 import { policyRoutes } from './routes/policy.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { callRoutes } from './routes/calls.js';
 
 /** What /readyz answers: ok only when every component is; `failing` says which and why. */
 export interface Readiness {
@@ -48,6 +50,8 @@ export interface Readiness {
 export interface HttpDeps {
   config: Config;
   queue: QueueService;
+  /** Call control of the calls this instance drives (GET /v1/calls, POST /v1/calls/{id}/...). */
+  calls: CallControlService;
   policy: PolicyHolder;
   store: Store;
   tokens: TokenService;
@@ -113,6 +117,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
       },
       tags: [
+        { name: 'calls', description: 'Calls this instance drives and call control (hold, hangup, end, transfer, requeue)' },
         { name: 'queue', description: 'Queue agent operations (policy-gated, then AMI) and live members' },
         { name: 'policy', description: 'The policy: decisions, capabilities, the document and its changes' },
         { name: 'audit', description: 'Audit records' },
@@ -184,6 +189,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   queueRoutes(app, kit);
   policyRoutes(app, kit);
   tokenRoutes(app, kit);
+  callRoutes(app, kit);
 
   await app.ready();
   return app;

@@ -25,8 +25,23 @@ export interface PrometheusMetricsOptions {
 
 const QUEUE_ACTIONS = new Set(['login', 'logout', 'pause', 'unpause', 'penalty']);
 const QUEUE_RESULTS = new Set(['ok', 'denied', 'refused', 'error', 'ami-error', 'rejected']);
-const DISPATCH_RESULTS = new Set(['ANSWERED', 'NOANSWER', 'BUSY', 'UNAVAILABLE', 'NOAGENT', 'TIMEOUT', 'CALLER_HANGUP', 'RECOVERED']);
+const DISPATCH_RESULTS = new Set([
+  'ANSWERED',
+  'NOANSWER',
+  'BUSY',
+  'UNAVAILABLE',
+  'NOAGENT',
+  'TIMEOUT',
+  'CALLER_HANGUP',
+  'AGENT_HANGUP',
+  'TRANSFERRED',
+  'REQUEUED',
+  'ENDED',
+  'RECOVERED',
+]);
 const LEG_OUTCOMES = new Set(['answered', 'cancelled', 'busy', 'congestion', 'unavailable', 'noanswer', 'failed']);
+const CALL_ACTIONS = new Set(['hold', 'unhold', 'hangup', 'end', 'transfer', 'directTransfer', 'requeue', 'crossQueueRequeue']);
+const CALL_OUTCOMES = new Set(['allowed', 'refused', 'failed']);
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 const bounded = (known: ReadonlySet<string>, v: string): string => (known.has(v) ? v : 'other');
 
@@ -100,6 +115,39 @@ export function createPrometheusMetrics(opts: PrometheusMetricsOptions = {}): Pr
     help: 'HTTP requests answered, by method, route pattern and status',
     labelNames: ['method', 'route', 'status'],
     registers,
+  });
+
+  const callActions = new Counter({
+    name: 'agentgate_call_actions_total',
+    help: 'Call actions (hold, unhold, hangup, end, transfer, requeue...) by action and outcome (allowed, refused, failed)',
+    labelNames: ['action', 'outcome'],
+    registers,
+  });
+  const phoneHolds = new Counter({
+    name: 'agentgate_phone_hold_without_flag_total',
+    help: "Calls an agent's phone put on hold although the agent has no hold flag (policy violations)",
+    registers,
+  });
+  const callWatches = new Map<number, { onHold: () => number; holdTooLong: () => number }>();
+  new Gauge({
+    name: 'agentgate_calls_on_hold',
+    help: 'Calls this instance drives that are on hold now',
+    registers,
+    collect() {
+      let n = 0;
+      for (const w of callWatches.values()) n += w.onHold();
+      this.set(n);
+    },
+  });
+  new Gauge({
+    name: 'agentgate_calls_on_hold_too_long',
+    help: 'Calls this instance drives that are on hold longer than calls.holdAlertSec now',
+    registers,
+    collect() {
+      let n = 0;
+      for (const w of callWatches.values()) n += w.holdTooLong();
+      this.set(n);
+    },
   });
 
   let nextWatch = 0;
@@ -180,6 +228,15 @@ export function createPrometheusMetrics(opts: PrometheusMetricsOptions = {}): Pr
       const id = nextWatch++;
       dispatchWatches.set(id, { server, ...read });
       return () => dispatchWatches.delete(id);
+    },
+    callAction(e) {
+      callActions.inc({ action: bounded(CALL_ACTIONS, e.action), outcome: bounded(CALL_OUTCOMES, e.outcome) });
+    },
+    phoneHoldWithoutFlag: () => phoneHolds.inc(),
+    watchCalls(read) {
+      const id = nextWatch++;
+      callWatches.set(id, read);
+      return () => callWatches.delete(id);
     },
     watchAudit(buffered) {
       const id = nextWatch++;

@@ -17,26 +17,54 @@ import { claimKey, type DispatchContext, type Running } from './context.js';
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** Sends a request in its channels' order; its failure only needs a log line (gone = already done). */
-export function fire(ctx: DispatchContext, log: Logger, what: string, keys: readonly string[], send: () => Promise<unknown>): void {
-  ctx.order.run(keys, send).catch((err: unknown) => {
-    if (!ctx.calls.isGone(err)) log.warn({ err, what }, 'ARI command failed');
-  });
+/**
+ * Sends a request in its channels' order; its failure only needs a log line (gone = already done).
+ * With `applied`, the request's outcome is added to it: resolves with the error when it failed (not
+ * gone), undefined when Asterisk applied it (never rejects).
+ */
+export function fire(
+  ctx: DispatchContext,
+  log: Logger,
+  what: string,
+  keys: readonly string[],
+  send: () => Promise<unknown>,
+  applied?: Array<Promise<unknown>>,
+): void {
+  const outcome = ctx.order.run(keys, send).then(
+    () => undefined,
+    (err: unknown) => {
+      if (ctx.calls.isGone(err)) return undefined;
+      log.warn({ err, what }, 'ARI command failed');
+      return err;
+    },
+  );
+  applied?.push(outcome);
 }
 
-export function executeCommands(ctx: DispatchContext, r: Running, commands: readonly DispatchCommand[]): void {
+/**
+ * Runs a step's commands. `applied` (call control, which answers only once Asterisk applied them)
+ * collects the outcome of every PBX request sent here (see `fire`).
+ */
+export function executeCommands(
+  ctx: DispatchContext,
+  r: Running,
+  commands: readonly DispatchCommand[],
+  applied?: Array<Promise<unknown>>,
+): void {
   const s = r.state;
   const { calls } = ctx;
+  const request = (log: Logger, what: string, keys: readonly string[], send: () => Promise<unknown>): void =>
+    fire(ctx, log, what, keys, send, applied);
   for (let i = 0; i < commands.length; i++) {
     const c = commands[i]!;
     switch (c.type) {
       case 'RingCaller':
-        fire(ctx, r.log, 'ring', [chanKey(s.callerId)], () => calls.ring(s.callerId));
+        request(r.log, 'ring', [chanKey(s.callerId)], () => calls.ring(s.callerId));
         break;
       case 'AnswerCaller':
         // Right before a join: sent beside it (below), not before it.
         if (commands[i + 1]?.type === 'BridgeCallerWith') break;
-        fire(ctx, r.log, 'answer', [chanKey(s.callerId)], () => calls.answer(s.callerId));
+        request(r.log, 'answer', [chanKey(s.callerId)], () => calls.answer(s.callerId));
         break;
       case 'CreateLeg': {
         ctx.byLeg.set(c.legId, s.id);
@@ -60,7 +88,7 @@ export function executeCommands(ctx: DispatchContext, r: Running, commands: read
           .catch((err: unknown) => {
             if (calls.isGone(err)) return;
             r.log.warn({ leg: c.legId, err }, 'dial failed');
-            fire(ctx, r.log, 'hangup', [chanKey(c.legId)], () => calls.hangup(c.legId, 'normal'));
+            request(r.log, 'hangup', [chanKey(c.legId)], () => calls.hangup(c.legId, 'normal'));
           });
         break;
       case 'HangupLeg':
@@ -70,29 +98,37 @@ export function executeCommands(ctx: DispatchContext, r: Running, commands: read
           `${r.legEndpoint.get(c.legId) ?? c.legId} hung up (${c.reason === 'answered_elsewhere' ? 'answered elsewhere' : 'normal clearing'})`,
         );
         r.log.debug({ leg: c.legId, endpoint: r.legEndpoint.get(c.legId), reason: c.reason }, 'leg hung up by agentgate');
-        fire(ctx, r.log, 'hangup leg', [chanKey(c.legId)], () => calls.hangup(c.legId, c.reason));
+        request(r.log, 'hangup leg', [chanKey(c.legId)], () => calls.hangup(c.legId, c.reason));
         break;
       case 'PrepareBridge':
         r.bridgeRequested = true;
-        fire(ctx, r.log, 'create bridge', [bridgeKey(c.bridgeId)], () => calls.createBridge(c.bridgeId, `dispatch-${s.id}`));
+        request(r.log, 'create bridge', [bridgeKey(c.bridgeId)], () => calls.createBridge(c.bridgeId, `dispatch-${s.id}`));
         break;
       case 'BridgeCallerWith':
         join(ctx, r, c.legId, c.bridgeId, commands[i - 1]?.type === 'AnswerCaller');
         break;
       case 'DestroyBridge':
-        fire(ctx, r.log, 'destroy bridge', [bridgeKey(c.bridgeId)], () => calls.destroyBridge(c.bridgeId));
+        request(r.log, 'destroy bridge', [bridgeKey(c.bridgeId)], () => calls.destroyBridge(c.bridgeId));
         break;
       case 'HangupCaller':
         // After AGENTGATE_ANSWERED_BY (ordered on the caller): the hang-up handler and CDR see it.
         ctx.timeline(s.id, 'caller-hangup', 'caller hung up by agentgate (agent left)');
-        fire(ctx, r.log, 'hangup caller', [chanKey(s.callerId)], () => calls.hangup(s.callerId, 'normal'));
+        request(r.log, 'hangup caller', [chanKey(s.callerId)], () => calls.hangup(s.callerId, 'normal'));
         break;
       case 'SetCallerVar':
-        fire(ctx, r.log, 'set var', [chanKey(s.callerId)], () => calls.setVar(s.callerId, c.name, c.value));
+        request(r.log, 'set var', [chanKey(s.callerId)], () => calls.setVar(s.callerId, c.name, c.value));
         break;
       case 'ContinueCaller':
         // Sent once the variables before it answered: the dialplan reads them as it resumes.
-        fire(ctx, r.log, 'continue', [chanKey(s.callerId)], () => calls.continueInDialplan(s.callerId, c.fallback));
+        request(r.log, 'continue', [chanKey(s.callerId)], () => calls.continueInDialplan(s.callerId, c.to ?? c.fallback));
+        break;
+      case 'StartCallerMoh':
+        ctx.timeline(s.id, 'hold', 'caller on hold (music on hold)');
+        request(r.log, 'start moh', [chanKey(s.callerId)], () => calls.startMoh(s.callerId, c.mohClass));
+        break;
+      case 'StopCallerMoh':
+        ctx.timeline(s.id, 'unhold', 'caller off hold');
+        request(r.log, 'stop moh', [chanKey(s.callerId)], () => calls.stopMoh(s.callerId));
         break;
       case 'StartTimer': {
         const name = c.name;
@@ -185,11 +221,23 @@ export function finished(ctx: DispatchContext, r: Running, result: string): void
     ringMs: (s.answeredAt ?? s.endedAt ?? now) - s.startedAt,
     talkMs: s.answeredAt !== undefined ? now - s.answeredAt : 0,
     hungUpBy: s.hungUpBy,
+    // Where call control sent the caller (TRANSFERRED to a number, REQUEUED to a queue) and the queue it came from.
+    ...(s.queue === undefined ? {} : { queue: s.queue }),
+    ...(s.transferTo === undefined ? {} : { transferTo: s.transferTo }),
+    ...(s.requeueTo === undefined ? {} : { requeueTo: s.requeueTo }),
   };
+  const how =
+    result === 'TRANSFERRED'
+      ? `TRANSFERRED to ${s.transferTo}`
+      : result === 'REQUEUED'
+        ? `REQUEUED to ${s.requeueTo}`
+        : result === 'AGENT_HANGUP'
+          ? 'AGENT_HANGUP (the agent left, the caller went on in the dialplan)'
+          : result;
   ctx.timeline(
     s.id,
     'finished',
-    `call ${result === 'ANSWERED' ? 'ended' : `ended: ${result}`}${detail.talkMs ? ` after ${(detail.talkMs / 1000).toFixed(1)} s of talk` : ''}`,
+    `call ${result === 'ANSWERED' ? 'ended' : `ended: ${how}`}${detail.talkMs ? ` after ${(detail.talkMs / 1000).toFixed(1)} s of talk` : ''}`,
   );
   // Not the audit detail spread out: the logger already binds server and callerChannel, and a
   // `caller` key is pino-pretty's own (it would print it as the line's source).

@@ -28,7 +28,10 @@ export interface Running {
   state: DispatchState;
   timers: Map<string, TimerHandle>;
   log: Logger;
+  /** The caller's number as the PBX gave it at StasisStart ('' when none). */
   callerName: string;
+  /** The caller's display name ('' when none). */
+  callerDisplayName?: string;
   legEndpoint: Map<string, string>;
   /** The mixing bridge was asked for (once per dispatch: a second winner after a vanished first reuses it). */
   bridgeRequested: boolean;
@@ -71,6 +74,12 @@ export interface DispatchContext extends DispatchContextDeps {
   timeline(callId: string, kind: string, text: string): void;
   /** One event into the machine for dispatch `id` (ignored when it is not running); its commands are executed. */
   feed(id: string, event: DispatchEvent): void;
+  /**
+   * feed(), then waits until Asterisk answered every PBX request of that step. Resolves with the
+   * state after the event and the first request that failed (undefined: all applied); undefined
+   * when the dispatch is not running.
+   */
+  act(id: string, event: DispatchEvent): Promise<{ state: DispatchState; failed?: unknown } | undefined>;
   /** Writes the dispatch's record (owner, legs, bridge, talking) to the Store; nothing once finished. */
   record(r: Running): Promise<void>;
 }
@@ -97,6 +106,16 @@ export function createDispatchContext(deps: DispatchContextDeps): DispatchContex
       r.state = step.state;
       executeCommands(ctx, r, step.commands);
     },
+    async act(id, event) {
+      const r = ctx.running.get(id);
+      if (!r) return undefined;
+      const step = transition(r.state, event);
+      r.state = step.state;
+      const applied: Array<Promise<unknown>> = [];
+      executeCommands(ctx, r, step.commands, applied);
+      const failed = (await Promise.all(applied)).find((e) => e !== undefined);
+      return failed === undefined ? { state: step.state } : { state: step.state, failed };
+    },
     async record(r) {
       const s = r.state;
       if (ctx.running.get(s.id) !== r || s.phase === 'done') return; // finished: its record is already deleted
@@ -109,7 +128,7 @@ export function createDispatchContext(deps: DispatchContextDeps): DispatchContex
         legChannelIds: s.legs.map((l) => l.id),
         bridgeId: s.bridgeCreated ? s.bridgeId : undefined,
         startedAt: s.startedAt,
-        data: { talking: s.phase === 'talking', winner: s.winner },
+        data: { talking: s.phase === 'talking', winner: s.winner, ...(s.queue === undefined ? {} : { queue: s.queue }) },
       });
     },
   };

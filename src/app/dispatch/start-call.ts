@@ -1,5 +1,7 @@
 /**
- * Start-call resolution: a caller entered `Stasis(agentgate,dispatch,<agent>[,<timeout>])`. Resolves
+ * Start-call resolution: a caller entered `Stasis(agentgate,dispatch,<agent>[,<timeout>[,<queue>]])`.
+ * The queue (dialplan argument 4) is the queue the call came from, for requeue: an unknown one is a
+ * warning naming the argument and the call is dispatched without a queue. Resolves
  * the agent (unknown, inbound off → NOAGENT), claims it in the Store (taken by another call, Store
  * down → NOAGENT at once: one call at a time cannot be promised otherwise), skips the addresses the
  * PBX reports offline (all offline → UNAVAILABLE), then starts the machine and runs its first commands.
@@ -52,6 +54,7 @@ export async function startCall(ctx: DispatchContext, ch: CallChannel, args: rea
         );
     }
   }
+  const queue = queueArgument(ctx, args[3], clog);
   if (noAgent) clog.info({ reason: noAgent }, 'no agent to ring');
   const allOffline = !noAgent && addresses.length === 0;
   const step = startDispatch({
@@ -65,12 +68,14 @@ export async function startCall(ctx: DispatchContext, ch: CallChannel, args: rea
     noAgentReason: noAgent,
     allOffline,
     claimHeld,
+    ...(queue === undefined ? {} : { queue }),
   });
   const r: Running = {
     state: step.state,
     timers: new Map(),
     log: clog,
     callerName: ch.caller?.number ?? '',
+    callerDisplayName: ch.caller?.name ?? '',
     legEndpoint: new Map(),
     bridgeRequested: false,
   };
@@ -98,6 +103,17 @@ export async function startCall(ctx: DispatchContext, ch: CallChannel, args: rea
     await ctx.record(r).catch((err: unknown) => clog.error({ err }, 'could not record the dispatch'));
   }
   executeCommands(ctx, r, step.commands);
+}
+
+/** Dialplan argument 4: a queue of the policy, or undefined (absent, empty, or unknown: warned). */
+function queueArgument(ctx: DispatchContext, arg: string | undefined, clog: DispatchContext['log']): string | undefined {
+  if (arg === undefined || arg.trim() === '') return undefined;
+  if (ctx.policy.current().index.queues.has(arg)) return arg;
+  clog.warn(
+    { queue: arg },
+    `dialplan argument 4 (queue) names no queue of the policy: '${arg}'; the call is dispatched without a queue (no requeue)`,
+  );
+  return undefined;
 }
 
 /**

@@ -12,10 +12,39 @@
  * winner hangs up before the bridge completes, the other legs keep ringing (or, with
  * onWinnerHangupBeforeBridge = fail, the dispatch ends NOANSWER).
  *
+ * Call control while talking (hold, release, end, transfer, requeue) is call-control.ts: the switch
+ * below hands those events to it.
+ *
  * Longer than 400 lines on purpose: the whole transition table of a dispatch is one switch, read as one table (splitting it would hide which event each phase ignores).
  */
 
-export type DispatchResult = 'ANSWERED' | 'NOANSWER' | 'BUSY' | 'UNAVAILABLE' | 'NOAGENT' | 'TIMEOUT' | 'CALLER_HANGUP';
+import { applyCallControl, type CallControlEvent } from './call-control.js';
+
+export type { CallControlEvent } from './call-control.js';
+
+/**
+ * How a dispatch ended. AGENT_HANGUP, TRANSFERRED, REQUEUED: the customer was sent on in the dialplan
+ * after talking (the agent left, a blind transfer, back to a queue); ENDED: everyone was hung up.
+ */
+export type DispatchResult =
+  | 'ANSWERED'
+  | 'NOANSWER'
+  | 'BUSY'
+  | 'UNAVAILABLE'
+  | 'NOAGENT'
+  | 'TIMEOUT'
+  | 'CALLER_HANGUP'
+  | 'AGENT_HANGUP'
+  | 'TRANSFERRED'
+  | 'REQUEUED'
+  | 'ENDED';
+
+/** A dialplan location (context, extension, priority). */
+export interface DialplanTarget {
+  context: string;
+  extension: string;
+  priority: number;
+}
 
 export type LegStatus = 'waiting' | 'creating' | 'created' | 'ringing' | 'answered' | 'bridged' | 'ended';
 
@@ -38,7 +67,7 @@ export interface DispatchConfig {
   answer: 'late' | 'early';
   ringTimeoutSec: number;
   onWinnerHangupBeforeBridge: 'keep_ringing' | 'fail';
-  fallback?: { context: string; extension: string; priority: number };
+  fallback?: DialplanTarget;
 }
 
 export interface DispatchState {
@@ -47,6 +76,8 @@ export interface DispatchState {
   readonly callerId: string;
   readonly bridgeId: string;
   readonly config: DispatchConfig;
+  /** The queue the call came from (5th Stasis argument), if the dialplan named one. */
+  readonly queue?: string;
   phase: 'ringing' | 'bridging' | 'talking' | 'done';
   legs: Leg[];
   winner?: string;
@@ -61,6 +92,11 @@ export interface DispatchState {
   claimHeld: boolean;
   callerGone: boolean;
   bridgeCreated: boolean;
+  /** Talking and on hold: since when, and who put it there (agentgate's API, or the agent's phone). */
+  hold?: { since: number; by: 'api' | 'phone' };
+  /** Where a TRANSFERRED call went (the number), or the queue a REQUEUED call went back to. */
+  transferTo?: string;
+  requeueTo?: string;
 }
 
 export type DispatchEvent =
@@ -75,7 +111,8 @@ export type DispatchEvent =
   | { type: 'BridgeFailed'; detail: string; at: number }
   | { type: 'TimerFired'; name: string; at: number }
   /** The agent claim lapsed and another call holds the agent now (the Store was away longer than its TTL). */
-  | { type: 'ClaimLost'; at: number };
+  | { type: 'ClaimLost'; at: number }
+  | CallControlEvent;
 
 export type DispatchCommand =
   | { type: 'RingCaller' }
@@ -88,7 +125,11 @@ export type DispatchCommand =
   | { type: 'DestroyBridge'; bridgeId: string }
   | { type: 'HangupCaller' }
   | { type: 'SetCallerVar'; name: string; value: string }
-  | { type: 'ContinueCaller'; fallback?: DispatchConfig['fallback'] }
+  /** Sends the caller on in the dialplan: to `to` when given (transfer, requeue), else `fallback`, else the next priority. */
+  | { type: 'ContinueCaller'; fallback?: DialplanTarget; to?: DialplanTarget }
+  /** Music on hold to the customer's channel only (the agent stays in the bridge): call-control.ts says why. */
+  | { type: 'StartCallerMoh'; mohClass?: string }
+  | { type: 'StopCallerMoh' }
   | { type: 'StartTimer'; name: string; ms: number }
   | { type: 'CancelTimer'; name: string }
   | { type: 'ReleaseAgent' }
@@ -110,6 +151,8 @@ export interface StartInput {
   allOffline?: boolean;
   /** The agent claim was acquired by the caller of startDispatch. */
   claimHeld: boolean;
+  /** The queue the call came from (5th Stasis argument). */
+  queue?: string;
 }
 
 export interface Step {
@@ -130,6 +173,7 @@ export function startDispatch(input: StartInput): Step {
     callerId: input.callerId,
     bridgeId: `${input.id}-bridge`,
     config: input.config,
+    ...(input.queue === undefined ? {} : { queue: input.queue }),
     phase: 'ringing',
     legs: input.addresses.map((a, i) => ({
       id: `${input.id}-leg${i + 1}`,
@@ -210,16 +254,28 @@ function failureResult(s: DispatchState): DispatchResult {
   return 'NOANSWER';
 }
 
-function finish(s: DispatchState, result: DispatchResult, now: number, commands: DispatchCommand[]): void {
+/**
+ * Ends the dispatch. Unless the call was answered and hung up (ANSWERED) or ended for everyone
+ * (ENDED), a caller still there gets AGENTGATE_RESULT, then `exit.vars`, and is sent on: to
+ * `exit.to` when given, else to the configured fallback, else to the next priority.
+ */
+function finish(
+  s: DispatchState,
+  result: DispatchResult,
+  now: number,
+  commands: DispatchCommand[],
+  exit?: { vars: Array<[string, string]>; to: DialplanTarget },
+): void {
   if (s.phase === 'done') return;
   s.phase = 'done';
   s.result = result;
   s.endedAt = now;
   for (const t of [...s.timers]) cancelTimer(s, t, commands);
   if (s.bridgeCreated) commands.push({ type: 'DestroyBridge', bridgeId: s.bridgeId });
-  if (result !== 'ANSWERED' && !s.callerGone) {
+  if (result !== 'ANSWERED' && result !== 'ENDED' && !s.callerGone) {
     commands.push({ type: 'SetCallerVar', name: 'AGENTGATE_RESULT', value: result });
-    commands.push({ type: 'ContinueCaller', fallback: s.config.fallback });
+    for (const [name, value] of exit?.vars ?? []) commands.push({ type: 'SetCallerVar', name, value });
+    commands.push(exit ? { type: 'ContinueCaller', to: exit.to } : { type: 'ContinueCaller', fallback: s.config.fallback });
   }
   if (s.claimHeld) {
     s.claimHeld = false;
@@ -399,6 +455,16 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
       }
       break;
     }
+    case 'HoldRequested':
+    case 'UnholdRequested':
+    case 'PhoneHeld':
+    case 'PhoneUnheld':
+    case 'AgentReleaseRequested':
+    case 'EndRequested':
+    case 'TransferRequested':
+    case 'RequeueRequested':
+      applyCallControl(s, event, commands, finish);
+      break;
     case 'ClaimLost': {
       // Another call was given the agent: stop offering this one (NOAGENT, the caller goes on in the
       // dialplan). Once answered, the conversation is left alone: only ringing stops.
@@ -454,7 +520,7 @@ export function recover(record: {
   legChannelIds: string[];
   bridgeId?: string;
   talking?: boolean;
-  fallback?: DispatchConfig['fallback'];
+  fallback?: DialplanTarget;
 }): DispatchCommand[] {
   const commands: DispatchCommand[] = [];
   for (const id of record.legChannelIds) commands.push({ type: 'HangupLeg', legId: id, reason: 'normal' });

@@ -11,6 +11,9 @@ import { play, scenarioArb } from './world.js';
 const of = <T extends DispatchCommand['type']>(log: DispatchCommand[], type: T): Extract<DispatchCommand, { type: T }>[] =>
   log.filter((c): c is Extract<DispatchCommand, { type: T }> => c.type === type);
 
+/** Results of a dispatch that was answered and bridged (the conversation then ended one way or another). */
+const TALKED = new Set(['ANSWERED', 'AGENT_HANGUP', 'TRANSFERRED', 'REQUEUED', 'ENDED']);
+
 describe('dispatch machine (liveness, in a fair random world)', () => {
   it('every dispatch reaches done with nothing left pending, no timer, and the claim released exactly once', () => {
     fc.assert(
@@ -31,12 +34,37 @@ describe('dispatch machine (liveness, in a fair random world)', () => {
     );
   });
 
+  it('call control after the answer: transfer and requeue send the caller on once to their target, end and release never leave the caller in the bridge', () => {
+    fc.assert(
+      fc.property(scenarioArb, (sc) => {
+        const { state, log } = play(sc);
+        const continued = of(log, 'ContinueCaller');
+        const resultVar = of(log, 'SetCallerVar').filter((c) => c.name === 'AGENTGATE_RESULT');
+        if (state.result === 'TRANSFERRED' || state.result === 'REQUEUED') {
+          expect(continued).toHaveLength(1);
+          expect(continued[0]!.to).toBeDefined();
+          expect(resultVar).toEqual([{ type: 'SetCallerVar', name: 'AGENTGATE_RESULT', value: state.result }]);
+        }
+        if (state.result === 'AGENT_HANGUP') expect(continued).toEqual([{ type: 'ContinueCaller', fallback: undefined }]);
+        if (state.result === 'ENDED') {
+          expect(continued).toEqual([]);
+          expect(of(log, 'HangupCaller')).toHaveLength(1);
+        }
+        // Music agentgate started is stopped before the caller leaves for the dialplan.
+        if (continued.length > 0 && of(log, 'StartCallerMoh').length > 0) expect(of(log, 'StopCallerMoh')).toHaveLength(1);
+        // The winner is hung up by agentgate, or by itself, whatever the ending: no agent is left on the line.
+        if (state.winner !== undefined) expect(state.legs.find((l) => l.id === state.winner)!.status).toBe('ended');
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('an answered dispatch has exactly one winner: bridged once, announced once, and it is the one that answered', () => {
     fc.assert(
       fc.property(scenarioArb, (sc) => {
         const { state, log, delivered } = play(sc);
         const announced = of(log, 'SetCallerVar').filter((c) => c.name === 'AGENTGATE_ANSWERED_BY');
-        if (state.result !== 'ANSWERED') {
+        if (!TALKED.has(state.result!)) {
           expect(announced).toEqual([]);
           return;
         }
@@ -47,8 +75,8 @@ describe('dispatch machine (liveness, in a fair random world)', () => {
         expect(delivered.some((d) => d.event.type === 'LegAnswered' && d.event.legId === winner.id)).toBe(true);
         const lastJoin = of(log, 'BridgeCallerWith').at(-1);
         expect(lastJoin).toEqual({ type: 'BridgeCallerWith', legId: winner.id, bridgeId: 'd-bridge' });
-        // The caller is never sent on to the dialplan once answered.
-        expect(of(log, 'ContinueCaller')).toEqual([]);
+        // The caller is never sent on to the dialplan once answered, unless call control sends it.
+        if (state.result === 'ANSWERED') expect(of(log, 'ContinueCaller')).toEqual([]);
       }),
       { numRuns: 500 },
     );
@@ -91,9 +119,12 @@ describe('dispatch machine (liveness, in a fair random world)', () => {
         const { state, log } = play(sc);
         const results = of(log, 'SetCallerVar').filter((c) => c.name === 'AGENTGATE_RESULT');
         const continued = of(log, 'ContinueCaller');
-        if (state.result === 'ANSWERED' || state.result === 'CALLER_HANGUP') {
+        if (state.result === 'ANSWERED' || state.result === 'CALLER_HANGUP' || state.result === 'ENDED') {
           expect(results).toEqual([]);
           expect(continued).toEqual([]);
+        } else if (state.result === 'TRANSFERRED' || state.result === 'REQUEUED') {
+          expect(results).toEqual([{ type: 'SetCallerVar', name: 'AGENTGATE_RESULT', value: state.result }]);
+          expect(continued).toHaveLength(1);
         } else {
           expect(results).toEqual([{ type: 'SetCallerVar', name: 'AGENTGATE_RESULT', value: state.result }]);
           expect(continued).toEqual([{ type: 'ContinueCaller', fallback: undefined }]);
@@ -101,7 +132,7 @@ describe('dispatch machine (liveness, in a fair random world)', () => {
         // Who hung up: the caller for CALLER_HANGUP; for an answered call, the side that ended the conversation.
         if (state.result === 'CALLER_HANGUP') expect(state.hungUpBy).toBe('caller');
         if (state.result === 'ANSWERED' && !sc.impatientCaller)
-          expect(state.hungUpBy).toBe(sc.ending === 'callerHangsUp' ? 'caller' : 'agent');
+          expect(state.hungUpBy).toBe(sc.ending === 'callerHangsUp' || sc.ending === 'holdThenCallerHangsUp' ? 'caller' : 'agent');
       }),
       { numRuns: 500 },
     );

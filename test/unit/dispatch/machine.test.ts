@@ -270,6 +270,17 @@ const arbEvent: fc.Arbitrary<DispatchEvent> = fc.oneof(
   fc.constant({ type: 'CallerHungUp' as const, at: 3 }),
   fc.constant({ type: 'Bridged' as const, at: 4 }),
   fc.constant({ type: 'ClaimLost' as const, at: 4 }),
+  // Call control (call-control.ts): random order, duplicates, outside talking too.
+  fc.constantFrom<DispatchEvent>(
+    { type: 'HoldRequested', at: 6, mohClass: 'default' },
+    { type: 'UnholdRequested', at: 6 },
+    { type: 'PhoneHeld', at: 6 },
+    { type: 'PhoneUnheld', at: 6 },
+    { type: 'AgentReleaseRequested', at: 7 },
+    { type: 'EndRequested', at: 7 },
+    { type: 'TransferRequested', at: 7, to: '100', target: { context: 't', extension: '100', priority: 1 } },
+    { type: 'RequeueRequested', at: 7, queue: 'sales', target: { context: 'q', extension: 'sales', priority: 1 } },
+  ),
   fc
     .constantFrom('overall', 'leg:d-leg1', 'leg:d-leg2', 'delay:d-leg3', 'bogus')
     .map((name) => ({ type: 'TimerFired' as const, name, at: 5 })),

@@ -37,8 +37,36 @@ export type Fate =
 
 export const FATES: readonly Fate[] = ['answers', 'busy', 'congestion', 'rejects', 'unavailable', 'rings', 'createFails'];
 
-/** How the conversation ends once caller and agent are bridged. */
-export type Ending = 'callerHangsUp' | 'agentHangsUp';
+/**
+ * How the conversation ends once caller and agent are bridged: a side hangs up, or call control
+ * (src/domain/dispatch/call-control.ts) acts, possibly after a hold.
+ */
+export type Ending =
+  | 'callerHangsUp'
+  | 'agentHangsUp'
+  | 'holdThenCallerHangsUp'
+  | 'phoneHoldThenAgentHangsUp'
+  | 'holdUnholdThenAgentHangsUp'
+  | 'release'
+  | 'holdThenRelease'
+  | 'end'
+  | 'transfer'
+  | 'holdThenTransfer'
+  | 'requeue';
+
+export const ENDINGS: readonly Ending[] = [
+  'callerHangsUp',
+  'agentHangsUp',
+  'holdThenCallerHangsUp',
+  'phoneHoldThenAgentHangsUp',
+  'holdUnholdThenAgentHangsUp',
+  'release',
+  'holdThenRelease',
+  'end',
+  'transfer',
+  'holdThenTransfer',
+  'requeue',
+];
 
 export interface Scenario {
   fates: Fate[];
@@ -62,7 +90,7 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc.integer({ min: 1, max: 4 }
     onWinnerHangupBeforeBridge: fc.constantFrom<DispatchConfig['onWinnerHangupBeforeBridge']>('keep_ringing', 'fail'),
     impatientCaller: fc.nat(3).map((x) => x === 0),
     bridgeFails: fc.nat(4).map((x) => x === 0),
-    ending: fc.constantFrom<Ending>('callerHangsUp', 'agentHangsUp'),
+    ending: fc.constantFrom<Ending>(...ENDINGS),
     schedule: fc.array(fc.nat(1000), { minLength: 60, maxLength: 60 }),
   }),
 );
@@ -156,11 +184,12 @@ export function play(sc: Scenario): Outcome {
         break;
       case 'SetCallerVar':
         // The conversation has begun: one side will end it.
-        if (c.name === 'AGENTGATE_ANSWERED_BY') {
-          const winner = s.winner!;
-          if (sc.ending === 'callerHangsUp') hangUpCaller();
-          else pending.push({ event: { type: 'LegEnded', legId: winner, cause: 16, at: now }, channel: winner });
-        }
+        if (c.name === 'AGENTGATE_ANSWERED_BY') converse(s.winner!);
+        break;
+      case 'ContinueCaller':
+        // The caller left Stasis for the dialplan: it never hangs up towards this dispatch again.
+        callerGone = true;
+        pending = pending.filter((p) => p.event.type !== 'CallerHungUp');
         break;
       case 'HangupCaller':
         hangUpCaller();
@@ -184,6 +213,32 @@ export function play(sc: Scenario): Outcome {
     if (!first) return;
     pending.push({ event: first, channel });
     if (rest.length > 0) after.set(first, rest);
+  }
+  /** The conversation's ending, as the scenario says: its happenings in order (the agent's desk acts as one channel). */
+  function converse(winner: string): void {
+    const agentHangsUp: DispatchEvent = { type: 'LegEnded', legId: winner, cause: 16, at: now };
+    const hold: DispatchEvent = { type: 'HoldRequested', at: now, mohClass: 'default' };
+    const transfer: DispatchEvent = {
+      type: 'TransferRequested',
+      at: now,
+      to: '100',
+      target: { context: 't', extension: '100', priority: 1 },
+    };
+    const seq: Record<Ending, DispatchEvent[]> = {
+      callerHangsUp: [],
+      agentHangsUp: [agentHangsUp],
+      holdThenCallerHangsUp: [hold],
+      phoneHoldThenAgentHangsUp: [{ type: 'PhoneHeld', at: now }, agentHangsUp],
+      holdUnholdThenAgentHangsUp: [hold, { type: 'UnholdRequested', at: now }, agentHangsUp],
+      release: [{ type: 'AgentReleaseRequested', at: now }],
+      holdThenRelease: [hold, { type: 'AgentReleaseRequested', at: now }],
+      end: [{ type: 'EndRequested', at: now }],
+      transfer: [transfer],
+      holdThenTransfer: [hold, transfer],
+      requeue: [{ type: 'RequeueRequested', at: now, queue: 'sales', target: { context: 'q', extension: 'sales', priority: 1 } }],
+    };
+    chain(seq[sc.ending], winner);
+    if (sc.ending === 'callerHangsUp' || sc.ending === 'holdThenCallerHangsUp') hangUpCaller();
   }
   function hangUpCaller(): void {
     if (callerGone) return;

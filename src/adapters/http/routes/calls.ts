@@ -1,0 +1,108 @@
+/** The calls this instance drives and call control on them (src/app/call-control.ts; docs/api.md "Calls"). */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
+import { AgentgateError } from '../../../errors/codes.js';
+import type { CallActionName } from '../../../app/call-control.js';
+import { CallParams, CallsResult, RequeueBody, TransferBody, type TransferBodyT } from '../schemas.js';
+import { callerOf, errorsOf, ok, readErrors, type RouteKit } from './kit.js';
+
+type Params = Static<typeof CallParams>;
+
+const SIMPLE: ReadonlyArray<{ action: CallActionName; summary: string }> = [
+  { action: 'hold', summary: 'Put the customer on hold (music on hold to the customer; the agent stays on the line)' },
+  { action: 'unhold', summary: 'Take the customer off hold' },
+  { action: 'hangup', summary: 'The agent leaves: the customer goes on in the dialplan (AGENTGATE_RESULT=AGENT_HANGUP)' },
+  { action: 'end', summary: 'End the call for everyone (the customer is hung up too)' },
+];
+const ACTION_ERRORS = errorsOf(400, 401, 403, 404, 409, 413, 415, 429, 502, 503, 504);
+const EmptyBody = Type.Object({}, { additionalProperties: false, description: 'nothing (no body, or {})' });
+/** These actions may be sent without a body: it is then validated as `{}`. */
+const noBodyIsEmpty = async (req: FastifyRequest): Promise<void> => {
+  if (req.body === undefined || req.body === null) req.body = {};
+};
+
+export function callRoutes(app: FastifyInstance, { deps, auth }: RouteKit): void {
+  app.get(
+    '/v1/calls',
+    {
+      ...auth,
+      schema: {
+        operationId: 'listCalls',
+        tags: ['calls'],
+        summary: "The calls this agentgate instance drives (ringing, talking, on hold) that the user may see, with the user's capabilities",
+        response: { ...ok('The calls', CallsResult), ...readErrors },
+      },
+    },
+    async (req) => ({ calls: deps.calls.list(callerOf(req), req.ip) }),
+  );
+
+  const name = (a: string): string => `${a[0]!.toUpperCase()}${a.slice(1)}`;
+  for (const { action, summary } of SIMPLE) {
+    app.post<{ Params: Params }>(
+      `/v1/calls/:callId/${action}`,
+      {
+        ...auth,
+        preValidation: noBodyIsEmpty,
+        schema: {
+          operationId: `call${name(action)}`,
+          tags: ['calls'],
+          summary,
+          params: CallParams,
+          body: EmptyBody,
+          response: { ...ok('Asterisk applied it', { $ref: 'CallActionResult#' }), ...ACTION_ERRORS },
+        },
+      },
+      async (req) => deps.calls.act({ actor: callerOf(req), ip: req.ip, callId: req.params.callId, action }),
+    );
+  }
+
+  app.post<{ Params: Params; Body: TransferBodyT }>(
+    '/v1/calls/:callId/transfer',
+    {
+      ...auth,
+      schema: {
+        operationId: 'callTransfer',
+        tags: ['calls'],
+        summary: 'Blind transfer of the customer to a number (AGENTGATE_RESULT=TRANSFERRED); the agent leaves',
+        params: CallParams,
+        body: TransferBody,
+        response: { ...ok('Asterisk applied it', { $ref: 'CallActionResult#' }), ...ACTION_ERRORS },
+      },
+    },
+    async (req) => {
+      const b = req.body;
+      if (!('to' in b))
+        throw new AgentgateError(
+          'AGENTGATE_ERR_VALIDATION',
+          { field: 'body.agent', detail: 'direct transfer is not available yet' },
+          { field: 'body.agent' },
+        );
+      return deps.calls.act({ actor: callerOf(req), ip: req.ip, callId: req.params.callId, action: 'transfer', to: b.to });
+    },
+  );
+
+  app.post<{ Params: Params; Body: Static<typeof RequeueBody> }>(
+    '/v1/calls/:callId/requeue',
+    {
+      ...auth,
+      preValidation: noBodyIsEmpty,
+      schema: {
+        operationId: 'callRequeue',
+        tags: ['calls'],
+        summary: 'Send the customer back to a queue (AGENTGATE_RESULT=REQUEUED); the agent leaves',
+        params: CallParams,
+        body: RequeueBody,
+        response: { ...ok('Asterisk applied it', { $ref: 'CallActionResult#' }), ...ACTION_ERRORS },
+      },
+    },
+    async (req) =>
+      deps.calls.act({
+        actor: callerOf(req),
+        ip: req.ip,
+        callId: req.params.callId,
+        action: 'requeue',
+        ...(req.body.queue === undefined ? {} : { queue: req.body.queue }),
+      }),
+  );
+}
