@@ -147,11 +147,16 @@ export async function callControlWalkThrough(daemon: Daemon, sim: Simulator, out
     out.line(`POST /v1/calls/${id}/transfer {"agent":"bob","mode":"blind"} → 200: ringing bob on ${devices}`);
     out.line(`   the customer hears: ${sim.hears(call.id) ?? '?'} while bob's devices ring`);
     const bobs = await waitFor(async () => (await calls('bob')).find((c) => c.id === id && c.agent === 'bob' && c.state === 'talking'));
-    if (bobs)
+    if (bobs) {
+      // Who shares the customer's bridge now (the simulator's view: what Asterisk would have).
+      const bobsLeg = bobs.endpoint === undefined ? undefined : legOn(bobs.endpoint);
+      const bridge = sim.pbx.bridges().find((b) => b.channels.includes(call.id));
+      const withBob = bobsLeg !== undefined && bridge !== undefined && bridge.channels.includes(bobsLeg);
+      const music = sim.hears(call.id) === 'music';
       out.line(
-        `   bob answered on ${bobs.endpoint ?? '?'}: the customer hears ${sim.hears(call.id) === 'call' ? 'bob' : sim.hears(call.id)}`,
+        `   bob answered on ${bobs.endpoint ?? '?'}: ${withBob && !music ? 'the music stops, the customer talks to bob' : 'the customer is not with bob'}`,
       );
-    else out.line('   bob did not answer');
+    } else out.line('   bob did not answer');
     // The legs that ended with the round: bob's other devices, and alice's leg.
     const ended = await waitFor(() => {
       const recs = sim.pbx.hangupRecords().filter((h) => !before.has(h.id) && h.id !== call.id);

@@ -63,7 +63,7 @@ describe('agentgate demo --no-wait', () => {
     if (lineWith('direct transfer is not available yet in this build')) ctx.skip();
     expect(lineWith('{"agent":"bob","mode":"blind"} →'), text()).toMatch(/→ 200: ringing bob on PJSIP\/1002, PJSIP\/2002$/);
     expect(lines).toContain("   the customer hears: music while bob's devices ring");
-    expect(lines).toContain('   bob answered on PJSIP/2002: the customer hears bob');
+    expect(lines).toContain('   bob answered on PJSIP/2002: the music stops, the customer talks to bob');
     expect(lineWith("bob's device PJSIP/1002 hung up")).toMatch(/\(cause 26\)$/);
     expect(lineWith("alice's desk phone PJSIP/1001 hung up")).toMatch(/\(cause 16\)$/);
     expect(lines).toContain('   alice is released: GET /v1/calls as alice lists no call');
