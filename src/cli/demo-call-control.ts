@@ -8,8 +8,10 @@
  *     the policy's reasons, nothing sent to Asterisk;
  *   - alice transfers the customer to her colleague bob (direct transfer, blind): bob's devices ring,
  *     one answers, the others are hung up as answered elsewhere (cause 26), alice's leg is released.
- * The phone's own Transfer key (a REFER from the desk phone) is not shown: this build has no REFER
- * handler yet (branch h-refer), and Asterisk alone would transfer the customer past the flags.
+ *   - alice's desk phone presses Transfer to an international number (a SIP REFER): refused, the
+ *     phone is told 603 Decline. Only when agentgate handles the phone's REFERs (it creates the legs
+ *     with PJSIP_TRANSFER_HANDLING()=ari-only, branch h-refer); else Asterisk itself would transfer
+ *     the customer past the flags, so the demo prints that it skips this.
  */
 import type { Daemon } from '../daemon.js';
 import type { Simulator } from '../sim/index.js';
@@ -126,12 +128,13 @@ export async function callControlWalkThrough(daemon: Daemon, sim: Simulator, out
     `POST /v1/calls/${id}/unhold → ${back.status}: ${sim.hears(call.id) === 'music' ? 'the music goes on' : 'the music stops, the customer talks to alice again'}`,
   );
 
-  out.title('9. Supervisor sam, whose transfer flag is off, tries to send the customer to 0612345678');
+  out.title("9. Transfers the policy refuses: supervisor sam (no transfer flag), then alice's desk phone");
   const refused = await api('sam', 'POST', `/v1/calls/${id}/transfer`, { to: '0612345678' });
   out.line(`POST /v1/calls/${id}/transfer {"to":"0612345678"} as sam → ${refused.status} ${String(refused.body.code)}`);
   const decision = refused.body.decision as { reasons?: Reason[] } | undefined;
   for (const r of failed(decision?.reasons ?? [])) out.line(`   ✗ ${r.name}: ${r.detail}`);
   out.line('   nothing was sent to Asterisk: the customer is still talking to alice');
+  await phoneTransferRefused(daemon, sim, out, agentLeg);
 
   out.title('10. Alice transfers the customer to her colleague bob, who rings on all his devices');
   // Bob's softphone PJSIP/1002 rings on; his mobile PJSIP/2002 answers after a second.
@@ -174,4 +177,29 @@ export async function callControlWalkThrough(daemon: Daemon, sim: Simulator, out
   await call.hangup();
   await call.ended();
   await sleep(300);
+}
+
+/** A REFER to this number needs the internationalTransfer flag, which alice lacks (calls.internationalPrefixes: 00). */
+const INTERNATIONAL = '00441632960000';
+
+/** alice's desk phone presses Transfer (REFER) to an international number: the NOTIFYs it gets, and the policy's reasons. */
+async function phoneTransferRefused(daemon: Daemon, sim: Simulator, out: DemoOutput, agentLeg: string | undefined): Promise<void> {
+  if (agentLeg === undefined || sim.pbx.variable(agentLeg, 'PJSIP_TRANSFER_HANDLING()') !== 'ari-only') {
+    out.line("(the desk phone's Transfer key: agentgate does not handle a phone's REFER in this build, step skipped)");
+    return;
+  }
+  sim.phoneRefer(agentLeg, INTERNATIONAL);
+  const notifies = await waitFor(() => {
+    const n = sim.transferNotifies(agentLeg);
+    return n.some((f) => !f.includes(' 100 ')) ? n : undefined;
+  });
+  out.line(
+    `alice's desk phone presses Transfer to ${INTERNATIONAL} (SIP REFER); the phone is told: ${(notifies ?? ['nothing']).join(', ')}`,
+  );
+  const [audit] = await daemon.store.queryAudit({ kind: 'call-action', actor: 'alice', limit: 1 });
+  const reasons = (audit?.detail as { decision?: { reasons?: Reason[] } } | undefined)?.decision?.reasons ?? [];
+  for (const r of failed(reasons)) out.line(`   ✗ ${r.name}: ${r.detail}`);
+  out.line(
+    `   the call goes on: the customer is ${sim.pbx.channel(agentLeg) === undefined ? 'no longer with alice' : 'still talking to alice'}`,
+  );
 }

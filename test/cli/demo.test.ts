@@ -27,7 +27,7 @@ describe('agentgate demo --no-wait', () => {
       '3. Supervisor sam logs alice',
       '7. Call control',
       '8. Alice puts the customer on hold',
-      '9. Supervisor sam',
+      '9. Transfers the policy refuses',
       '10. Alice transfers',
     ];
     const at = titles.map((t) => lines.findIndex((l) => l.startsWith(t)));
@@ -56,6 +56,16 @@ describe('agentgate demo --no-wait', () => {
     expect(lineWith('{"to":"0612345678"} as sam'), text()).toMatch(/→ 403 AGENTGATE_ERR_FORBIDDEN$/);
     expect(lines).toContain('   ✗ flag: sam has no transfer flag');
     expect(lines).toContain('   nothing was sent to Asterisk: the customer is still talking to alice');
+  });
+
+  it("the desk phone's Transfer to a number the agent may not call is refused: the phone is told 603 Decline", (ctx) => {
+    // Until branch h-refer is merged agentgate does not take the phone's REFER and the demo skips this.
+    if (lineWith("agentgate does not handle a phone's REFER in this build")) ctx.skip();
+    expect(lineWith("alice's desk phone presses Transfer to 00441632960000"), text()).toMatch(
+      /the phone is told: .*SIP\/2\.0 603 Decline$/,
+    );
+    expect(lineWith('internationalTransfer')).toMatch(/^ {3}✗ flag: /);
+    expect(lines).toContain('   the call goes on: the customer is still talking to alice');
   });
 
   it("a direct transfer rings bob's devices: one answers, the other is hung up as answered elsewhere, alice is released", (ctx) => {
