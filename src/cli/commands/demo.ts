@@ -10,8 +10,8 @@
  *      a dialplan feature code (*41);
  *   4. call control over the HTTP API with real tokens (src/cli/demo-call-control.ts): the buttons an
  *      agent may press on her call, hold (the customer hears music, the agent stays on the line), a
- *      transfer the policy refuses (the reasons), a direct transfer to a colleague ringing on all his
- *      devices;
+ *      transfer the policy refuses (the reasons) and the desk phone's refused Transfer key (603), a
+ *      direct transfer to a colleague ringing on all his devices;
  * then keeps the HTTP API running and prints a token and a ready curl line. Ctrl-C stops everything.
  *
  * Flags: --no-wait (exit after the walk-through; used by the tests), --port N (HTTP API, default 8080;
@@ -222,6 +222,7 @@ export async function run(args: string[]): Promise<number> {
     );
     process.stdout.write(`  OpenAPI: ${daemon.httpUrl}/docs\n`);
     process.stdout.write(`  Ring alice again from another terminal: npx agentgate sim-call alice --ari ${sim.ariUrl}\n`);
+    process.stdout.write(`  and see her call with sam's buttons: curl -s -H 'Authorization: Bearer ${token}' ${daemon.httpUrl}/v1/calls\n`);
 
     if (wait) {
       process.stdout.write(dim('\nCtrl-C to stop.\n'));
