@@ -197,9 +197,8 @@ describe('hold and unhold', () => {
     expect((await api('alice', 'POST', `/v1/calls/${id}/hold`)).body).toMatchObject({ code: 'AGENTGATE_ERR_CALL_STATE' });
     const back = await api('alice', 'POST', `/v1/calls/${id}/unhold`);
     expect(back.body).toMatchObject({ ok: true, action: 'unhold', call: { state: 'talking' } });
-    // No more music. (The simulator still reports the ringback of the late answer's /ring: agentgate
-    // never sends DELETE /ring; whether Asterisk keeps indicating after the answer is the sim's call.)
-    expect(sim.hears(call.id)).not.toBe('music');
+    // No more music: the customer hears the agent again.
+    expect(sim.hears(call.id)).toBe('call');
     const again = await api('alice', 'POST', `/v1/calls/${id}/unhold`);
     expect(again.status).toBe(409);
     expect(again.body.message).toMatch(/not on hold/);
