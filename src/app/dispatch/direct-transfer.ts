@@ -61,7 +61,8 @@ export async function startTransferRound(
     { target: agent.user.id, mode: req.mode, devices: addresses.map((a) => a.endpoint), offline: [...offline] },
     'direct transfer ringing',
   );
-  ctx.feed(id, {
+  // Answered once Asterisk applied the step's requests (the customer's music on a blind transfer).
+  const applied = await ctx.act(id, {
     type: 'DirectTransferRequested',
     at: ctx.clock.now(),
     target: agent.user.id,
@@ -70,6 +71,7 @@ export async function startTransferRound(
     allOffline: addresses.length === 0,
     ...(req.mohClass === undefined ? {} : { mohClass: req.mohClass }),
   });
+  if (applied?.failed !== undefined) r.log.warn({ err: applied.failed }, 'direct transfer: a request failed in Asterisk');
   return { started: true, target: agent.user.id, devices: addresses.map((a) => a.endpoint) };
 }
 
