@@ -196,7 +196,12 @@ describe('blind transfer', () => {
     phones({ 'PJSIP/2002': { kind: 'answer', afterMs: 50 }, 'PJSIP/2012': { kind: 'ring' } });
     const { call, id } = await talking('alice');
     expect((await store.acquireLease('agent:carol', 'another-call', 60_000)).ok).toBe(true);
-    const r = await transfer('alice', id, 'carol', 'blind').finally(() => store.releaseLease('agent:carol', 'another-call'));
+    let r: Awaited<ReturnType<typeof transfer>>;
+    try {
+      r = await transfer('alice', id, 'carol', 'blind');
+    } finally {
+      await store.releaseLease('agent:carol', 'another-call');
+    }
     expect(r.status).toBe(409);
     expect(r.body).toMatchObject({ code: 'AGENTGATE_ERR_AGENT_BUSY', field: 'body.agent' });
     expect(legOf('2002')).toBeUndefined();
