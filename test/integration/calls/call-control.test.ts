@@ -188,12 +188,18 @@ describe('hold and unhold', () => {
     const held = await api('alice', 'POST', `/v1/calls/${id}/hold`);
     expect(held.status).toBe(200);
     expect(held.body).toMatchObject({ ok: true, action: 'hold', call: { id, state: 'on_hold', holdBy: 'api', holdTooLong: false } });
+    // The customer hears music; the agent stays on the line, in the bridge with the customer.
+    expect(sim.hears(call.id)).toBe('music');
+    expect(sim.hears(agentLeg('2001')!)).toBe('call');
     expect(sim.pbx.bridges()[0]!.channels.sort()).toEqual([call.id, agentLeg('2001')!].sort());
     expect((await calls('alice'))[0]).toMatchObject({ state: 'on_hold', holdBy: 'api' });
     // Already on hold: 409; then unhold, and unhold again: 409.
     expect((await api('alice', 'POST', `/v1/calls/${id}/hold`)).body).toMatchObject({ code: 'AGENTGATE_ERR_CALL_STATE' });
     const back = await api('alice', 'POST', `/v1/calls/${id}/unhold`);
     expect(back.body).toMatchObject({ ok: true, action: 'unhold', call: { state: 'talking' } });
+    // No more music. (The simulator still reports the ringback of the late answer's /ring: agentgate
+    // never sends DELETE /ring; whether Asterisk keeps indicating after the answer is the sim's call.)
+    expect(sim.hears(call.id)).not.toBe('music');
     const again = await api('alice', 'POST', `/v1/calls/${id}/unhold`);
     expect(again.status).toBe(409);
     expect(again.body.message).toMatch(/not on hold/);
