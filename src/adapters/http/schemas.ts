@@ -386,20 +386,23 @@ const transferNumber = Type.String({
   pattern: '^\\+?[0-9A-Za-z*#]+$',
   description: 'the number or extension to send the customer to (transfer context, priority 1)',
 });
-export const TransferBody = Type.Union(
-  [
-    Type.Object({ to: transferNumber }, { additionalProperties: false, title: 'blind transfer to a number' }),
-    Type.Object(
-      {
-        agent: Text({ minLength: 1, maxLength: 64, description: 'the colleague (user id) to transfer to' }),
-        mode: Type.Union([Type.Literal('blind'), Type.Literal('warm')]),
-      },
-      { additionalProperties: false, title: 'direct transfer to a colleague, rung on every address (blind or warm)' },
-    ),
-  ],
-  { description: '`{to}`: blind transfer to a number; `{agent, mode}`: direct transfer to a colleague' },
+/**
+ * One object, not a union of the two forms: a union's validation error names the first form's field
+ * (`body.to`) for a mistake in the second. Which form, and that they are not mixed, the route checks.
+ */
+export const TransferBody = Type.Object(
+  {
+    to: Type.Optional(transferNumber),
+    agent: Type.Optional(Text({ minLength: 1, maxLength: 64, description: 'direct transfer: the colleague (user id) to ring' })),
+    mode: Type.Optional(Type.Union([Type.Literal('blind'), Type.Literal('warm')], { description: 'direct transfer: blind or warm' })),
+  },
+  {
+    additionalProperties: false,
+    description:
+      '`{to}`: blind transfer to a number; `{agent, mode}`: direct transfer to a colleague, rung on every address (blind or warm)',
+  },
 );
-export type TransferBodyT = { to: string } | { agent: string; mode: 'blind' | 'warm' };
+export type TransferBodyT = { to?: string; agent?: string; mode?: 'blind' | 'warm' };
 export const RequeueBody = Type.Object(
   { queue: Type.Optional(queue) },
   {

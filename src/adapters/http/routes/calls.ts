@@ -73,8 +73,21 @@ export function callRoutes(app: FastifyInstance, { deps, auth }: RouteKit): void
     },
     async (req) => {
       const b = req.body;
-      if (!('to' in b)) return directTransferOverHttp(deps.calls, { actor: callerOf(req), ip: req.ip, callId: req.params.callId, body: b });
-      return deps.calls.act({ actor: callerOf(req), ip: req.ip, callId: req.params.callId, action: 'transfer', to: b.to });
+      const invalid = (field: string, detail: string): AgentgateError =>
+        new AgentgateError('AGENTGATE_ERR_VALIDATION', { field, detail }, { field });
+      if (b.to !== undefined) {
+        if (b.agent !== undefined) throw invalid('body.agent', 'give either to (a number) or agent (a colleague), not both');
+        if (b.mode !== undefined) throw invalid('body.mode', 'mode goes with agent (direct transfer), not with to');
+        return deps.calls.act({ actor: callerOf(req), ip: req.ip, callId: req.params.callId, action: 'transfer', to: b.to });
+      }
+      if (b.agent === undefined) throw invalid('body.to', 'give to (a number) or agent and mode (a colleague)');
+      if (b.mode === undefined) throw invalid('body.mode', "a direct transfer needs mode 'blind' or 'warm'");
+      return directTransferOverHttp(deps.calls, {
+        actor: callerOf(req),
+        ip: req.ip,
+        callId: req.params.callId,
+        body: { agent: b.agent, mode: b.mode },
+      });
     },
   );
 
