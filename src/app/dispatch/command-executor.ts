@@ -14,6 +14,7 @@ import type { DispatchCommand } from '../../domain/dispatch/machine.js';
 import type { Logger } from 'pino';
 import { bridgeKey, chanKey } from './channel-order.js';
 import { claimKey, type DispatchContext, type Running } from './context.js';
+import { executeTransferCommand } from './direct-transfer.js';
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -153,6 +154,11 @@ export function executeCommands(
         break;
       case 'Finished':
         finished(ctx, r, c.result);
+        break;
+      case 'JoinBridge':
+      case 'ReleaseClaim':
+      case 'TransferOutcome':
+        executeTransferCommand(ctx, r, c);
         break;
     }
   }
