@@ -11,9 +11,13 @@
  * it is on the caller before any hang-up or continue.
  */
 import type { DispatchCommand } from '../../domain/dispatch/machine.js';
+import { ARI_ONLY_TRANSFERS } from '../../ports/call-control.js';
 import type { Logger } from 'pino';
 import { bridgeKey, chanKey } from './channel-order.js';
 import { claimKey, type DispatchContext, type Running } from './context.js';
+
+/** Legs whose REFERs PJSIP_TRANSFER_HANDLING() can hand to agentgate (Local legs, trunks: not covered). */
+const isPjsip = (endpoint: string): boolean => endpoint.toUpperCase().startsWith('PJSIP/');
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -73,7 +77,15 @@ export function executeCommands(
         r.log.debug({ leg: c.legId, endpoint: c.endpoint }, 'leg created');
         ctx.order
           .run([chanKey(c.legId)], () =>
-            calls.createChannel({ endpoint: c.endpoint, appArgs: `leg,${s.id}`, channelId: c.legId, originator: s.callerId }),
+            calls.createChannel({
+              endpoint: c.endpoint,
+              appArgs: `leg,${s.id}`,
+              channelId: c.legId,
+              originator: s.callerId,
+              // A PJSIP phone's REFER (Transfer button) must reach agentgate, not be executed by Asterisk:
+              // in the create body, so there is no moment when the leg exists without it.
+              ...(isPjsip(c.endpoint) ? { variables: { ...ARI_ONLY_TRANSFERS } } : {}),
+            }),
           )
           .catch((err: unknown) => {
             r.log.info({ leg: c.legId, endpoint: c.endpoint, err: { message: message(err) } }, 'leg could not be created');
@@ -129,6 +141,10 @@ export function executeCommands(
       case 'StopCallerMoh':
         ctx.timeline(s.id, 'unhold', 'caller off hold');
         request(r.log, 'stop moh', [chanKey(s.callerId)], () => calls.stopMoh(s.callerId));
+        break;
+      case 'ReportTransfer':
+        // Behind the caller's continue (its key) and before the leg's hang-up (next command, same key).
+        request(r.log, 'transfer progress', [chanKey(c.legId), chanKey(s.callerId)], () => calls.transferProgress(c.legId, c.state));
         break;
       case 'StartTimer': {
         const name = c.name;
