@@ -33,7 +33,7 @@ export function fire(
   keys: readonly string[],
   send: () => Promise<unknown>,
   applied?: Array<Promise<unknown>>,
-): void {
+): Promise<unknown> {
   const outcome = ctx.order.run(keys, send).then(
     () => undefined,
     (err: unknown) => {
@@ -43,6 +43,7 @@ export function fire(
     },
   );
   applied?.push(outcome);
+  return outcome;
 }
 
 /**
@@ -57,8 +58,10 @@ export function executeCommands(
 ): void {
   const s = r.state;
   const { calls } = ctx;
-  const request = (log: Logger, what: string, keys: readonly string[], send: () => Promise<unknown>): void =>
+  const request = (log: Logger, what: string, keys: readonly string[], send: () => Promise<unknown>): Promise<unknown> =>
     fire(ctx, log, what, keys, send, applied);
+  /** The outcome of this step's ContinueCaller (undefined: applied), for ReportTransfer. */
+  let continued: Promise<unknown> = Promise.resolve(undefined);
   for (let i = 0; i < commands.length; i++) {
     const c = commands[i]!;
     switch (c.type) {
@@ -132,7 +135,7 @@ export function executeCommands(
         break;
       case 'ContinueCaller':
         // Sent once the variables before it answered: the dialplan reads them as it resumes.
-        request(r.log, 'continue', [chanKey(s.callerId)], () => calls.continueInDialplan(s.callerId, c.to ?? c.fallback));
+        continued = request(r.log, 'continue', [chanKey(s.callerId)], () => calls.continueInDialplan(s.callerId, c.to ?? c.fallback));
         break;
       case 'StartCallerMoh':
         ctx.timeline(s.id, 'hold', 'caller on hold (music on hold)');
@@ -144,7 +147,10 @@ export function executeCommands(
         break;
       case 'ReportTransfer':
         // Behind the caller's continue (its key) and before the leg's hang-up (next command, same key).
-        request(r.log, 'transfer progress', [chanKey(c.legId), chanKey(s.callerId)], () => calls.transferProgress(c.legId, c.state));
+        // A continue Asterisk refused moved no one: the phone is told 503 instead of 200 OK.
+        request(r.log, 'transfer progress', [chanKey(c.legId), chanKey(s.callerId)], async () =>
+          calls.transferProgress(c.legId, (await continued) === undefined ? c.state : 'channel_unavailable'),
+        );
         break;
       case 'StartTimer': {
         const name = c.name;

@@ -237,6 +237,17 @@ describe("the phone's Transfer button (REFER)", () => {
     expect(sim.transferNotifies('stray')).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 603 Decline']);
   });
 
+  it('Asterisk refusing to move the customer: the phone is told 503 (not 200 OK) and the transfer is audited failed', async () => {
+    const { call, id, leg } = await talking('alice', 'PJSIP/2001');
+    sim.faults.failRest(/POST \/channels\/[^/]+\/continue/, 500, { message: 'Internal Server Error' });
+    sim.phoneRefer(leg, '0612345678');
+    await until(() => sim.transferNotifies(leg).length === 2, 3000, 'NOTIFYs');
+    expect(sim.transferNotifies(leg)).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 503 Service Unavailable']);
+    await until(async () => (await audits('alice', id)).length > 0, 3000, 'audited');
+    expect((await audits('alice', id))[0]).toMatchObject({ action: 'transfer', result: 'failed', detail: { ended: 'TRANSFERRED' } });
+    await call.hangup();
+  });
+
   it('the customer hanging up while the phone transfer is in progress leaves nothing behind (no leg, no bridge, no claim), audited', async () => {
     const { call, id, leg } = await talking('alice', 'PJSIP/2001');
     sim.faults.delayOneRest(/transfer_progress/, 300);
