@@ -33,7 +33,7 @@ export function fire(
   keys: readonly string[],
   send: () => Promise<unknown>,
   applied?: Array<Promise<unknown>>,
-): Promise<unknown> {
+): void {
   const outcome = ctx.order.run(keys, send).then(
     () => undefined,
     (err: unknown) => {
@@ -43,7 +43,6 @@ export function fire(
     },
   );
   applied?.push(outcome);
-  return outcome;
 }
 
 /**
@@ -58,7 +57,7 @@ export function executeCommands(
 ): void {
   const s = r.state;
   const { calls } = ctx;
-  const request = (log: Logger, what: string, keys: readonly string[], send: () => Promise<unknown>): Promise<unknown> =>
+  const request = (log: Logger, what: string, keys: readonly string[], send: () => Promise<unknown>): void =>
     fire(ctx, log, what, keys, send, applied);
   /** The outcome of this step's ContinueCaller (undefined: applied), for ReportTransfer. */
   let continued: Promise<unknown> = Promise.resolve(undefined);
@@ -133,10 +132,14 @@ export function executeCommands(
       case 'SetCallerVar':
         request(r.log, 'set var', [chanKey(s.callerId)], () => calls.setVar(s.callerId, c.name, c.value));
         break;
-      case 'ContinueCaller':
+      case 'ContinueCaller': {
         // Sent once the variables before it answered: the dialplan reads them as it resumes.
-        continued = request(r.log, 'continue', [chanKey(s.callerId)], () => calls.continueInDialplan(s.callerId, c.to ?? c.fallback));
+        const outcome: Array<Promise<unknown>> = [];
+        fire(ctx, r.log, 'continue', [chanKey(s.callerId)], () => calls.continueInDialplan(s.callerId, c.to ?? c.fallback), outcome);
+        continued = outcome[0]!;
+        applied?.push(continued);
         break;
+      }
       case 'StartCallerMoh':
         ctx.timeline(s.id, 'hold', 'caller on hold (music on hold)');
         request(r.log, 'start moh', [chanKey(s.callerId)], () => calls.startMoh(s.callerId, c.mohClass));
