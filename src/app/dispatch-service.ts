@@ -32,7 +32,8 @@ import { createFeatureCall, type FeatureHandler } from './feature-call.js';
 import { createDispatchContext } from './dispatch/context.js';
 import { createStasisRouter } from './dispatch/stasis-router.js';
 import { reconcile } from './dispatch/reconcile.js';
-import type { CallControlEvent } from '../domain/dispatch/machine.js';
+import type { CallControlEvent, TransferMode } from '../domain/dispatch/machine.js';
+import { startTransferRound, type StartRoundResult } from './dispatch/direct-transfer.js';
 import type { Running } from './dispatch/context.js';
 import { createLeaseKeeper } from './dispatch/lease-renewal.js';
 
@@ -95,6 +96,13 @@ export interface DispatchService extends EventEmitter {
    * Resolves once Asterisk answered: undefined when applied (or the leg is gone), else the error.
    */
   reportTransfer(legId: string, state: TransferProgress): Promise<unknown>;
+  /**
+   * Direct transfer: claims `target` for call `id` and rings it (dispatch/direct-transfer.ts); the
+   * event 'transfer-outcome' (TransferOutcomeEvent) tells how the round ended. The policy is the caller's.
+   */
+  startTransfer(id: string, req: { target: string; mode: TransferMode; mohClass?: string }): Promise<StartRoundResult>;
+  /** The call a channel (its caller, or one of its agent legs) belongs to, for the phone's REFER. */
+  callOfChannel(channelId: string): string | undefined;
   connected(): boolean;
   /** Why Stasis calls cannot reach this instance now (websocket down, app taken by another websocket, app not listed), or undefined. */
   ariProblem(): string | undefined;
@@ -217,6 +225,8 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
         () => undefined,
         (err: unknown) => (deps.calls.isGone(err) ? undefined : err),
       );
+  emitter.startTransfer = (id, req) => startTransferRound(ctx, id, req);
+  emitter.callOfChannel = (channelId) => ctx.byCaller.get(channelId) ?? ctx.byLeg.get(channelId);
   emitter.connected = () => deps.calls.isConnected();
   emitter.ariProblem = () => deps.calls.problem();
   emitter.active = () => ctx.running.size;

@@ -10,9 +10,12 @@
  *   continued at calls.transferContext / destination with AGENTGATE_RESULT=TRANSFERRED), then 200 OK
  *   (channel_answered) and the agent's leg is hung up; audited `ok`. Every outcome is counted
  *   (metrics callAction, action transfer).
- *   A destination that is an extension owned by a user would be a direct transfer to that user (mode
- *   blind); until that use case exists it is a dialplan transfer like any number, and the audit names
- *   the owner (`targetAgent`). Seam: `transferTo` below.
+ *   A destination that is an extension owned by another user is a direct transfer to that user, mode
+ *   blind (CallControlService.directTransfer, src/app/direct-transfer.ts: policy directTransfer, the
+ *   colleague claimed and rung, audited there with source phone). Refused or impossible → 603 Decline
+ *   (denied, not talking) or 503 (the colleague busy, unreachable, the Store away); started → 100
+ *   Trying while the colleague rings, 200 OK when the colleague answers (the agent's leg is then hung
+ *   up), 503 when nobody answered (the customer is back with the agent, direct-transfer.ts).
  * - Hold (re-INVITE): Asterisk cannot refuse it, so the call's state follows the phone (on hold, by
  *   'phone', in GET /v1/calls); without the agent's hold flag it is audited as a policy violation and
  *   counted (CallControlService.phoneHold).
@@ -28,6 +31,7 @@ import type { AuditTrail } from './audit-trail.js';
 import type { PolicyHolder } from './policy-holder.js';
 import type { CallControlService } from './call-control.js';
 import type { DispatchService, PhoneHoldEvent, PhoneTransferEvent } from './dispatch-service.js';
+import type { TransferOutcomeEvent } from './direct-transfer.js';
 import type { DialplanTarget } from '../domain/dispatch/machine.js';
 import { noMetrics, type Metrics } from '../ports/metrics.js';
 import { decideCallAction, plainDecision, userOwningExtension } from '../domain/policy/index.js';
@@ -36,8 +40,8 @@ type Svc = Pick<DispatchService, 'on' | 'off' | 'liveCalls' | 'act' | 'reportTra
 
 export interface PhoneButtonsDeps {
   dispatch: ReadonlyMap<string, Svc>;
-  /** Phone hold goes through the call-control use case (state, audit, violation metric). */
-  calls: Pick<CallControlService, 'phoneHold'>;
+  /** Phone hold and direct transfer go through the call-control use case (state, audit, metrics). */
+  calls: Pick<CallControlService, 'phoneHold' | 'directTransfer'>;
   policy: PolicyHolder;
   config: Config['calls'];
   clock: Clock;
@@ -62,7 +66,7 @@ export function createPhoneButtons(deps: PhoneButtonsDeps): PhoneButtons {
     pending.add(q);
   };
 
-  /** Where the customer goes for a phone transfer to `destination`. Seam: a direct transfer to the owning agent goes here. */
+  /** Where the customer goes for a phone transfer to a number `destination`. */
   const transferTo = (destination: string): DialplanTarget => ({
     context: deps.config.transferContext,
     extension: destination,
@@ -81,6 +85,7 @@ export function createPhoneButtons(deps: PhoneButtonsDeps): PhoneButtons {
     }
     const policy = deps.policy.current();
     const owner = userOwningExtension(policy, e.destination)?.id;
+    if (owner !== undefined && owner !== c.agent) return direct(svc, e, c.id, c.agent, owner);
     const decision = plainDecision(
       decideCallAction(policy, {
         actor: c.agent,
@@ -146,6 +151,43 @@ export function createPhoneButtons(deps: PhoneButtonsDeps): PhoneButtons {
     metrics.callAction({ action: 'transfer', outcome: 'allowed' });
     await record('ok', { ended: out.result });
     log.info({ agent: c.agent, call: c.id, destination: e.destination, result: out.result }, 'phone transfer applied');
+  }
+
+  /**
+   * A REFER to a colleague's extension: a blind direct transfer (decided, audited and counted by
+   * directTransfer). The phone hears 100 Trying while the colleague rings, then 200 OK when the
+   * colleague answers (sent as the outcome is emitted, so before the agent's leg is hung up), or 503
+   * when nobody answered (the customer is back with the agent).
+   */
+  async function direct(svc: Svc, e: PhoneTransferEvent, callId: string, agent: string, target: string): Promise<void> {
+    const onOutcome = (o: TransferOutcomeEvent): void => {
+      if (o.callId !== callId) return;
+      svc.off('transfer-outcome', onOutcome);
+      const state = o.outcome === 'answered' ? 'channel_answered' : 'channel_unavailable';
+      track(
+        svc.reportTransfer(e.legId, state).then(() => undefined),
+        'phone transfer report',
+      );
+    };
+    svc.on('transfer-outcome', onOutcome);
+    let ans: Awaited<ReturnType<CallControlService['directTransfer']>>;
+    try {
+      ans = await deps.calls.directTransfer({ callId, targetAgent: target, mode: 'blind', actor: agent, source: 'phone' });
+    } catch (err) {
+      svc.off('transfer-outcome', onOutcome);
+      await svc.reportTransfer(e.legId, 'channel_unavailable');
+      throw err;
+    }
+    if (!ans.ok) {
+      svc.off('transfer-outcome', onOutcome);
+      const state =
+        ans.reason === 'denied' || ans.reason === 'state' || ans.reason === 'not-found' ? 'channel_declined' : 'channel_unavailable';
+      log.info({ agent, call: callId, target, reason: ans.reason, detail: ans.detail }, `phone transfer to a colleague not done: ${state}`);
+      await svc.reportTransfer(e.legId, state);
+      return;
+    }
+    log.info({ agent, call: callId, target, devices: ans.devices }, 'phone transfer to a colleague: ringing');
+    await svc.reportTransfer(e.legId, 'channel_progress');
   }
 
   const offs: Array<() => void> = [];

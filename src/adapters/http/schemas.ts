@@ -394,10 +394,10 @@ export const TransferBody = Type.Union(
         agent: Text({ minLength: 1, maxLength: 64, description: 'the colleague (user id) to transfer to' }),
         mode: Type.Union([Type.Literal('blind'), Type.Literal('warm')]),
       },
-      { additionalProperties: false, title: 'direct transfer to an agent (not available yet: 400)' },
+      { additionalProperties: false, title: 'direct transfer to a colleague, rung on every address (blind or warm)' },
     ),
   ],
-  { description: '`{to}`: blind transfer to a number; `{agent, mode}`: direct transfer to a colleague (not available yet)' },
+  { description: '`{to}`: blind transfer to a number; `{agent, mode}`: direct transfer to a colleague' },
 );
 export type TransferBodyT = { to: string } | { agent: string; mode: 'blind' | 'warm' };
 export const RequeueBody = Type.Object(
@@ -441,6 +441,17 @@ export const CallActionResult = Closed(
     call: Type.Optional(ref<unknown>('CallView')),
     result: Type.Optional(Type.String({ description: 'how the call ended, when it did: AGENT_HANGUP, ENDED, TRANSFERRED, REQUEUED, …' })),
     auditId: Type.Optional(Type.String()),
+    transfer: Type.Optional(
+      Closed(
+        {
+          target: Type.String({ description: 'the colleague (user id) being rung' }),
+          mode: Type.Union([Type.Literal('blind'), Type.Literal('warm')]),
+          state: Type.Literal('ringing'),
+          devices: Type.Array(Type.String(), { description: "the colleague's devices rung (offline ones skipped)" }),
+        },
+        { description: 'direct transfer `{agent, mode}`: the round started; how it ends shows in GET /v1/calls and the audit' },
+      ),
+    ),
   },
   { $id: 'CallActionResult' },
 );

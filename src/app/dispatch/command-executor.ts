@@ -15,6 +15,7 @@ import { ARI_ONLY_TRANSFERS } from '../../ports/call-control.js';
 import type { Logger } from 'pino';
 import { bridgeKey, chanKey } from './channel-order.js';
 import { claimKey, type DispatchContext, type Running } from './context.js';
+import { executeTransferCommand } from './direct-transfer.js';
 
 /** Legs whose REFERs PJSIP_TRANSFER_HANDLING() can hand to agentgate (Local legs, trunks: not covered). */
 const isPjsip = (endpoint: string): boolean => endpoint.toUpperCase().startsWith('PJSIP/');
@@ -178,6 +179,11 @@ export function executeCommands(
         break;
       case 'Finished':
         finished(ctx, r, c.result);
+        break;
+      case 'JoinBridge':
+      case 'ReleaseClaim':
+      case 'TransferOutcome':
+        executeTransferCommand(ctx, r, c);
         break;
     }
   }

@@ -41,9 +41,10 @@ beforeAll(async () => {
           name: 'Alice',
           role: 'agent',
           scope: 'call_center_agent',
+          groups: ['support-team'],
           extensions: ['1001'],
           addresses: ['PJSIP/2001'],
-          flags: { inbound: true, hold: true, transfer: true },
+          flags: { inbound: true, hold: true, transfer: true, directTransfer: 'own_group' },
         },
         {
           id: 'carol',
@@ -59,6 +60,7 @@ beforeAll(async () => {
           name: 'Dave',
           role: 'agent',
           scope: 'call_center_agent',
+          groups: ['support-team'],
           extensions: ['1003'],
           addresses: ['PJSIP/2003'],
           flags: { inbound: true },
@@ -71,6 +73,7 @@ beforeAll(async () => {
         { id: '1002', interface: 'PJSIP/1002' },
         { id: '1003', interface: 'PJSIP/1003' },
       ],
+      groups: [{ id: 'support-team', members: ['alice', 'carol', 'dave'] }],
       queues: [{ id: 'support' }],
     },
   });
@@ -204,13 +207,35 @@ describe("the phone's Transfer button (REFER)", () => {
     await call.hangup();
   });
 
-  it("to a colleague's extension: a blind transfer to that number in the dialplan, the audit names the colleague", async () => {
+  it("to a colleague's extension: a blind direct transfer; the phone hears 100 Trying, then 200 OK when the colleague answers, and leaves", async () => {
     const { call, id, leg } = await talking('alice', 'PJSIP/2001');
+    sim.setEndpoint('PJSIP/2003', { kind: 'answer', afterMs: 300 });
     sim.phoneRefer(leg, '1003');
-    const ended = await call.ended();
-    expect(ended.continuedTo).toMatchObject({ context: 'agentgate-transfer', exten: '1003' });
-    await until(async () => (await audits('alice', id)).length > 0, 3000, 'audited');
-    expect((await audits('alice', id))[0]).toMatchObject({ result: 'ok', detail: { target: '1003', targetAgent: 'dave' } });
+    await until(() => sim.transferNotifies(leg).length === 1, 3000, '100 Trying while the colleague rings');
+    expect(sim.transferNotifies(leg)).toEqual(['SIP/2.0 100 Trying']);
+    await until(async () => (await calls()).find((c) => c.id === id)?.agent === 'dave', 5000, 'dave took the call');
+    const daveLeg = sim.pbx.channels().find((c) => c.name.startsWith('PJSIP/2003-'))!.id;
+    await until(() => sim.pbx.channel(leg) === undefined, 3000, "alice's leg hung up");
+    expect(sim.transferNotifies(leg)).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 200 OK']);
+    expect(bridgeOf(call.id).sort()).toEqual([call.id, daveLeg].sort());
+    await until(async () => (await audits('alice', id)).some((a) => a.result === 'answered'), 3000, 'audited');
+    expect((await audits('alice', id)).map((a) => `${a.action}:${a.result}`)).toContain('directTransfer:ringing');
+    expect((await audits('alice', id))[0]!.detail).toMatchObject({ source: 'phone', target: 'dave', mode: 'blind' });
+    sim.setEndpoint('PJSIP/2003', { kind: 'answer', afterMs: 50 });
+    await call.hangup();
+  });
+
+  it("to a colleague's extension without directTransfer: 603 Decline, the call goes on, audited naming the flag", async () => {
+    const { call, id, leg } = await talking('carol', 'PJSIP/2002');
+    sim.phoneRefer(leg, '1003');
+    await until(() => sim.transferNotifies(leg).length === 2, 3000, 'NOTIFYs');
+    expect(sim.transferNotifies(leg)).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 603 Decline']);
+    expect(bridgeOf(call.id)).toContain(leg);
+    await until(async () => (await audits('carol', id)).length > 0, 3000, 'audited');
+    const [a] = await audits('carol', id);
+    expect(a).toMatchObject({ action: 'directTransfer', result: 'denied', detail: { source: 'phone', target: 'dave' } });
+    expect(JSON.stringify(a!.detail)).toMatch(/directTransfer/);
+    await call.hangup();
   });
 
   it('a REFER on a channel that is not the answering leg of a call agentgate drives is declined', async () => {
