@@ -73,7 +73,7 @@ export function applyCallControl(s: DispatchState, event: CallControlEvent, comm
     }
     case 'UnholdRequested':
     case 'PhoneUnheld':
-      if (!s.hold) return;
+      // Not on hold: stopMusic gives no command and leaves no hold (nothing to guard).
       stopMusic(s, commands);
       return;
     case 'AgentReleaseRequested':
