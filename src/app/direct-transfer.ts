@@ -33,8 +33,8 @@ export interface DirectTransferInput {
   legId?: string;
   targetAgent: string;
   mode: TransferMode;
-  /** Who asks: the user (http), or the call's agent (phone). */
-  actor: string;
+  /** Who asks: the user (http). For the phone it may be left out: the call's agent (whose phone sent the REFER). */
+  actor?: string;
   source: 'http' | 'phone';
   ip?: string;
   /** Music class for the customer while a blind transfer rings (default: calls.mohClass). */
@@ -100,12 +100,13 @@ export function createDirectTransfer(deps: DirectTransferDeps): DirectTransfer {
     const c = find(req);
     const facts = c === undefined ? undefined : c.queue === undefined ? { agent: c.agent } : { agent: c.agent, queue: c.queue };
     // A call the user may not see is as unknown as one that does not exist.
-    if (!c || !facts || (req.source === 'http' && !canSeeCall(policy, req.actor, facts).passed))
+    if (!c || !facts || (req.source === 'http' && !canSeeCall(policy, req.actor ?? '', facts).passed))
       return { ok: false, reason: 'not-found', detail: `no call ${req.callId ?? req.legId ?? ''} on this agentgate instance` };
+    const actor = req.actor ?? (req.source === 'phone' ? c.agent : '');
     const targetLoggedIn = deps.members().some((m) => m.user === req.targetAgent);
     const decision = plainDecision(
       decideCallAction(policy, {
-        actor: req.actor,
+        actor,
         action: 'directTransfer',
         call: facts,
         source: req.source,
@@ -118,7 +119,7 @@ export function createDirectTransfer(deps: DirectTransferDeps): DirectTransfer {
       deps.audit.append({
         kind: 'call-action',
         at: deps.clock.now(),
-        actor: req.actor,
+        actor,
         action: 'directTransfer',
         ...(c.queue === undefined ? {} : { queue: c.queue }),
         result,
@@ -137,7 +138,7 @@ export function createDirectTransfer(deps: DirectTransferDeps): DirectTransfer {
       const failedChecks = decision.reasons.filter((r) => !r.passed).map((r) => `${r.name}: ${r.detail}`);
       metrics.callAction({ action: 'directTransfer', outcome: 'refused' });
       await record('denied');
-      log.info({ actor: req.actor, call: c.id, target: req.targetAgent, denied: failedChecks }, 'direct transfer denied');
+      log.info({ actor, call: c.id, target: req.targetAgent, denied: failedChecks }, 'direct transfer denied');
       return { ok: false, reason: 'denied', detail: failedChecks.join('; '), callId: c.id, decision };
     }
     const svc = deps.dispatch.get(c.server)!;
@@ -164,7 +165,7 @@ export function createDirectTransfer(deps: DirectTransferDeps): DirectTransfer {
     }
     metrics.callAction({ action: 'directTransfer', outcome: 'allowed' });
     const auditId = await record('ringing', { devices: started.devices });
-    log.info({ actor: req.actor, call: c.id, target: started.target, mode: req.mode, devices: started.devices }, 'direct transfer started');
+    log.info({ actor, call: c.id, target: started.target, mode: req.mode, devices: started.devices }, 'direct transfer started');
     const told = outcome.then(async (e) => {
       await record(e.outcome, e.outcome === 'answered' ? { device: e.endpoint } : { why: e.result }).catch(() => undefined);
       if (e.outcome === 'answered' && req.mode === 'blind') await record('released', { released: c.agent }).catch(() => undefined);

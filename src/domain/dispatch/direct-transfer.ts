@@ -267,6 +267,8 @@ function failed(
   ring: RingAll,
 ): void {
   s.round = undefined;
+  // The devices that rang become the call's legs too: listed in its record, a late answer hung up.
+  s.legs.push(...round.child.legs);
   commands.push({ type: 'ReleaseClaim', agentId: round.target });
   commands.push({ type: 'TransferOutcome', target: round.target, outcome: 'failed', result });
   if (round.music) commands.push({ type: 'StopCallerMoh' });
@@ -281,6 +283,7 @@ function failed(
 function abort(s: DispatchState, round: TransferRound, result: string, at: number, commands: DispatchCommand[], ring: RingAll): void {
   s.round = undefined;
   adopt(s, round, ring.step(round.child, { type: 'CallerHungUp', at }), at, commands, ring);
+  s.legs.push(...round.child.legs);
   commands.push({ type: 'ReleaseClaim', agentId: round.target });
   commands.push({ type: 'TransferOutcome', target: round.target, outcome: 'failed', result });
 }

@@ -235,6 +235,33 @@ describe('blind transfer', () => {
   });
 });
 
+describe("from the agent's phone (the REFER handler's entry)", () => {
+  it("found by the agent's leg, decided as the call's agent; the outcome tells the device that answered, or why it failed", async () => {
+    phones({ 'PJSIP/2002': { kind: 'answer', afterMs: 100 }, 'PJSIP/2012': { kind: 'ring' } });
+    const { call, id } = await talking('alice');
+    const out = await daemon.calls.directTransfer({ legId: legOf('2001')!, targetAgent: 'carol', mode: 'blind', source: 'phone' });
+    expect(out).toMatchObject({ ok: true, callId: id, target: 'carol', devices: ['PJSIP/2002', 'PJSIP/2012'] });
+    if (!out.ok) throw new Error('not started');
+    expect(await out.outcome).toEqual({ callId: id, target: 'carol', outcome: 'answered', endpoint: 'PJSIP/2002' });
+    await until(async () => (await calls())[0]?.agent === 'carol', 3000, 'carol took the call');
+    // Carol sending it back from her phone is refused: her directTransfer flag is disabled (the default).
+    const refused = await daemon.calls.directTransfer({ callId: id, targetAgent: 'alice', mode: 'blind', source: 'phone' });
+    expect(refused).toMatchObject({ ok: false, reason: 'denied' });
+    const unknown = await daemon.calls.directTransfer({ legId: 'no-such-channel', targetAgent: 'carol', mode: 'blind', source: 'phone' });
+    expect(unknown).toMatchObject({ ok: false, reason: 'not-found' });
+    await call.hangup();
+  });
+
+  it('a failed round resolves the outcome with the result (here every device busy: BUSY)', async () => {
+    phones({ 'PJSIP/2002': { kind: 'busy' }, 'PJSIP/2012': { kind: 'busy' } });
+    const { call } = await talking('alice');
+    const out = await daemon.calls.directTransfer({ legId: legOf('2001')!, targetAgent: 'carol', mode: 'warm', source: 'phone' });
+    if (!out.ok) throw new Error(`not started: ${out.detail}`);
+    expect(await out.outcome).toMatchObject({ outcome: 'failed', result: 'BUSY', target: 'carol' });
+    await call.hangup();
+  });
+});
+
 describe('warm transfer', () => {
   it('the colleague joins (three in the bridge), the agent hangs up, the customer stays with the colleague', async () => {
     phones({ 'PJSIP/2002': { kind: 'answer', afterMs: 100 }, 'PJSIP/2012': { kind: 'ring' } });

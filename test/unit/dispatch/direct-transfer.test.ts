@@ -185,7 +185,7 @@ describe('the target answers', () => {
     const { state, commands } = play(joined('warm').state, [{ type: 'LegEnded', legId: 'd-leg1', cause: 16, at: 4000 }]);
     expect(commands).toEqual([{ type: 'ReleaseClaim', agentId: 'alice' }]);
     expect(state.agentId).toBe('bob');
-    expect(state.legs.find((l) => l.id === 'd-leg1')?.status).toBe('ended');
+    expect(state.legs.find((l) => l.id === 'd-leg1')).toMatchObject({ status: 'ended', cause: 16, outcome: 'answered' });
   });
 
   it('warm on hold: the agent leaving stops the music agentgate started', () => {
@@ -328,6 +328,19 @@ describe('nobody answers', () => {
     expect(play(state, [{ type: 'AgentReleaseRequested', at: 5000 }]).state.result).toBe('AGENT_HANGUP');
   });
 
+  it("the devices that rang are the call's legs afterwards: one answering late is hung up as answered elsewhere", () => {
+    const s = play(ringingTarget('blind'), [
+      { type: 'LegDialStatus', legId: 'd-t1-leg1', dialStatus: 'BUSY' },
+      { type: 'LegEnded', legId: 'd-t1-leg1', cause: 17, at: 4000 },
+      { type: 'TimerFired', name: 'xfer:overall', at: 32000 },
+    ]).state;
+    expect(s.round).toBeUndefined();
+    expect(s.legs.map((l) => l.id)).toEqual(['d-leg1', 'd-t1-leg1', 'd-t1-leg2']);
+    expect(play(s, [{ type: 'LegAnswered', legId: 'd-t1-leg2', at: 32001 }]).commands).toEqual([
+      { type: 'HangupLeg', legId: 'd-t1-leg2', reason: 'answered_elsewhere' },
+    ]);
+  });
+
   it('a repeated release while the target rings changes nothing', () => {
     const left = play(ringingTarget('warm'), [{ type: 'AgentReleaseRequested', at: 2500 }]).state;
     expect(play(left, [{ type: 'AgentReleaseRequested', at: 2600 }]).commands).toEqual([]);
@@ -363,6 +376,27 @@ describe('the call ends while the target rings', () => {
       { type: 'HangupLeg', legId: 'd-leg1', reason: 'normal' },
       { type: 'HangupCaller' },
     ]);
+  });
+
+  it('a transfer to a number or a requeue while the target rings stops the round first (devices hung up, claim released)', () => {
+    const target = { context: 'agentgate-transfer', extension: '0612', priority: 1 };
+    for (const e of [
+      { type: 'TransferRequested', at: 2500, to: '0612', target },
+      { type: 'RequeueRequested', at: 2500, queue: 'sales', target },
+    ] as DispatchEvent[]) {
+      const { state, commands } = play(ringingTarget('blind'), [e]);
+      expect(commands.slice(0, 7)).toEqual([
+        { type: 'CancelTimer', name: 'xfer:leg:d-t1-leg1' },
+        { type: 'HangupLeg', legId: 'd-t1-leg1', reason: 'normal' },
+        { type: 'CancelTimer', name: 'xfer:leg:d-t1-leg2' },
+        { type: 'HangupLeg', legId: 'd-t1-leg2', reason: 'normal' },
+        { type: 'CancelTimer', name: 'xfer:overall' },
+        { type: 'ReleaseClaim', agentId: 'bob' },
+        { type: 'TransferOutcome', target: 'bob', outcome: 'failed', result: 'ENDED' },
+      ]);
+      expect(state.result).toBe(e.type === 'TransferRequested' ? 'TRANSFERRED' : 'REQUEUED');
+      expect(state.round).toBeUndefined();
+    }
   });
 
   it('a target device answering after the customer left is hung up normally', () => {
