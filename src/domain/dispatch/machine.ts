@@ -102,6 +102,11 @@ export interface DispatchState {
   /** Where a TRANSFERRED call went (the number), or the queue a REQUEUED call went back to. */
   transferTo?: string;
   requeueTo?: string;
+  /**
+   * Asterisk transferred the customer itself (a REFER it executed): the caller and the bridge belong to
+   * that transfer now, so the end neither continues the caller nor destroys the bridge.
+   */
+  handedOver?: boolean;
   /** A direct transfer ringing a colleague now (direct-transfer.ts), and how many were started. */
   round?: TransferRound;
   transfers?: number;
@@ -141,6 +146,8 @@ export type DispatchCommand =
   /** Music on hold to the customer's channel only (the agent stays in the bridge): call-control.ts says why. */
   | { type: 'StartCallerMoh'; mohClass?: string }
   | { type: 'StopCallerMoh' }
+  /** Tells the REFERring phone of leg `legId` how its transfer went (a NOTIFY), after the caller's pending requests. */
+  | { type: 'ReportTransfer'; legId: string; state: 'channel_answered' }
   | { type: 'StartTimer'; name: string; ms: number }
   | { type: 'CancelTimer'; name: string }
   | { type: 'ReleaseAgent' }
@@ -283,8 +290,8 @@ function finish(
   s.result = result;
   s.endedAt = now;
   for (const t of [...s.timers]) cancelTimer(s, t, commands);
-  if (s.bridgeCreated) commands.push({ type: 'DestroyBridge', bridgeId: s.bridgeId });
-  if (result !== 'ANSWERED' && result !== 'ENDED' && !s.callerGone) {
+  if (s.bridgeCreated && !s.handedOver) commands.push({ type: 'DestroyBridge', bridgeId: s.bridgeId });
+  if (result !== 'ANSWERED' && result !== 'ENDED' && !s.callerGone && !s.handedOver) {
     commands.push({ type: 'SetCallerVar', name: 'AGENTGATE_RESULT', value: result });
     for (const [name, value] of exit?.vars ?? []) commands.push({ type: 'SetCallerVar', name, value });
     commands.push(exit ? { type: 'ContinueCaller', to: exit.to } : { type: 'ContinueCaller', fallback: s.config.fallback });
@@ -477,6 +484,8 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
     case 'EndRequested':
     case 'TransferRequested':
     case 'RequeueRequested':
+    case 'PhoneTransferRequested':
+    case 'TransferredByPbx':
       applyCallControl(s, event, commands, finish);
       break;
     case 'ClaimLost': {
