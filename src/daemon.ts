@@ -19,6 +19,7 @@ import { createAriChannelLookup } from './adapters/ari/channel-lookup.js';
 import { createAmiQueueControls } from './adapters/ami/queue-control.js';
 import { startDispatchService, type DispatchService } from './app/dispatch-service.js';
 import { createCallControl, type CallControlService } from './app/call-control.js';
+import { createPhoneButtons } from './app/phone-buttons.js';
 import { createAriCallControl } from './adapters/ari/call-control.js';
 import { startInstanceHeartbeat, type InstanceHeartbeat } from './app/instance-heartbeat.js';
 import { createTokenService, type TokenService } from './app/tokens.js';
@@ -256,6 +257,9 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
       metrics,
     });
     stops.push(async () => calls.stop());
+    // The agent's phone's Transfer and Hold buttons, under the same policy (src/app/phone-buttons.ts).
+    const phones = createPhoneButtons({ dispatch, calls, policy, config: config.calls, clock, audit, logger, metrics });
+    stops.push(async () => phones.stop());
 
     const tokens = createTokenService({ store, clock });
     await tokens.seed(config.tokens);

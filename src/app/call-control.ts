@@ -23,6 +23,7 @@ import type { DispatchService, LiveCall } from './dispatch-service.js';
 import type { MemberView } from './queue-members.js';
 import type { CallControlEvent } from '../domain/dispatch/machine.js';
 import { noMetrics, type Metrics } from '../ports/metrics.js';
+import { createDirectTransfer, type DirectTransfer, type TransferDispatch } from './direct-transfer.js';
 import { AgentgateError } from '../errors/codes.js';
 import {
   callCapabilities,
@@ -92,12 +93,14 @@ export interface CallControlService {
    * (agentgate_phone_hold_without_flag_total). False when this instance does not drive the call.
    */
   phoneHold(callId: string, held: boolean): Promise<boolean>;
+  /** Direct transfer to a colleague, blind or warm (src/app/direct-transfer.ts): http and the phone's REFER. */
+  directTransfer: DirectTransfer;
   /** Stops the metric readers. */
   stop(): void;
 }
 
 export interface CallControlDeps {
-  dispatch: ReadonlyMap<string, Pick<DispatchService, 'liveCalls' | 'act'>>;
+  dispatch: ReadonlyMap<string, Pick<DispatchService, 'liveCalls' | 'act'> & TransferDispatch>;
   policy: PolicyHolder;
   /** Live queue members (AMI): which queues the call's agent is logged into, for crossQueueRequeue. */
   members: () => MemberView[];
@@ -290,6 +293,7 @@ export function createCallControl(deps: CallControlDeps): CallControlService {
 
   return {
     phoneHold,
+    directTransfer: createDirectTransfer({ ...deps, mohClass: deps.calls.mohClass }),
     list(actor, ip) {
       const policy = deps.policy.current();
       const now = deps.clock.now();

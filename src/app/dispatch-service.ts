@@ -9,6 +9,8 @@
  *   call at a time across every agentgate instance and Asterisk server. The claim is a short lease
  *   (3 x instance.leaseTtlMs) renewed after every heartbeat of this instance (half the TTL), never a
  *   long one (dispatch/lease-renewal.ts).
+ * - The agent's phone's own buttons (REFER, re-INVITE hold) are found by dispatch/phone-events.ts and
+ *   emitted as 'phone-transfer' / 'phone-hold' for the phone-buttons use case (src/app/phone-buttons.ts).
  * - Every dispatch is recorded in the Store with its owner; after a (re)connect or a restart the
  *   service reconciles (dispatch/reconcile.ts), and with a heartbeat it adopts the dispatches of dead
  *   instances on this server (adopt-dispatches.ts) and cleans them up the same way. A call that was
@@ -17,7 +19,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
-import type { CallControl } from '../ports/call-control.js';
+import type { CallControl, TransferProgress } from '../ports/call-control.js';
+import { chanKey } from './dispatch/channel-order.js';
 import type { Clock, TimerHandle } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import type { PolicyHolder } from './policy-holder.js';
@@ -29,12 +32,14 @@ import { createFeatureCall, type FeatureHandler } from './feature-call.js';
 import { createDispatchContext } from './dispatch/context.js';
 import { createStasisRouter } from './dispatch/stasis-router.js';
 import { reconcile } from './dispatch/reconcile.js';
-import type { CallControlEvent } from '../domain/dispatch/machine.js';
+import type { CallControlEvent, TransferMode } from '../domain/dispatch/machine.js';
+import { startTransferRound, type StartRoundResult } from './dispatch/direct-transfer.js';
 import type { Running } from './dispatch/context.js';
 import { createLeaseKeeper } from './dispatch/lease-renewal.js';
 
 export type { FeatureHandler, FeatureRequest } from './feature-call.js';
 export type { TimelineEvent } from './dispatch/context.js';
+export type { PhoneTransferEvent, PhoneHoldEvent } from './dispatch/phone-events.js';
 
 export interface DispatchServiceDeps {
   /** The Asterisk server (config servers[]): its name goes into records, metrics and logs. */
@@ -86,6 +91,18 @@ export interface DispatchService extends EventEmitter {
    * request that failed. Undefined when this instance does not drive the call.
    */
   act(id: string, event: CallControlEvent): Promise<{ call?: LiveCall; result?: string; failed?: unknown } | undefined>;
+  /**
+   * Reports on a phone's REFER (the 'phone-transfer' event) to that phone, in the leg's request order.
+   * Resolves once Asterisk answered: undefined when applied (or the leg is gone), else the error.
+   */
+  reportTransfer(legId: string, state: TransferProgress): Promise<unknown>;
+  /**
+   * Direct transfer: claims `target` for call `id` and rings it (dispatch/direct-transfer.ts); the
+   * event 'transfer-outcome' (TransferOutcomeEvent) tells how the round ended. The policy is the caller's.
+   */
+  startTransfer(id: string, req: { target: string; mode: TransferMode; mohClass?: string }): Promise<StartRoundResult>;
+  /** The call a channel (its caller, or one of its agent legs) belongs to, for the phone's REFER. */
+  callOfChannel(channelId: string): string | undefined;
   connected(): boolean;
   /** Why Stasis calls cannot reach this instance now (websocket down, app taken by another websocket, app not listed), or undefined. */
   ariProblem(): string | undefined;
@@ -201,6 +218,15 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
       ...(out.failed === undefined ? {} : { failed: out.failed }),
     };
   };
+  emitter.reportTransfer = (legId, state) =>
+    ctx.order
+      .run([chanKey(legId)], () => deps.calls.transferProgress(legId, state))
+      .then(
+        () => undefined,
+        (err: unknown) => (deps.calls.isGone(err) ? undefined : err),
+      );
+  emitter.startTransfer = (id, req) => startTransferRound(ctx, id, req);
+  emitter.callOfChannel = (channelId) => ctx.byCaller.get(channelId) ?? ctx.byLeg.get(channelId);
   emitter.connected = () => deps.calls.isConnected();
   emitter.ariProblem = () => deps.calls.problem();
   emitter.active = () => ctx.running.size;

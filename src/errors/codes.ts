@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   AGENTGATE_ERR_ARI_FAILED: { status: 502, message: 'ARI {operation} failed: {detail}' },
   AGENTGATE_ERR_CALL_NOT_FOUND: { status: 404, message: 'No call {id} on this agentgate instance' },
   AGENTGATE_ERR_CALL_STATE: { status: 409, message: 'Call {id} cannot be {action} now: {detail}' },
+  AGENTGATE_ERR_AGENT_BUSY: { status: 409, message: 'Agent {agent} is busy: {detail}' },
   AGENTGATE_ERR_DISPATCH_BAD_ARGS: { status: 400, message: 'Stasis arguments invalid: {detail}' },
   AGENTGATE_ERR_STORE: { status: 503, message: 'Store unavailable: {detail}' },
   AGENTGATE_ERR_INSTANCE_ID_IN_USE: { status: 500, message: 'Instance id {id} is in use by another running agentgate ({holder}); {hint}' },

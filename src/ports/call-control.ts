@@ -23,13 +23,46 @@ export interface CallChannel {
 
 /** Every PBX event the use cases receive. */
 export type CallEvent =
-  | { type: 'StasisStart'; channel: CallChannel; args: string[] }
+  /** `replace_channel`: Asterisk's own blind transfer (a REFER it executed) made this channel to replace that one. */
+  | { type: 'StasisStart'; channel: CallChannel; args: string[]; replace_channel?: CallChannel }
   | { type: 'StasisEnd'; channel: CallChannel }
   /** `peer` is the dialled channel (agentgate's leg); `dialstatus` is '' when the dial starts. */
   | { type: 'Dial'; peer: CallChannel; dialstatus: string }
   | { type: 'ChannelDestroyed'; channel: CallChannel; cause: number }
   /** `soft: true` is Asterisk's soft-hangup flag (cause 32), not a hang-up by the far end. */
-  | { type: 'ChannelHangupRequest'; channel: CallChannel; cause?: number; soft?: boolean };
+  | { type: 'ChannelHangupRequest'; channel: CallChannel; cause?: number; soft?: boolean }
+  /**
+   * The phone of `channel` sent a REFER (its Transfer button) to `destination`, and Asterisk left it to
+   * the app (PJSIP_TRANSFER_HANDLING()=ari-only on that channel): nothing happens until the app reports
+   * with transferProgress. ARI's ChannelTransfer without `state` (its echoes with `state` are not passed on).
+   */
+  | { type: 'PhoneTransfer'; channel: CallChannel; destination: string }
+  /** The phone of `channel` put the call on hold / took it off (re-INVITE); ARI's own /hold raises neither. */
+  | { type: 'ChannelHold'; channel: CallChannel }
+  | { type: 'ChannelUnhold'; channel: CallChannel }
+  /**
+   * Asterisk blind-transferred on its own (a REFER on a channel without ari-only): `channel` REFERred,
+   * its bridge peer now talks to `replace_channel` (a new Local channel running `exten@context`).
+   */
+  | {
+      type: 'BridgeBlindTransfer';
+      channel: CallChannel;
+      exten: string;
+      context: string;
+      result: string;
+      replace_channel?: CallChannel;
+      transferee?: CallChannel;
+    };
+
+/** What the app reports to a REFERring phone (a NOTIFY each): 100 Trying, 200 OK, 603 Decline, 503. */
+export type TransferProgress = 'channel_progress' | 'channel_answered' | 'channel_declined' | 'channel_unavailable';
+
+/**
+ * The channel variable that makes a PJSIP channel's REFERs reach the app (PhoneTransfer) instead of
+ * Asterisk executing them (Asterisk 20.13.0 / 21.8.0 / 22.3.0 and later). Set in the create body of
+ * every PJSIP leg, so no REFER can come before it.
+ */
+export const ARI_ONLY_TRANSFERS: Readonly<Record<string, string>> = { 'PJSIP_TRANSFER_HANDLING()': 'ari-only' };
 
 export interface CallEventHandlers {
   /** One checked event. A rejection or throw is logged by the adapter; delivery goes on. */
@@ -59,7 +92,14 @@ export interface CallControl {
   close(): Promise<void>;
 
   /** Creates a leg in this app (StasisStart arrives before it rings), id chosen by the caller. */
-  createChannel(q: { endpoint: string; channelId: string; appArgs: string; originator?: string }): Promise<unknown>;
+  createChannel(q: {
+    endpoint: string;
+    channelId: string;
+    appArgs: string;
+    originator?: string;
+    /** Set as the channel is made (the create body): before anything can happen on it. */
+    variables?: Record<string, string>;
+  }): Promise<unknown>;
   /** Valid only after the created channel's StasisStart (409 before). */
   dial(id: string, q: { caller?: string; timeout: number }): Promise<void>;
   hangup(id: string, reason?: 'normal' | 'answered_elsewhere'): Promise<void>;
@@ -73,6 +113,8 @@ export interface CallControl {
    */
   startMoh(id: string, mohClass?: string): Promise<void>;
   stopMoh(id: string): Promise<void>;
+  /** Reports on a phone's REFER (PhoneTransfer): the phone gets the matching NOTIFY. After a final state, a no-op. */
+  transferProgress(id: string, state: TransferProgress): Promise<void>;
   /** Plays `media` (e.g. `sound:beep`) on the channel; resolves when the playback started. */
   play(id: string, media: string): Promise<unknown>;
   createBridge(bridgeId: string, name: string): Promise<unknown>;

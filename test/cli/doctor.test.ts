@@ -185,6 +185,18 @@ describe('agentgate doctor', () => {
     expect(line(checks, 'agentgate').status).toBe('info');
   });
 
+  it('an Asterisk older than 22.3 (no PJSIP_TRANSFER_HANDLING): a warning that phone transfers bypass the flags, not a failure', async () => {
+    const env = await setUp();
+    const info = { system: { version: '22.2.0', entity_id: '02:fc:00:00:00:01' } };
+    env.sim.faults.answerRawRest(/GET \/asterisk\/info/, 200, JSON.stringify(info));
+    const checks = await doctor(env);
+    expect(line(checks, 'asterisk pbx1')).toMatchObject({ status: 'warn' });
+    expect(formatCheck(line(checks, 'asterisk pbx1'))).toMatch(
+      /22\.2\.0: no PJSIP_TRANSFER_HANDLING\(\).*Transfer button is carried out by Asterisk/,
+    );
+    expect(fails(checks)).not.toContain('asterisk pbx1');
+  });
+
   it('wrong AMI secret: FAIL naming servers[0].ami.secret', async () => {
     const env = await setUp();
     const checks = await doctor(env, { amiSecret: 'nope' });

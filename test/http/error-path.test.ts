@@ -51,6 +51,7 @@ beforeAll(async () => {
       list: () => [],
       act: async () => Promise.reject(new Error('no calls here')),
       phoneHold: async () => false,
+      directTransfer: async () => ({ ok: false, reason: 'not-found', detail: 'no calls here' }),
       stop: () => undefined,
     },
     policy,

@@ -101,6 +101,7 @@ export function fakeCalls(): FakeCalls {
     continueInDialplan: request('continueInDialplan'),
     startMoh: request('startMoh'),
     stopMoh: request('stopMoh'),
+    transferProgress: request('transferProgress'),
     play: request('play'),
     createBridge: request('createBridge'),
     addChannels: request('addChannels'),

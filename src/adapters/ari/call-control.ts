@@ -52,6 +52,7 @@ export function createAriCallControl(opts: AriCallControlOptions): CallControl {
     continueInDialplan: (id, to) => rest.continueInDialplan(id, to),
     startMoh: (id, mohClass) => rest.startMoh(id, mohClass),
     stopMoh: (id) => rest.stopMoh(id),
+    transferProgress: (id, state) => rest.transferProgress(id, state),
     play: (id, media) => rest.play(id, media),
     createBridge: (id, name) => rest.createBridge(id, name),
     addChannels: (id, channels) => rest.addChannels(id, channels),

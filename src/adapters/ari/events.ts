@@ -51,7 +51,13 @@ const Channel = Type.Object({
 
 /** One schema per event type agentgate consumes; add one here before reading a new type. */
 const SCHEMAS = {
-  StasisStart: Type.Object({ type: Type.Literal('StasisStart'), channel: Channel, args: Type.Array(Type.String()) }),
+  /** `replace_channel`: a Local channel Asterisk made for its own blind transfer (REFER without ari-only). */
+  StasisStart: Type.Object({
+    type: Type.Literal('StasisStart'),
+    channel: Channel,
+    args: Type.Array(Type.String()),
+    replace_channel: Type.Optional(Channel),
+  }),
   StasisEnd: Type.Object({ type: Type.Literal('StasisEnd'), channel: Channel }),
   /** `peer` is the dialled channel (agentgate's leg); `dialstatus` is '' when the dial starts. */
   Dial: Type.Object({ type: Type.Literal('Dial'), peer: Channel, dialstatus: Type.String() }),
@@ -63,6 +69,30 @@ const SCHEMAS = {
     cause: Type.Optional(Type.Integer()),
     soft: Type.Optional(Type.Boolean()),
   }),
+  /**
+   * A phone's REFER under ari-only (recordings/ari-callcontrol/refer-ari-only): without `state` it is the
+   * request (passed on as PhoneTransfer); with `state` it is the echo of agentgate's own
+   * transfer_progress (logged, not passed on).
+   */
+  ChannelTransfer: Type.Object({
+    type: Type.Literal('ChannelTransfer'),
+    refer_to: Type.Object({ requested_destination: Type.Object({ destination: Type.String() }) }),
+    referred_by: Type.Object({ source_channel: Channel }),
+    state: Type.Optional(Type.String()),
+  }),
+  /** The phone's re-INVITE hold / resume (ARI's own /hold raises neither). */
+  ChannelHold: Type.Object({ type: Type.Literal('ChannelHold'), channel: Channel }),
+  ChannelUnhold: Type.Object({ type: Type.Literal('ChannelUnhold'), channel: Channel }),
+  /** Asterisk executed a REFER itself (no ari-only on that channel): recordings/ari-callcontrol/refer-default. */
+  BridgeBlindTransfer: Type.Object({
+    type: Type.Literal('BridgeBlindTransfer'),
+    channel: Channel,
+    exten: Type.String(),
+    context: Type.String(),
+    result: Type.String(),
+    replace_channel: Type.Optional(Channel),
+    transferee: Type.Optional(Channel),
+  }),
   /** Another websocket took `application` (recorded fields: type, timestamp, application, asterisk_id). Handled here, never passed on. */
   ApplicationReplaced: Type.Object({ type: Type.Literal('ApplicationReplaced'), application: Type.String() }),
 } satisfies Record<string, TSchema>;
@@ -73,10 +103,24 @@ export type AriEventType = Exclude<ConsumedType, 'ApplicationReplaced'>;
 export type AriChannel = Static<typeof Channel>;
 /** Every ARI event the handler may receive, checked against its schema. */
 export type AriEvent = { [K in AriEventType]: Static<(typeof SCHEMAS)[K]> }[AriEventType];
-/** Compile-time: the checked events are exactly the port's CallEvent (a schema change must change the port too). */
+/**
+ * Compile-time: the checked events are exactly the port's CallEvent (a schema change must change the
+ * port too), except ChannelTransfer, which `toCallEvent` maps to PhoneTransfer.
+ */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-export type AriEventIsCallEvent = Same<AriEvent, CallEvent> extends true ? true : never;
+export type AriEventIsCallEvent =
+  Same<Exclude<AriEvent, { type: 'ChannelTransfer' }>, Exclude<CallEvent, { type: 'PhoneTransfer' }>> extends true ? true : never;
 export const ARI_EVENT_IS_CALL_EVENT: AriEventIsCallEvent = true;
+
+/**
+ * The port's event for a checked ARI event; undefined for a ChannelTransfer with `state` (the echo
+ * of agentgate's own transfer_progress: nothing to act on).
+ */
+export function toCallEvent(e: AriEvent): CallEvent | undefined {
+  if (e.type !== 'ChannelTransfer') return e;
+  if (e.state !== undefined) return undefined;
+  return { type: 'PhoneTransfer', channel: e.referred_by.source_channel, destination: e.refer_to.requested_destination.destination };
+}
 
 const CHECKS = Object.fromEntries(Object.entries(SCHEMAS).map(([k, v]) => [k, TypeCompiler.Compile(v as TSchema)])) as Record<
   ConsumedType,
@@ -87,7 +131,7 @@ function isConsumed(type: string): type is ConsumedType {
   return Object.hasOwn(CHECKS, type);
 }
 
-export type AriEventHandler = (event: AriEvent) => void | Promise<void>;
+export type AriEventHandler = (event: CallEvent) => void | Promise<void>;
 
 export interface AriEventsOptions {
   url: string;
@@ -290,8 +334,14 @@ export class AriEvents {
       if ((event as { application: string }).application === this.opts.app) this.onReplaced();
       return;
     }
+    const mapped = toCallEvent(event as AriEvent);
+    if (mapped === undefined) {
+      const t = event as { state?: string; referred_by: { source_channel: { id: string } } };
+      this.opts.logger.debug({ channel: t.referred_by.source_channel.id, state: t.state }, 'transfer progress reported to the phone');
+      return;
+    }
     try {
-      const r = this.opts.onEvent(event as AriEvent);
+      const r = this.opts.onEvent(mapped);
       if (r instanceof Promise) r.catch((err: unknown) => this.opts.logger.error({ err, type }, 'ARI event handler failed'));
     } catch (err) {
       this.opts.logger.error({ err, type }, 'ARI event handler threw');

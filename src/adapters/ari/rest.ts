@@ -219,6 +219,10 @@ export class AriRest {
   stopMoh(id: string): Promise<void> {
     return this.call('DELETE', `/channels/${encodeURIComponent(id)}/moh`);
   }
+  /** `POST /channels/{id}/transfer_progress?states=`: 204; 400 "Invalid states value", 404 "Channel not found". */
+  transferProgress(id: string, state: string): Promise<void> {
+    return this.call('POST', `/channels/${encodeURIComponent(id)}/transfer_progress`, { states: state });
+  }
   play(id: string, media: string): Promise<{ id: string }> {
     return this.read(Playback, 'POST', `/channels/${encodeURIComponent(id)}/play`, { media });
   }

@@ -386,20 +386,23 @@ const transferNumber = Type.String({
   pattern: '^\\+?[0-9A-Za-z*#]+$',
   description: 'the number or extension to send the customer to (transfer context, priority 1)',
 });
-export const TransferBody = Type.Union(
-  [
-    Type.Object({ to: transferNumber }, { additionalProperties: false, title: 'blind transfer to a number' }),
-    Type.Object(
-      {
-        agent: Text({ minLength: 1, maxLength: 64, description: 'the colleague (user id) to transfer to' }),
-        mode: Type.Union([Type.Literal('blind'), Type.Literal('warm')]),
-      },
-      { additionalProperties: false, title: 'direct transfer to an agent (not available yet: 400)' },
-    ),
-  ],
-  { description: '`{to}`: blind transfer to a number; `{agent, mode}`: direct transfer to a colleague (not available yet)' },
+/**
+ * One object, not a union of the two forms: a union's validation error names the first form's field
+ * (`body.to`) for a mistake in the second. Which form, and that they are not mixed, the route checks.
+ */
+export const TransferBody = Type.Object(
+  {
+    to: Type.Optional(transferNumber),
+    agent: Type.Optional(Text({ minLength: 1, maxLength: 64, description: 'direct transfer: the colleague (user id) to ring' })),
+    mode: Type.Optional(Type.Union([Type.Literal('blind'), Type.Literal('warm')], { description: 'direct transfer: blind or warm' })),
+  },
+  {
+    additionalProperties: false,
+    description:
+      '`{to}`: blind transfer to a number; `{agent, mode}`: direct transfer to a colleague, rung on every address (blind or warm)',
+  },
 );
-export type TransferBodyT = { to: string } | { agent: string; mode: 'blind' | 'warm' };
+export type TransferBodyT = { to?: string; agent?: string; mode?: 'blind' | 'warm' };
 export const RequeueBody = Type.Object(
   { queue: Type.Optional(queue) },
   {
@@ -441,6 +444,17 @@ export const CallActionResult = Closed(
     call: Type.Optional(ref<unknown>('CallView')),
     result: Type.Optional(Type.String({ description: 'how the call ended, when it did: AGENT_HANGUP, ENDED, TRANSFERRED, REQUEUED, …' })),
     auditId: Type.Optional(Type.String()),
+    transfer: Type.Optional(
+      Closed(
+        {
+          target: Type.String({ description: 'the colleague (user id) being rung' }),
+          mode: Type.Union([Type.Literal('blind'), Type.Literal('warm')]),
+          state: Type.Literal('ringing'),
+          devices: Type.Array(Type.String(), { description: "the colleague's devices rung (offline ones skipped)" }),
+        },
+        { description: 'direct transfer `{agent, mode}`: the round started; how it ends shows in GET /v1/calls and the audit' },
+      ),
+    ),
   },
   { $id: 'CallActionResult' },
 );

@@ -11,9 +11,14 @@
  * it is on the caller before any hang-up or continue.
  */
 import type { DispatchCommand } from '../../domain/dispatch/machine.js';
+import { ARI_ONLY_TRANSFERS } from '../../ports/call-control.js';
 import type { Logger } from 'pino';
 import { bridgeKey, chanKey } from './channel-order.js';
 import { claimKey, type DispatchContext, type Running } from './context.js';
+import { executeTransferCommand } from './direct-transfer.js';
+
+/** Legs whose REFERs PJSIP_TRANSFER_HANDLING() can hand to agentgate (Local legs, trunks: not covered). */
+const isPjsip = (endpoint: string): boolean => endpoint.toUpperCase().startsWith('PJSIP/');
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -55,6 +60,8 @@ export function executeCommands(
   const { calls } = ctx;
   const request = (log: Logger, what: string, keys: readonly string[], send: () => Promise<unknown>): void =>
     fire(ctx, log, what, keys, send, applied);
+  /** The outcome of this step's ContinueCaller (undefined: applied), for ReportTransfer. */
+  let continued: Promise<unknown> = Promise.resolve(undefined);
   for (let i = 0; i < commands.length; i++) {
     const c = commands[i]!;
     switch (c.type) {
@@ -73,7 +80,15 @@ export function executeCommands(
         r.log.debug({ leg: c.legId, endpoint: c.endpoint }, 'leg created');
         ctx.order
           .run([chanKey(c.legId)], () =>
-            calls.createChannel({ endpoint: c.endpoint, appArgs: `leg,${s.id}`, channelId: c.legId, originator: s.callerId }),
+            calls.createChannel({
+              endpoint: c.endpoint,
+              appArgs: `leg,${s.id}`,
+              channelId: c.legId,
+              originator: s.callerId,
+              // A PJSIP phone's REFER (Transfer button) must reach agentgate, not be executed by Asterisk:
+              // in the create body, so there is no moment when the leg exists without it.
+              ...(isPjsip(c.endpoint) ? { variables: { ...ARI_ONLY_TRANSFERS } } : {}),
+            }),
           )
           .catch((err: unknown) => {
             r.log.info({ leg: c.legId, endpoint: c.endpoint, err: { message: message(err) } }, 'leg could not be created');
@@ -118,10 +133,14 @@ export function executeCommands(
       case 'SetCallerVar':
         request(r.log, 'set var', [chanKey(s.callerId)], () => calls.setVar(s.callerId, c.name, c.value));
         break;
-      case 'ContinueCaller':
+      case 'ContinueCaller': {
         // Sent once the variables before it answered: the dialplan reads them as it resumes.
-        request(r.log, 'continue', [chanKey(s.callerId)], () => calls.continueInDialplan(s.callerId, c.to ?? c.fallback));
+        const outcome: Array<Promise<unknown>> = [];
+        fire(ctx, r.log, 'continue', [chanKey(s.callerId)], () => calls.continueInDialplan(s.callerId, c.to ?? c.fallback), outcome);
+        continued = outcome[0]!;
+        applied?.push(continued);
         break;
+      }
       case 'StartCallerMoh':
         ctx.timeline(s.id, 'hold', 'caller on hold (music on hold)');
         request(r.log, 'start moh', [chanKey(s.callerId)], () => calls.startMoh(s.callerId, c.mohClass));
@@ -129,6 +148,13 @@ export function executeCommands(
       case 'StopCallerMoh':
         ctx.timeline(s.id, 'unhold', 'caller off hold');
         request(r.log, 'stop moh', [chanKey(s.callerId)], () => calls.stopMoh(s.callerId));
+        break;
+      case 'ReportTransfer':
+        // Behind the caller's continue (its key) and before the leg's hang-up (next command, same key).
+        // A continue Asterisk refused moved no one: the phone is told 503 instead of 200 OK.
+        request(r.log, 'transfer progress', [chanKey(c.legId), chanKey(s.callerId)], async () =>
+          calls.transferProgress(c.legId, (await continued) === undefined ? c.state : 'channel_unavailable'),
+        );
         break;
       case 'StartTimer': {
         const name = c.name;
@@ -153,6 +179,11 @@ export function executeCommands(
         break;
       case 'Finished':
         finished(ctx, r, c.result);
+        break;
+      case 'JoinBridge':
+      case 'ReleaseClaim':
+      case 'TransferOutcome':
+        executeTransferCommand(ctx, r, c);
         break;
     }
   }

@@ -33,6 +33,9 @@ export function createLeaseKeeper(ctx: DispatchContext, opts: { adopter?: Orphan
     try {
       for (const r of [...ctx.running.values()]) {
         const s = r.state;
+        // A direct transfer's target (ringing) or warm partner holds a claim for this call too.
+        const extra = s.phase === 'done' ? undefined : (s.round?.target ?? s.partner?.agentId);
+        if (extra !== undefined) await ctx.store.renewLease(claimKey(extra), s.id, ctx.claimTtlMs).catch(() => failed++);
         if (s.phase === 'done' || !s.claimHeld) continue;
         try {
           if (!(await ctx.store.renewLease(claimKey(s.agentId), s.id, ctx.claimTtlMs))) {

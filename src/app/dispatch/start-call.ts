@@ -121,7 +121,7 @@ function queueArgument(ctx: DispatchContext, arg: string | undefined, clog: Disp
  * the PBX reports offline (no registered contact) is skipped. Local/trunk addresses have no endpoint
  * state and are always rung; an endpoint whose state cannot be read is rung too.
  */
-async function offlineEndpoints(
+export async function offlineEndpoints(
   ctx: DispatchContext,
   addresses: ReadonlyArray<{ endpoint: string }>,
   clog: DispatchContext['log'],

@@ -8,6 +8,8 @@
  * - Dial progress, ChannelDestroyed, hang-up requests and StasisEnd of a leg or caller → its
  *   dispatch's machine; a stray leg answering → hung up. Channels it does not own are ignored (the
  *   app also sees the `;2` halves of Local legs).
+ * - The agent's phone's own buttons (REFER, re-INVITE hold) and Asterisk's own transfers → phone-events.ts;
+ *   a StasisStart with `replace_channel` (Asterisk's Local channel of a transfer it executed) is no call.
  */
 import type { CallChannel, CallEvent, DialplanTarget } from '../../ports/call-control.js';
 import { refuseControlChars } from '../../errors/control-chars.js';
@@ -16,6 +18,7 @@ import { chanKey } from './channel-order.js';
 import type { DispatchContext } from './context.js';
 import { endWatched, hangupStray } from './reconcile.js';
 import { startCall } from './start-call.js';
+import { createPhoneEvents } from './phone-events.js';
 
 /** Runs a `Stasis(agentgate,feature,...)` channel to its end (answer, queue operation, feedback, continue). */
 export type FeatureCall = (ch: CallChannel, args: readonly string[]) => Promise<void>;
@@ -35,6 +38,7 @@ export function badArgument(args: readonly string[]): string | undefined {
 export function createStasisRouter(ctx: DispatchContext, feature: FeatureCall): (e: CallEvent) => Promise<void> {
   /** Callers between their StasisStart and the dispatch taking them: a repeated StasisStart is ignored. */
   const starting = new Set<string>();
+  const phone = createPhoneEvents(ctx);
 
   /** Sends a caller agentgate will not serve back to the dialplan: AGENTGATE_RESULT first, then /continue. */
   function sendBack(c: CallChannel, result: string, fallback?: DialplanTarget): void {
@@ -44,7 +48,9 @@ export function createStasisRouter(ctx: DispatchContext, feature: FeatureCall): 
   }
 
   return async (e) => {
+    if (phone.handle(e)) return;
     const ch = e.type === 'Dial' ? e.peer : e.channel;
+    if ((e.type === 'ChannelDestroyed' || e.type === 'StasisEnd') && phone.left(ch.id)) return;
     const watchedOf = ctx.byWatched.get(ch.id);
     if (watchedOf !== undefined && (e.type === 'ChannelDestroyed' || e.type === 'StasisEnd')) return endWatched(ctx, watchedOf, ch.id);
     const legOf = ctx.byLeg.get(ch.id);
@@ -54,6 +60,11 @@ export function createStasisRouter(ctx: DispatchContext, feature: FeatureCall): 
         const args = e.args;
         if (legOf && ctx.running.has(legOf)) return ctx.feed(legOf, { type: 'LegStasisStarted', legId: ch.id });
         if (callerOf || starting.has(ch.id)) return; // a repeated StasisStart for a caller already being served
+        if (e.replace_channel !== undefined) {
+          // Asterisk's own transfer made it (phone-events.ts): part of that call, never a new one.
+          ctx.log.debug({ channel: ch.id, name: ch.name, replaces: e.replace_channel.id }, 'channel of a transfer Asterisk executed');
+          return;
+        }
         if (args[0] === 'dispatch' || args[0] === 'feature') {
           // Refused before anything reads them: they would reach logs, the audit and AMI as they are.
           const bad = badArgument(args);

@@ -15,6 +15,11 @@
  *   EndRequested           agent leg and caller hung up, ENDED
  *   TransferRequested      agent leg hung up; caller continued to the target, TRANSFERRED (+ AGENTGATE_TRANSFER_TO)
  *   RequeueRequested       agent leg hung up; caller continued to the queue's location, REQUEUED (+ AGENTGATE_REQUEUE_QUEUE)
+ *   PhoneTransferRequested as TransferRequested, for the agent's phone's REFER: the phone is told 200 OK
+ *                          (ReportTransfer, after the caller's continue) before its leg is hung up
+ *   TransferredByPbx       Asterisk executed a REFER itself (no ari-only): the caller and the bridge now
+ *                          belong to that transfer (handed over: not continued, not destroyed); the
+ *                          agent's leg is hung up; TRANSFERRED
  * Leaving the call while on hold (release, transfer, requeue) stops the music agentgate started first,
  * so the caller does not carry it into the dialplan.
  *
@@ -38,7 +43,11 @@ export type CallControlEvent =
   /** Blind transfer of the customer to a dialplan target; `to` is the number dialled. */
   | { type: 'TransferRequested'; at: number; to: string; target: DialplanTarget }
   /** The customer goes back to a queue, at that queue's dialplan location. */
-  | { type: 'RequeueRequested'; at: number; queue: string; target: DialplanTarget };
+  | { type: 'RequeueRequested'; at: number; queue: string; target: DialplanTarget }
+  /** The agent's phone REFERred (ari-only) and the policy allowed it: a blind transfer to `target`, reported to the phone. */
+  | { type: 'PhoneTransferRequested'; at: number; to: string; target: DialplanTarget }
+  /** Asterisk blind-transferred the customer itself to `to` (a REFER it executed): the dispatch lets go of the call. */
+  | { type: 'TransferredByPbx'; at: number; to: string };
 
 /** How machine.ts ends a dispatch (its one `finish`), handed in so this file does not import it back. */
 export type Finish = (
@@ -85,6 +94,26 @@ export function applyCallControl(s: DispatchState, event: CallControlEvent, comm
       s.transferTo = event.to;
       hangupWinner(s, commands);
       finish(s, 'TRANSFERRED', event.at, commands, { vars: [['AGENTGATE_TRANSFER_TO', event.to]], to: event.target });
+      return;
+    case 'PhoneTransferRequested': {
+      stopMusic(s, commands);
+      s.hungUpBy = 'agent';
+      s.transferTo = event.to;
+      const w = s.legs.find((l) => l.id === s.winner)!;
+      w.hangupReason = 'normal';
+      finish(s, 'TRANSFERRED', event.at, commands, { vars: [['AGENTGATE_TRANSFER_TO', event.to]], to: event.target });
+      // After the continue (the executor orders it behind the caller's requests), then the leg goes.
+      commands.push({ type: 'ReportTransfer', legId: w.id, state: 'channel_answered' });
+      commands.push({ type: 'HangupLeg', legId: w.id, reason: 'normal' });
+      return;
+    }
+    case 'TransferredByPbx':
+      stopMusic(s, commands);
+      s.hungUpBy = 'agent';
+      s.transferTo = event.to;
+      s.handedOver = true;
+      hangupWinner(s, commands);
+      finish(s, 'TRANSFERRED', event.at, commands);
       return;
     case 'RequeueRequested':
       stopMusic(s, commands);

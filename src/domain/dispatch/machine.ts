@@ -19,8 +19,10 @@
  */
 
 import { applyCallControl, type CallControlEvent } from './call-control.js';
+import { applyDirectTransfer, type DirectTransferCommand, type DirectTransferEvent, type TransferRound } from './direct-transfer.js';
 
 export type { CallControlEvent } from './call-control.js';
+export type { DirectTransferCommand, DirectTransferEvent, TransferMode, TransferRound } from './direct-transfer.js';
 
 /**
  * How a dispatch ended. AGENT_HANGUP, TRANSFERRED, REQUEUED: the customer was sent on in the dialplan
@@ -37,7 +39,9 @@ export type DispatchResult =
   | 'AGENT_HANGUP'
   | 'TRANSFERRED'
   | 'REQUEUED'
-  | 'ENDED';
+  | 'ENDED'
+  /** A direct transfer found nobody and the agent had left meanwhile: the customer is sent on (direct-transfer.ts). */
+  | 'TRANSFER_FAILED';
 
 /** A dialplan location (context, extension, priority). */
 export interface DialplanTarget {
@@ -72,7 +76,8 @@ export interface DispatchConfig {
 
 export interface DispatchState {
   readonly id: string;
-  readonly agentId: string;
+  /** The call's agent (after a direct transfer: the colleague who took it). */
+  agentId: string;
   readonly callerId: string;
   readonly bridgeId: string;
   readonly config: DispatchConfig;
@@ -97,6 +102,16 @@ export interface DispatchState {
   /** Where a TRANSFERRED call went (the number), or the queue a REQUEUED call went back to. */
   transferTo?: string;
   requeueTo?: string;
+  /**
+   * Asterisk transferred the customer itself (a REFER it executed): the caller and the bridge belong to
+   * that transfer now, so the end neither continues the caller nor destroys the bridge.
+   */
+  handedOver?: boolean;
+  /** A direct transfer ringing a colleague now (direct-transfer.ts), and how many were started. */
+  round?: TransferRound;
+  transfers?: number;
+  /** After a warm transfer: the colleague in the bridge with the agent and the customer. */
+  partner?: { legId: string; agentId: string };
 }
 
 export type DispatchEvent =
@@ -112,7 +127,8 @@ export type DispatchEvent =
   | { type: 'TimerFired'; name: string; at: number }
   /** The agent claim lapsed and another call holds the agent now (the Store was away longer than its TTL). */
   | { type: 'ClaimLost'; at: number }
-  | CallControlEvent;
+  | CallControlEvent
+  | DirectTransferEvent;
 
 export type DispatchCommand =
   | { type: 'RingCaller' }
@@ -130,10 +146,13 @@ export type DispatchCommand =
   /** Music on hold to the customer's channel only (the agent stays in the bridge): call-control.ts says why. */
   | { type: 'StartCallerMoh'; mohClass?: string }
   | { type: 'StopCallerMoh' }
+  /** Tells the REFERring phone of leg `legId` how its transfer went (a NOTIFY), after the caller's pending requests. */
+  | { type: 'ReportTransfer'; legId: string; state: 'channel_answered' }
   | { type: 'StartTimer'; name: string; ms: number }
   | { type: 'CancelTimer'; name: string }
   | { type: 'ReleaseAgent' }
-  | { type: 'Finished'; result: DispatchResult };
+  | { type: 'Finished'; result: DispatchResult }
+  | DirectTransferCommand;
 
 export interface StartInput {
   id: string;
@@ -271,8 +290,8 @@ function finish(
   s.result = result;
   s.endedAt = now;
   for (const t of [...s.timers]) cancelTimer(s, t, commands);
-  if (s.bridgeCreated) commands.push({ type: 'DestroyBridge', bridgeId: s.bridgeId });
-  if (result !== 'ANSWERED' && result !== 'ENDED' && !s.callerGone) {
+  if (s.bridgeCreated && !s.handedOver) commands.push({ type: 'DestroyBridge', bridgeId: s.bridgeId });
+  if (result !== 'ANSWERED' && result !== 'ENDED' && !s.callerGone && !s.handedOver) {
     commands.push({ type: 'SetCallerVar', name: 'AGENTGATE_RESULT', value: result });
     for (const [name, value] of exit?.vars ?? []) commands.push({ type: 'SetCallerVar', name, value });
     commands.push(exit ? { type: 'ContinueCaller', to: exit.to } : { type: 'ContinueCaller', fallback: s.config.fallback });
@@ -302,6 +321,8 @@ function outcomeOfCause(cause: number): Leg['outcome'] {
 export function transition(prev: DispatchState, event: DispatchEvent): Step {
   const s: DispatchState = { ...prev, legs: prev.legs.map((l) => ({ ...l })), timers: [...prev.timers] };
   const commands: DispatchCommand[] = [];
+  // A direct transfer's round (the colleague's ring-all) and a warm transfer's partner come first.
+  if (applyDirectTransfer(s, event, commands, RING_ALL)) return { state: s, commands };
   const leg = 'legId' in event ? s.legs.find((l) => l.id === event.legId) : undefined;
   if ('legId' in event && leg === undefined) return { state: s, commands };
 
@@ -463,6 +484,8 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
     case 'EndRequested':
     case 'TransferRequested':
     case 'RequeueRequested':
+    case 'PhoneTransferRequested':
+    case 'TransferredByPbx':
       applyCallControl(s, event, commands, finish);
       break;
     case 'ClaimLost': {
@@ -500,6 +523,9 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
   }
   return { state: s, commands };
 }
+
+/** What direct-transfer.ts reuses: the same ring-all for the colleague, and the one `finish`. */
+const RING_ALL = { start: startDispatch, step: transition, finish };
 
 /** An answered dispatch ends when either side hangs up, at that moment (`now`). */
 function finishAnswered(s: DispatchState, commands: DispatchCommand[], now: number): void {

@@ -42,9 +42,14 @@ export function enterStasis(s: PbxState, c: Channel, app: string, args: string[]
   s.chEvent(c, 'StasisStart', { args });
 }
 
-/** POST /channels/{id}/answer. */
+/**
+ * POST /channels/{id}/answer. A ringing indication on a channel that was not up reached the phone as a
+ * 180 (the phone plays its own ringback); the 200 OK of the answer ends it, so the party no longer hears
+ * ringback. (On a channel already up, /ring is an in-band tone that goes on until DELETE /ring.)
+ */
 export function answer(s: PbxState, id: string): void {
   const c = s.stasisChannel(id);
+  if (c.json.state !== 'Up') c.media.ringback = false;
   c.answeredOnce = true;
   s.setState(c, 'Up');
 }

@@ -74,6 +74,38 @@ describe('ARI adapter', () => {
     await call.hangup();
   });
 
+  it("a phone's REFER (ChannelTransfer without state) arrives as PhoneTransfer; its echoes with state, and malformed ones naming the field, do not", async () => {
+    sim = await Simulator.start();
+    const got: unknown[] = [];
+    const rec = await recordEvents(sim, { onEvent: (e) => void got.push(e) });
+    events = rec.events;
+    // Shapes as recorded (recordings/ari-callcontrol/refer-ari-only, refer-default).
+    const leg = { id: 'ra-a', name: 'PJSIP/1007-00000026', state: 'Up', caller: { number: '', name: '' } };
+    const transfer = { type: 'ChannelTransfer', application: 'agentgate', refer_to: { requested_destination: { destination: '1003' } } };
+    sim.faults.sendRawAriFrame(JSON.stringify({ ...transfer, referred_by: { source_channel: leg, connected_channel: { id: 'c' } } }));
+    sim.faults.sendRawAriFrame(JSON.stringify({ ...transfer, referred_by: { source_channel: leg }, state: 'channel_declined' }));
+    sim.faults.sendRawAriFrame(JSON.stringify({ ...transfer, referred_by: {} }));
+    sim.faults.sendRawAriFrame(JSON.stringify({ type: 'ChannelHold', application: 'agentgate', channel: leg }));
+    sim.faults.sendRawAriFrame(JSON.stringify({ type: 'ChannelUnhold', application: 'agentgate', channel: { name: 'x' } }));
+    sim.faults.sendRawAriFrame(
+      JSON.stringify({
+        type: 'BridgeBlindTransfer',
+        application: 'agentgate',
+        channel: leg,
+        exten: '1003',
+        context: 'rec-xfer',
+        result: 'Success',
+      }),
+    );
+    const call = await sim.dialIn({ args: ['x'] });
+    await until(() => rec.starts.includes(call.id), 3000, 'the StasisStart after them');
+    expect(rec.types).toEqual(['PhoneTransfer', 'ChannelHold', 'BridgeBlindTransfer', 'StasisStart']);
+    expect(got[0]).toEqual({ type: 'PhoneTransfer', channel: leg, destination: '1003' });
+    for (const field of ['/referred_by/source_channel', '/channel/id'])
+      expect(rec.warnings.some((w) => w.includes('malformed ARI') && w.includes(field))).toBe(true);
+    await call.hangup();
+  });
+
   it('REST calls time out with AGENTGATE_ERR_ARI_TIMEOUT instead of hanging', async () => {
     sim = await Simulator.start();
     sim.faults.delayRest(/GET \/channels/, 1000);

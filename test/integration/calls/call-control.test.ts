@@ -197,9 +197,8 @@ describe('hold and unhold', () => {
     expect((await api('alice', 'POST', `/v1/calls/${id}/hold`)).body).toMatchObject({ code: 'AGENTGATE_ERR_CALL_STATE' });
     const back = await api('alice', 'POST', `/v1/calls/${id}/unhold`);
     expect(back.body).toMatchObject({ ok: true, action: 'unhold', call: { state: 'talking' } });
-    // No more music. (The simulator still reports the ringback of the late answer's /ring: agentgate
-    // never sends DELETE /ring; whether Asterisk keeps indicating after the answer is the sim's call.)
-    expect(sim.hears(call.id)).not.toBe('music');
+    // No more music: the customer hears the agent again.
+    expect(sim.hears(call.id)).toBe('call');
     const again = await api('alice', 'POST', `/v1/calls/${id}/unhold`);
     expect(again.status).toBe(409);
     expect(again.body.message).toMatch(/not on hold/);
@@ -349,11 +348,17 @@ describe('leaving the call', () => {
     expect((await call.ended()).continuedTo).toMatchObject({ exten: '0044201234567' });
   });
 
-  it('transfer to an agent is not available yet (400); a bad number or a control character is 400 naming the field', async () => {
+  it('transfer to an agent is decided by the policy (alice: directTransfer disabled, 403); a bad number, agent or a control character is 400 naming the field', async () => {
     const { call, id } = await talking('alice');
     const direct = await api('alice', 'POST', `/v1/calls/${id}/transfer`, { agent: 'carol', mode: 'blind' });
-    expect(direct).toMatchObject({ status: 400, body: { field: 'body.agent' } });
-    expect(direct.body.message).toMatch(/direct transfer is not available yet/);
+    expect(direct).toMatchObject({ status: 403, body: { code: 'AGENTGATE_ERR_FORBIDDEN' } });
+    expect(JSON.stringify(direct.body.decision)).toMatch(/directTransfer is disabled/);
+    const badAgent = await api('alice', 'POST', `/v1/calls/${id}/transfer`, { agent: 'ca\r\nrol', mode: 'blind' });
+    expect(badAgent).toMatchObject({ status: 400, body: { field: 'body.agent' } });
+    const noMode = await api('alice', 'POST', `/v1/calls/${id}/transfer`, { agent: 'carol' });
+    expect(noMode).toMatchObject({ status: 400, body: { field: 'body.mode' } });
+    const both = await api('alice', 'POST', `/v1/calls/${id}/transfer`, { to: '1234', agent: 'carol', mode: 'blind' });
+    expect(both).toMatchObject({ status: 400, body: { field: 'body.agent' } });
     const bad = await api('alice', 'POST', `/v1/calls/${id}/transfer`, { to: '06\r\n12' });
     expect(bad).toMatchObject({ status: 400, body: { field: 'body.to' } });
     const ctl = await api('alice', 'POST', `/v1/calls/${id}/requeue`, { queue: 'sa\u0000les' });

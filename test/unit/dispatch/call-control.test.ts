@@ -257,6 +257,28 @@ describe('call control while talking (exact commands)', () => {
   });
 });
 
+describe("the agent's phone's transfer", () => {
+  it('allowed REFER: the customer is continued to the target first, then the phone is told 200 OK, then its leg is hung up', () => {
+    const step = transition(onHold(), { type: 'PhoneTransferRequested', at: 5000, to: '0612345678', target: transferTarget });
+    expect(step.commands).toEqual([
+      { type: 'StopCallerMoh' },
+      ...teardown('TRANSFERRED'),
+      { type: 'SetCallerVar', name: 'AGENTGATE_TRANSFER_TO', value: '0612345678' },
+      { type: 'ContinueCaller', to: transferTarget },
+      ...finished('TRANSFERRED'),
+      { type: 'ReportTransfer', legId: 'd-leg1', state: 'channel_answered' },
+      hangupAgent,
+    ]);
+    expect(step.state).toMatchObject({ phase: 'done', result: 'TRANSFERRED', transferTo: '0612345678', hungUpBy: 'agent' });
+  });
+
+  it('a transfer Asterisk executed itself: the caller is neither continued nor hung up and the bridge is kept; the agent leg goes', () => {
+    const step = transition(talking(), { type: 'TransferredByPbx', at: 5000, to: '1003' });
+    expect(step.commands).toEqual([hangupAgent, ...finished('TRANSFERRED')]);
+    expect(step.state).toMatchObject({ phase: 'done', result: 'TRANSFERRED', transferTo: '1003', handedOver: true });
+  });
+});
+
 describe('call control outside talking is ignored (total)', () => {
   const events: CallControlEvent[] = [
     { type: 'HoldRequested', at: 9000, mohClass: 'default' },
@@ -267,6 +289,8 @@ describe('call control outside talking is ignored (total)', () => {
     { type: 'EndRequested', at: 9000 },
     { type: 'TransferRequested', at: 9000, to: '1', target: transferTarget },
     { type: 'RequeueRequested', at: 9000, queue: 'sales', target: requeueTarget },
+    { type: 'PhoneTransferRequested', at: 9000, to: '1', target: transferTarget },
+    { type: 'TransferredByPbx', at: 9000, to: '1003' },
   ];
   const phases: Array<[string, () => DispatchState]> = [
     ['ringing', () => ringing()],

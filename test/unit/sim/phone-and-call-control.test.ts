@@ -342,6 +342,27 @@ describe('the phone API over the simulator', () => {
 });
 
 describe('what a party hears', () => {
+  it('a caller rung before the answer stops hearing ringback once answered (the 200 OK ends the 180); an answered caller rung hears it until DELETE /ring', () => {
+    const { pbx } = setup();
+    const caller = pbx.dialIn({
+      app: 'app',
+      args: ['dispatch'],
+      from: 'PJSIP/trunk',
+      callerNumber: '1',
+      callerName: '',
+      context: 'incoming',
+      exten: '100',
+    }).id;
+    pbx.mediaOp(caller, 'ring', true);
+    expect(pbx.hears(caller)).toBe('ringback');
+    pbx.answer(caller);
+    expect(pbx.hears(caller)).toBe('call');
+    pbx.mediaOp(caller, 'ring', true);
+    pbx.answer(caller);
+    expect(pbx.hears(caller)).toBe('ringback');
+    pbx.mediaOp(caller, 'ring', false);
+    expect(pbx.hears(caller)).toBe('call');
+  });
   it('a customer put on hold hears music and the agent stays on the line; taken off hold, they talk again', async () => {
     const { pbx, clock } = setup({ 'PJSIP/1007': QUIET });
     const { caller, leg, bridge } = await bridgedCall(pbx, clock, 'PJSIP/1007');

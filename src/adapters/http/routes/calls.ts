@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
 import { AgentgateError } from '../../../errors/codes.js';
-import type { CallActionName } from '../../../app/call-control.js';
+import type { CallActionName, CallActionResult, CallControlService } from '../../../app/call-control.js';
 import { CallParams, CallsResult, RequeueBody, TransferBody, type TransferBodyT } from '../schemas.js';
 import { callerOf, errorsOf, ok, readErrors, type RouteKit } from './kit.js';
 
@@ -64,7 +64,8 @@ export function callRoutes(app: FastifyInstance, { deps, auth }: RouteKit): void
       schema: {
         operationId: 'callTransfer',
         tags: ['calls'],
-        summary: 'Blind transfer of the customer to a number (AGENTGATE_RESULT=TRANSFERRED); the agent leaves',
+        summary:
+          'Blind transfer of the customer to a number (`{to}`, AGENTGATE_RESULT=TRANSFERRED; the agent leaves), or direct transfer to a colleague (`{agent, mode}`: blind or warm; 200 once the colleague rings)',
         params: CallParams,
         body: TransferBody,
         response: { ...ok('Asterisk applied it', { $ref: 'CallActionResult#' }), ...ACTION_ERRORS },
@@ -72,13 +73,21 @@ export function callRoutes(app: FastifyInstance, { deps, auth }: RouteKit): void
     },
     async (req) => {
       const b = req.body;
-      if (!('to' in b))
-        throw new AgentgateError(
-          'AGENTGATE_ERR_VALIDATION',
-          { field: 'body.agent', detail: 'direct transfer is not available yet' },
-          { field: 'body.agent' },
-        );
-      return deps.calls.act({ actor: callerOf(req), ip: req.ip, callId: req.params.callId, action: 'transfer', to: b.to });
+      const invalid = (field: string, detail: string): AgentgateError =>
+        new AgentgateError('AGENTGATE_ERR_VALIDATION', { field, detail }, { field });
+      if (b.to !== undefined) {
+        if (b.agent !== undefined) throw invalid('body.agent', 'give either to (a number) or agent (a colleague), not both');
+        if (b.mode !== undefined) throw invalid('body.mode', 'mode goes with agent (direct transfer), not with to');
+        return deps.calls.act({ actor: callerOf(req), ip: req.ip, callId: req.params.callId, action: 'transfer', to: b.to });
+      }
+      if (b.agent === undefined) throw invalid('body.to', 'give to (a number) or agent and mode (a colleague)');
+      if (b.mode === undefined) throw invalid('body.mode', "a direct transfer needs mode 'blind' or 'warm'");
+      return directTransferOverHttp(deps.calls, {
+        actor: callerOf(req),
+        ip: req.ip,
+        callId: req.params.callId,
+        body: { agent: b.agent, mode: b.mode },
+      });
     },
   );
 
@@ -105,4 +114,43 @@ export function callRoutes(app: FastifyInstance, { deps, auth }: RouteKit): void
         ...(req.body.queue === undefined ? {} : { queue: req.body.queue }),
       }),
   );
+}
+
+/** `{agent, mode}`: the direct transfer use case's answer as HTTP (404, 403 with the decision, 409 busy or state, 503 Store). */
+async function directTransferOverHttp(
+  calls: CallControlService,
+  req: { actor: string; ip: string; callId: string; body: { agent: string; mode: 'blind' | 'warm' } },
+): Promise<CallActionResult & { transfer: { target: string; mode: 'blind' | 'warm'; state: 'ringing'; devices: string[] } }> {
+  const out = await calls.directTransfer({
+    callId: req.callId,
+    targetAgent: req.body.agent,
+    mode: req.body.mode,
+    actor: req.actor,
+    source: 'http',
+    ip: req.ip,
+  });
+  if (out.ok) {
+    out.outcome.catch(() => undefined);
+    return {
+      ok: true,
+      callId: out.callId,
+      action: 'directTransfer',
+      decision: out.decision,
+      ...(out.auditId === undefined ? {} : { auditId: out.auditId }),
+      transfer: { target: out.target, mode: out.mode, state: 'ringing', devices: out.devices },
+    };
+  }
+  switch (out.reason) {
+    case 'not-found':
+      throw new AgentgateError('AGENTGATE_ERR_CALL_NOT_FOUND', { id: req.callId }, { field: 'params.callId' });
+    case 'denied':
+      throw new AgentgateError('AGENTGATE_ERR_FORBIDDEN', { detail: out.detail, decision: out.decision! });
+    case 'busy':
+      throw new AgentgateError('AGENTGATE_ERR_AGENT_BUSY', { agent: req.body.agent, detail: out.detail }, { field: 'body.agent' });
+    case 'store':
+      throw new AgentgateError('AGENTGATE_ERR_STORE', { detail: out.detail });
+    case 'no-agent':
+    case 'state':
+      throw new AgentgateError('AGENTGATE_ERR_CALL_STATE', { id: req.callId, action: 'transferred', detail: out.detail });
+  }
 }
