@@ -8,10 +8,9 @@
  *     the policy's reasons, nothing sent to Asterisk;
  *   - alice transfers the customer to her colleague bob (direct transfer, blind): bob's devices ring,
  *     one answers, the others are hung up as answered elsewhere (cause 26), alice's leg is released.
- *   - alice's desk phone presses Transfer to an international number (a SIP REFER): refused, the
- *     phone is told 603 Decline. Only when agentgate handles the phone's REFERs (it creates the legs
- *     with PJSIP_TRANSFER_HANDLING()=ari-only, branch h-refer); else Asterisk itself would transfer
- *     the customer past the flags, so the demo prints that it skips this.
+ *   - alice's desk phone presses Transfer to an international number (a SIP REFER, which reaches
+ *     agentgate because it creates the legs with PJSIP_TRANSFER_HANDLING()=ari-only): refused, the
+ *     phone is told 603 Decline;
  */
 import type { Daemon } from '../daemon.js';
 import type { Simulator } from '../sim/index.js';
@@ -40,9 +39,6 @@ interface CallJson {
   endpoint?: string;
   capabilities: Record<string, { allowed: boolean; reasons: Reason[] }>;
 }
-
-/** The route's answer while branch h-direct is not merged (src/adapters/http/routes/calls.ts). */
-const DIRECT_TRANSFER_MISSING = 'direct transfer is not available yet';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -141,9 +137,7 @@ export async function callControlWalkThrough(daemon: Daemon, sim: Simulator, out
   sim.setEndpoint('PJSIP/2002', { kind: 'answer', afterMs: 1000 });
   const before = new Set(sim.pbx.hangupRecords().map((h) => h.id));
   const direct = await api('alice', 'POST', `/v1/calls/${id}/transfer`, { agent: 'bob', mode: 'blind' });
-  if (direct.status === 400 && String(direct.body.message).includes(DIRECT_TRANSFER_MISSING)) {
-    out.line(`POST /v1/calls/${id}/transfer {"agent":"bob","mode":"blind"} → 400: ${DIRECT_TRANSFER_MISSING} in this build (step skipped)`);
-  } else if (direct.status !== 200) {
+  if (direct.status !== 200) {
     out.line(`POST /v1/calls/${id}/transfer {"agent":"bob","mode":"blind"} → ${direct.status}: ${String(direct.body.message)}`);
   } else {
     const devices = ((direct.body.transfer as { devices?: string[] } | undefined)?.devices ?? []).join(', ');
@@ -184,8 +178,8 @@ const INTERNATIONAL = '00441632960000';
 
 /** alice's desk phone presses Transfer (REFER) to an international number: the NOTIFYs it gets, and the policy's reasons. */
 async function phoneTransferRefused(daemon: Daemon, sim: Simulator, out: DemoOutput, agentLeg: string | undefined): Promise<void> {
-  if (agentLeg === undefined || sim.pbx.variable(agentLeg, 'PJSIP_TRANSFER_HANDLING()') !== 'ari-only') {
-    out.line("(the desk phone's Transfer key: agentgate does not handle a phone's REFER in this build, step skipped)");
+  if (agentLeg === undefined) {
+    out.line("alice's desk phone is not on the call: no Transfer key to press");
     return;
   }
   sim.phoneRefer(agentLeg, INTERNATIONAL);

@@ -58,9 +58,7 @@ describe('agentgate demo --no-wait', () => {
     expect(lines).toContain('   nothing was sent to Asterisk: the customer is still talking to alice');
   });
 
-  it("the desk phone's Transfer to a number the agent may not call is refused: the phone is told 603 Decline", (ctx) => {
-    // Until branch h-refer is merged agentgate does not take the phone's REFER and the demo skips this.
-    if (lineWith("agentgate does not handle a phone's REFER in this build")) ctx.skip();
+  it("the desk phone's Transfer to a number the agent may not call is refused: the phone is told 603 Decline", () => {
     expect(lineWith("alice's desk phone presses Transfer to 00441632960000"), text()).toMatch(
       /the phone is told: .*SIP\/2\.0 603 Decline$/,
     );
@@ -68,9 +66,7 @@ describe('agentgate demo --no-wait', () => {
     expect(lines).toContain('   the call goes on: the customer is still talking to alice');
   });
 
-  it("a direct transfer rings bob's devices: one answers, the other is hung up as answered elsewhere, alice is released", (ctx) => {
-    // Until branch h-direct is merged the route answers 400 and the demo prints that it skipped the step.
-    if (lineWith('direct transfer is not available yet in this build')) ctx.skip();
+  it("a direct transfer rings bob's devices: one answers, the other is hung up as answered elsewhere, alice is released", () => {
     expect(lineWith('{"agent":"bob","mode":"blind"} →'), text()).toMatch(/→ 200: ringing bob on PJSIP\/1002, PJSIP\/2002$/);
     expect(lines).toContain("   the customer hears: music while bob's devices ring");
     expect(lines).toContain('   bob answered on PJSIP/2002: the music stops, the customer talks to bob');
