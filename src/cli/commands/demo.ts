@@ -8,6 +8,10 @@
  *   3. queue operations under the policy: a supervisor logs an agent in (allowed, with the reasons),
  *      an agent tries to log someone else in (denied, the missing grant named), a pause with a reason,
  *      a dialplan feature code (*41);
+ *   4. call control over the HTTP API with real tokens (src/cli/demo-call-control.ts): the buttons an
+ *      agent may press on her call, hold (the customer hears music, the agent stays on the line), a
+ *      transfer the policy refuses (the reasons) and the desk phone's refused Transfer key (603), a
+ *      direct transfer to a colleague ringing on all his devices;
  * then keeps the HTTP API running and prints a token and a ready curl line. Ctrl-C stops everything.
  *
  * Flags: --no-wait (exit after the walk-through; used by the tests), --port N (HTTP API, default 8080;
@@ -22,6 +26,7 @@ import { systemClock } from '../../ports/clock.js';
 import { createLogger } from '../../log.js';
 import { describeRequest, explain, type DecisionRequest } from '../../domain/policy/index.js';
 import { AgentgateError } from '../../errors/codes.js';
+import { callControlWalkThrough } from '../demo-call-control.js';
 
 const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const dim = (s: string): string => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
@@ -49,7 +54,8 @@ function demoConfig(sim: Simulator, httpPort: number): unknown {
           groups: ['support-team'],
           extensions: ['1001'],
           addresses: ['PJSIP/1002', 'PJSIP/1001', 'PJSIP/2001'],
-          flags: { inbound: true },
+          // requeue stays off: the demo shows a button she may not press, with the policy's reason.
+          flags: { inbound: true, hold: true, hangup: true, transfer: true, directTransfer: 'own_group' },
         },
         {
           id: 'bob',
@@ -58,6 +64,7 @@ function demoConfig(sim: Simulator, httpPort: number): unknown {
           scope: 'call_center_agent',
           groups: ['support-team'],
           extensions: ['1003'],
+          // A colleague alice may transfer to (own_group): every one of his addresses rings.
           addresses: ['PJSIP/1002', 'PJSIP/2002'],
           flags: { inbound: true },
         },
@@ -67,6 +74,7 @@ function demoConfig(sim: Simulator, httpPort: number): unknown {
           role: 'supervisor',
           scope: 'call_center_supervisor',
           extensions: ['1005'],
+          // transfer is off: the demo shows his transfer of alice's customer refused.
           flags: { inbound: true },
         },
       ],
@@ -125,7 +133,7 @@ async function queueStep(
 }
 
 export const USAGE = `usage: agentgate demo [--port 8080] [--no-wait]
-  The simulator and the daemon, a readable timeline of calls and queue operations, then the HTTP API
+  The simulator and the daemon, a readable timeline of calls, queue operations and call control, then the HTTP API
   with a token and a curl line until Ctrl-C. --port 0 = any free port; --no-wait exits after the walk-through.
 `;
 
@@ -200,6 +208,11 @@ export async function run(args: string[]): Promise<number> {
       line(t0, `queue support member ${m.interface} (${m.memberName})${m.paused ? ` paused: ${m.pausedReason || 'no reason'}` : ''}`);
     }
 
+    await callControlWalkThrough(daemon, sim, {
+      line: (text) => line(t0, text),
+      title: (text) => process.stdout.write(`\n${bold(text)}\n`),
+    });
+
     const token = await daemon.tokens.issue('sam', 'demo');
     process.stdout.write(`\n${bold('The API keeps running. Try it:')}\n`);
     process.stdout.write(`  token for sam: ${token}\n`);
@@ -209,6 +222,7 @@ export async function run(args: string[]): Promise<number> {
     );
     process.stdout.write(`  OpenAPI: ${daemon.httpUrl}/docs\n`);
     process.stdout.write(`  Ring alice again from another terminal: npx agentgate sim-call alice --ari ${sim.ariUrl}\n`);
+    process.stdout.write(`  and see her call with sam's buttons: curl -s -H 'Authorization: Bearer ${token}' ${daemon.httpUrl}/v1/calls\n`);
 
     if (wait) {
       process.stdout.write(dim('\nCtrl-C to stop.\n'));
