@@ -283,6 +283,37 @@ describe('warm transfer', () => {
     await call.hangup();
   });
 
+  it('while both agents are in the call, each sees it with the partner, capabilities for the one asking; the partner hanging up leaves the agent with the customer', async () => {
+    phones({ 'PJSIP/2002': { kind: 'answer', afterMs: 100 }, 'PJSIP/2012': { kind: 'ring' } });
+    const { call, id } = await talking('alice');
+    expect((await transfer('alice', id, 'carol', 'warm')).status).toBe(200);
+    await until(() => bridged().length === 3, 3000, 'three parties');
+    const seen = async (user: string) => (await api(user, 'GET', '/v1/calls')).body.calls as Array<Record<string, any>>;
+    const byAlice = await seen('alice');
+    const byCarol = await seen('carol');
+    const byOlivia = await seen('olivia');
+    for (const list of [byAlice, byCarol, byOlivia])
+      expect(list).toEqual([
+        expect.objectContaining({ id, agent: 'alice', endpoint: 'PJSIP/2001', partner: { agent: 'carol', endpoint: 'PJSIP/2002' } }),
+      ]);
+    // carol has no directTransfer flag (alice has own_group): each sees the capabilities of its own side.
+    expect(byAlice[0]!.capabilities.directTransfer.allowed).toBe(true);
+    expect(byCarol[0]!.capabilities.directTransfer.allowed).toBe(false);
+    expect(byCarol[0]!.capabilities.hangup.allowed).toBe(true);
+    // dave (another group) sees neither side.
+    expect(await seen('dave')).toEqual([]);
+    const r = await api('carol', 'POST', `/v1/calls/${id}/hangup`);
+    expect(r.status).toBe(200);
+    await until(() => bridged().length === 2, 3000, 'carol left');
+    expect(bridged()).toEqual([call.id, legOf('2001')!].sort());
+    expect(sim.pbx.hears(call.id)).toBe('call');
+    await until(async () => (await store.leaseHolder('agent:carol')) === null, 3000, 'carol released');
+    expect((await store.leaseHolder('agent:alice'))?.holder).toBe(id);
+    expect(await seen('carol')).toEqual([]);
+    expect((await seen('alice'))[0]).not.toHaveProperty('partner');
+    await call.hangup();
+  });
+
   it('end after a warm transfer hangs up the customer, the agent and the colleague', async () => {
     phones({ 'PJSIP/2002': { kind: 'answer', afterMs: 100 }, 'PJSIP/2012': { kind: 'ring' } });
     const { call, id } = await talking('alice');
