@@ -142,8 +142,15 @@ export function applyDirectTransfer(s: DispatchState, event: DispatchEvent, comm
     case 'EndRequested':
     case 'TransferRequested':
     case 'RequeueRequested':
+    case 'PhoneTransferRequested':
+    case 'TransferredByPbx':
       // The call ends (or leaves agentgate) for everyone: stop the round, hang up the partner; the table does the rest.
-      if (s.round) abort(s, own(s)!, event.type === 'CallerHungUp' ? 'CALLER_HANGUP' : 'ENDED', event.at, commands, ring);
+      if (s.round) {
+        const round = own(s)!;
+        abort(s, round, event.type === 'CallerHungUp' ? 'CALLER_HANGUP' : 'ENDED', event.at, commands, ring);
+        // The customer goes on without the round's music (the table stops only a hold's), before its continue.
+        if (round.music && event.type !== 'CallerHungUp' && event.type !== 'EndRequested') commands.push({ type: 'StopCallerMoh' });
+      }
       if (s.partner) {
         commands.push({ type: 'HangupLeg', legId: s.partner.legId, reason: 'normal' });
         commands.push({ type: 'ReleaseClaim', agentId: s.partner.agentId });
