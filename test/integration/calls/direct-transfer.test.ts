@@ -145,7 +145,7 @@ describe('blind transfer', () => {
     expect((await calls())[0]).toMatchObject({ id, agent: 'carol', state: 'talking', endpoint: 'PJSIP/2002' });
     await until(() => bridged().length === 2 && !bridged().includes(aliceLeg), 3000, 'alice out of the bridge');
     expect(bridged()).toEqual([call.id, legOf('2002')!].sort());
-    expect(sim.pbx.hears(call.id)).not.toBe('music');
+    expect(sim.pbx.hears(call.id)).toBe('call');
     await until(() => recordsOf('2012').length === 1 && recordsOf('2001').length === 1, 3000, 'others hung up');
     expect(recordsOf('2012')[0]).toMatchObject({ reason: 'answered_elsewhere', cause: 26 });
     expect(recordsOf('2001')[0]).toMatchObject({ cause: 16 });
@@ -171,6 +171,7 @@ describe('blind transfer', () => {
     expect(sim.pbx.hears(call.id)).toBe('music');
     await until(async () => (await auditOf(id)).includes('failed'), 3000, 'round failed');
     await until(() => sim.pbx.hears(call.id) !== 'music', 3000, 'music off');
+    expect(sim.pbx.hears(call.id)).toBe('call');
     expect(bridged()).toEqual([call.id, legOf('2001')!].sort());
     expect((await calls())[0]).toMatchObject({ id, agent: 'alice', state: 'talking' });
     expect(await store.leaseHolder('agent:carol')).toBeNull();
@@ -188,6 +189,7 @@ describe('blind transfer', () => {
     const failed = (await store.queryAudit({ kind: 'call-action' })).find((a) => a.result === 'failed');
     expect(failed?.detail).toMatchObject({ why: 'BUSY', target: 'carol' });
     await until(() => sim.pbx.hears(call.id) !== 'music', 3000, 'music off');
+    expect(sim.pbx.hears(call.id)).toBe('call');
     expect(bridged()).toEqual([call.id, legOf('2001')!].sort());
     await call.hangup();
   });
@@ -206,7 +208,7 @@ describe('blind transfer', () => {
     expect(r.body).toMatchObject({ code: 'AGENTGATE_ERR_AGENT_BUSY', field: 'body.agent' });
     expect(legOf('2002')).toBeUndefined();
     expect(legOf('2012')).toBeUndefined();
-    expect(sim.pbx.hears(call.id)).not.toBe('music');
+    expect(sim.pbx.hears(call.id)).toBe('call');
     expect(await auditOf(id)).toEqual(['busy']);
     await call.hangup();
   });
@@ -268,7 +270,7 @@ describe('warm transfer', () => {
     const { call, id } = await talking('alice');
     expect((await transfer('alice', id, 'carol', 'warm')).status).toBe(200);
     // No music: the agent goes on talking to the customer while the colleague rings.
-    expect(sim.pbx.hears(call.id)).not.toBe('music');
+    expect(sim.pbx.hears(call.id)).toBe('call');
     await until(() => bridged().length === 3, 3000, 'three parties');
     expect(bridged()).toEqual([call.id, legOf('2001')!, legOf('2002')!].sort());
     const r = await api('alice', 'POST', `/v1/calls/${id}/hangup`);
