@@ -228,6 +228,10 @@ describe('blind transfer', () => {
     const { call, id } = await talking('alice');
     expect((await transfer('alice', id, 'carol', 'blind')).status).toBe(200);
     await until(() => legOf('2002') !== undefined && legOf('2012') !== undefined, 3000, 'carol rings');
+    // The Store record lists carol's ringing devices and carol herself: a restart now would hang them up and free her.
+    const [rec] = await store.listDispatches();
+    expect(rec!.legChannelIds).toEqual(expect.arrayContaining([legOf('2002'), legOf('2012')]));
+    expect(rec!.data).toMatchObject({ round: { target: 'carol', legs: expect.arrayContaining([legOf('2002'), legOf('2012')]) } });
     await call.hangup();
     await until(() => sim.pbx.channels().length === 0 && sim.pbx.bridges().length === 0, 3000, 'all gone');
     for (const ep of ['2002', '2012']) expect(recordsOf(ep).at(-1)).toMatchObject({ reason: 'normal' });
