@@ -66,6 +66,8 @@ export interface CallView {
   holdBy?: 'api' | 'phone';
   /** On hold longer than calls.holdAlertSec. */
   holdTooLong: boolean;
+  /** After a warm transfer: the colleague in the call with the agent, and the device that answered. */
+  partner?: { agent: string; endpoint?: string };
   /** What the requesting user may do to this call now (per action: allowed, and the policy's reasons). */
   capabilities: Record<CallAction, { allowed: boolean; reasons: Decision['reasons'] }>;
 }
@@ -119,7 +121,20 @@ export function createCallControl(deps: CallControlDeps): CallControlService {
   const holdAlertMs = deps.calls.holdAlertSec * 1000;
 
   const all = (): LiveCall[] => [...deps.dispatch.values()].flatMap((d) => d.liveCalls());
-  const facts = (c: LiveCall): CallFacts => (c.queue === undefined ? { agent: c.agent } : { agent: c.agent, queue: c.queue });
+  const factsOf = (c: LiveCall, agent: string): CallFacts => (c.queue === undefined ? { agent } : { agent, queue: c.queue });
+  const facts = (c: LiveCall): CallFacts => factsOf(c, c.agent);
+  /**
+   * Whose side of the call `actor` acts on: with two agents in it (warm transfer) the partner sees
+   * the call and acts as its agent (its `hangup` releases only itself), and so does whoever may see
+   * the partner's calls but not the agent's. Undefined: `actor` may not see the call.
+   */
+  function sideOf(c: LiveCall, actor: string): CallFacts | undefined {
+    const policy = deps.policy.current();
+    const partner = c.partner === undefined ? undefined : factsOf(c, c.partner.agent);
+    if (partner && actor === partner.agent) return partner;
+    if (canSeeCall(policy, actor, facts(c)).passed) return facts(c);
+    return partner && canSeeCall(policy, actor, partner).passed ? partner : undefined;
+  }
   const loggedInQueues = (agent: string): string[] => [
     ...new Set(
       deps
@@ -139,9 +154,10 @@ export function createCallControl(deps: CallControlDeps): CallControlService {
   });
 
   function view(c: LiveCall, actor: string, ip: string | undefined, now: number): CallView {
-    const caps = callCapabilities(deps.policy.current(), actor, facts(c), {
+    const side = sideOf(c, actor) ?? facts(c);
+    const caps = callCapabilities(deps.policy.current(), actor, side, {
       ...(ip === undefined ? {} : { ip }),
-      agentLoggedInQueues: loggedInQueues(c.agent),
+      agentLoggedInQueues: loggedInQueues(side.agent),
     });
     const capabilities = {} as CallView['capabilities'];
     for (const [a, d] of Object.entries(caps) as Array<[CallAction, Decision]>)
@@ -158,6 +174,7 @@ export function createCallControl(deps: CallControlDeps): CallControlService {
       ...(c.answeredAt === undefined ? {} : { answeredAt: c.answeredAt }),
       ...(c.hold === undefined ? {} : { holdSince: c.hold.since, holdBy: c.hold.by }),
       holdTooLong: tooLong(c, now),
+      ...(c.partner === undefined ? {} : { partner: { ...c.partner } }),
       capabilities,
     };
   }
@@ -171,14 +188,17 @@ export function createCallControl(deps: CallControlDeps): CallControlService {
   }
 
   /** The machine event that performs an allowed action. */
-  function eventFor(req: CallActionInput, c: LiveCall, now: number): CallControlEvent {
+  function eventFor(req: CallActionInput, c: LiveCall, side: CallFacts, now: number): CallControlEvent {
     switch (req.action) {
       case 'hold':
         return { type: 'HoldRequested', at: now, mohClass: deps.calls.mohClass };
       case 'unhold':
         return { type: 'UnholdRequested', at: now };
       case 'hangup':
-        return { type: 'AgentReleaseRequested', at: now };
+        // The partner's side of a warm transfer: only the partner leaves.
+        return side.agent === c.agent
+          ? { type: 'AgentReleaseRequested', at: now }
+          : { type: 'AgentReleaseRequested', at: now, agent: side.agent };
       case 'end':
         return { type: 'EndRequested', at: now };
       case 'transfer': {
@@ -197,9 +217,9 @@ export function createCallControl(deps: CallControlDeps): CallControlService {
     const policy = deps.policy.current();
     const now = deps.clock.now();
     const found = all().find((c) => c.id === req.callId);
+    const side = found && sideOf(found, req.actor);
     // A call the user may not see is as unknown as one that does not exist: its id tells nothing.
-    if (!found || !canSeeCall(policy, req.actor, facts(found)).passed)
-      throw new AgentgateError('AGENTGATE_ERR_CALL_NOT_FOUND', { id: req.callId }, { field: 'params.callId' });
+    if (!found || !side) throw new AgentgateError('AGENTGATE_ERR_CALL_NOT_FOUND', { id: req.callId }, { field: 'params.callId' });
     const c = found;
     const action: CallAction =
       req.action === 'requeue' && req.queue !== undefined && req.queue !== c.queue ? 'crossQueueRequeue' : req.action;
@@ -207,18 +227,18 @@ export function createCallControl(deps: CallControlDeps): CallControlService {
       decideCallAction(policy, {
         actor: req.actor,
         action,
-        call: facts(c),
+        call: side,
         source: 'http',
         ...(req.ip === undefined ? {} : { ip: req.ip }),
         ...(req.to === undefined ? {} : { transferTo: req.to }),
         internationalPrefixes: deps.calls.internationalPrefixes,
         ...(req.queue === undefined ? {} : { queue: req.queue }),
-        agentLoggedInQueues: loggedInQueues(c.agent),
+        agentLoggedInQueues: loggedInQueues(side.agent),
       }),
     );
     const target = req.action === 'transfer' ? req.to : req.action === 'requeue' ? (req.queue ?? c.queue) : undefined;
     const base = { actor: req.actor, action, ...(c.queue === undefined ? {} : { queue: c.queue }) };
-    const detail = { call: req.callId, agent: c.agent, server: c.server, ...(target === undefined ? {} : { target }), decision };
+    const detail = { call: req.callId, agent: side.agent, server: c.server, ...(target === undefined ? {} : { target }), decision };
     const record = (result: string, extra: Record<string, unknown> = {}): Promise<string | undefined> =>
       deps.audit.append({ kind: 'call-action', at: deps.clock.now(), ...base, result, detail: { ...detail, ...extra } });
     const failedChecks = decision.reasons.filter((r) => !r.passed).map((r) => `${r.name}: ${r.detail}`);
@@ -237,7 +257,7 @@ export function createCallControl(deps: CallControlDeps): CallControlService {
     }
 
     const svc = deps.dispatch.get(c.server)!;
-    const out = await svc.act(c.id, eventFor(req, c, now));
+    const out = await svc.act(c.id, eventFor(req, c, side, now));
     if (out === undefined) {
       // Finished between the look-up and the event (the caller hung up): nothing was sent.
       metrics.callAction({ action, outcome: 'refused' });
@@ -295,10 +315,9 @@ export function createCallControl(deps: CallControlDeps): CallControlService {
     phoneHold,
     directTransfer: createDirectTransfer({ ...deps, mohClass: deps.calls.mohClass }),
     list(actor, ip) {
-      const policy = deps.policy.current();
       const now = deps.clock.now();
       return all()
-        .filter((c) => canSeeCall(policy, actor, facts(c)).passed)
+        .filter((c) => sideOf(c, actor) !== undefined)
         .map((c) => view(c, actor, ip, now));
     },
     act,

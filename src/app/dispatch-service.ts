@@ -80,6 +80,8 @@ export interface LiveCall {
   startedAt: number;
   answeredAt?: number;
   hold?: { since: number; by: 'api' | 'phone' };
+  /** After a warm transfer: the colleague in the call too, and the device that answered. */
+  partner?: { agent: string; endpoint?: string };
 }
 
 export interface DispatchService extends EventEmitter {
@@ -191,6 +193,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
     const s = r.state;
     if (s.phase === 'done') return undefined;
     const winner = s.legs.find((l) => l.id === s.winner);
+    const partnerLeg = s.partner && s.legs.find((l) => l.id === s.partner!.legId);
     return {
       id: s.id,
       server,
@@ -202,6 +205,9 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
       startedAt: s.startedAt,
       ...(s.answeredAt === undefined ? {} : { answeredAt: s.answeredAt }),
       ...(s.hold === undefined ? {} : { hold: { ...s.hold } }),
+      ...(s.partner === undefined
+        ? {}
+        : { partner: { agent: s.partner.agentId, ...(partnerLeg === undefined ? {} : { endpoint: partnerLeg.endpoint }) } }),
     };
   };
   emitter.liveCalls = () => [...ctx.running.values()].flatMap((r) => view(r) ?? []);

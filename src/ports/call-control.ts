@@ -60,7 +60,8 @@ export type TransferProgress = 'channel_progress' | 'channel_answered' | 'channe
 /**
  * The channel variable that makes a PJSIP channel's REFERs reach the app (PhoneTransfer) instead of
  * Asterisk executing them (Asterisk 20.13.0 / 21.8.0 / 22.3.0 and later). Set in the create body of
- * every PJSIP leg, so no REFER can come before it.
+ * every PJSIP leg, so no REFER can come before it; not set when the Asterisk is older
+ * (src/app/dispatch/transfer-handling.ts).
  */
 export const ARI_ONLY_TRANSFERS: Readonly<Record<string, string>> = { 'PJSIP_TRANSFER_HANDLING()': 'ari-only' };
 
@@ -90,6 +91,11 @@ export interface CallControl {
   problem(): string | undefined;
   /** Closes the stream and the REST connections. */
   close(): Promise<void>;
+  /**
+   * The Asterisk version (`22.7.0`), read once per connection (GET /asterisk/info, asked again after
+   * each reconnect: it may be another Asterisk then). Undefined when it cannot be read. Never rejects.
+   */
+  asteriskVersion(): Promise<string | undefined>;
 
   /** Creates a leg in this app (StasisStart arrives before it rings), id chosen by the caller. */
   createChannel(q: {

@@ -53,6 +53,8 @@ export interface SimulatorOptions {
   localStasisDelayMs?: number;
   /** The PBX's clock (default the system clock); see PbxOptions.clock. */
   clock?: Clock;
+  /** What GET /asterisk/info reports as the version (default 22.7.0); see PbxOptions.asteriskVersion. */
+  asteriskVersion?: string;
 }
 
 export interface SimCall {
@@ -92,6 +94,7 @@ export class Simulator {
       recordLimit: opts.recordLimit,
       localStasisDelayMs: opts.localStasisDelayMs,
       clock: opts.clock,
+      asteriskVersion: opts.asteriskVersion,
     });
     this.queues = new AppQueue(opts.queues ?? DEFAULT_QUEUES);
     this.ami = new AmiServer({

@@ -39,6 +39,8 @@ export interface FakeCalls extends CallControl {
   channels: Map<string, string>;
   /** Endpoint states (`PJSIP/2001` → online/offline). */
   endpoints: Map<string, string>;
+  /** What asteriskVersion() answers (default 22.7.0, as the recordings' Asterisk; undefined = unknown). Not a logged request. */
+  version: string | undefined;
   handlers?: CallEventHandlers;
 }
 
@@ -54,6 +56,7 @@ export function fakeCalls(): FakeCalls {
     failing: new Map<string, Error>(),
     channels: new Map<string, string>(),
     endpoints: new Map<string, string>(),
+    version: '22.7.0' as string | undefined,
     handlers: undefined as CallEventHandlers | undefined,
     log: () => sent.map((s) => `${s.op}${typeof s.args[0] === 'string' ? ` ${s.args[0]}` : ''}`),
     hold(op?: string) {
@@ -92,6 +95,7 @@ export function fakeCalls(): FakeCalls {
     isConnected: () => true,
     problem: () => undefined,
     close: async () => undefined,
+    asteriskVersion: async () => fake.version,
     createChannel: request('createChannel'),
     dial: request('dial'),
     hangup: request('hangup'),
@@ -113,6 +117,13 @@ export function fakeCalls(): FakeCalls {
   const out = Object.assign(calls, fake) as FakeCalls;
   // listen() stores the handlers on `fake`: read them from there (Object.assign copied the value at creation).
   Object.defineProperty(out, 'handlers', { get: () => fake.handlers, enumerable: true });
+  Object.defineProperty(out, 'version', {
+    get: () => fake.version,
+    set: (v: string | undefined) => {
+      fake.version = v;
+    },
+    enumerable: true,
+  });
   return out;
 }
 

@@ -22,6 +22,19 @@ export interface AriCallControlOptions {
 export function createAriCallControl(opts: AriCallControlOptions): CallControl {
   const rest = new AriRest({ url: opts.url, username: opts.username, password: opts.password, timeoutMs: opts.restTimeoutMs });
   let events: AriEvents | undefined;
+  // The version of the Asterisk at this connection: asked once per (re)connect, shared by every caller.
+  let version: Promise<string | undefined> | undefined;
+  const readVersion = (): Promise<string | undefined> =>
+    rest.asteriskInfo().then(
+      (i) => i.system.version,
+      (err: unknown) => {
+        opts.logger.warn(
+          { err: { message: err instanceof Error ? err.message : String(err) } },
+          'GET /asterisk/info failed: version unknown',
+        );
+        return undefined;
+      },
+    );
   return {
     async listen(h: CallEventHandlers) {
       events = new AriEvents({
@@ -32,12 +45,16 @@ export function createAriCallControl(opts: AriCallControlOptions): CallControl {
         pingIntervalMs: opts.pingIntervalMs,
         logger: opts.logger,
         onEvent: (e) => h.event(e),
-        onConnected: () => h.connected(),
+        onConnected: () => {
+          version = readVersion();
+          h.connected();
+        },
         onDisconnected: () => h.disconnected(),
       });
       await events.start();
     },
     isConnected: () => events?.isConnected() ?? false,
+    asteriskVersion: () => (version ??= readVersion()),
     problem: () => (events ? events.problem() : `ARI websocket to ${opts.url} is not open yet`),
     async close() {
       await events?.stop();

@@ -425,6 +425,15 @@ export const CallView = Closed(
     holdSince: Type.Optional(Type.Integer()),
     holdBy: Type.Optional(Type.Union([Type.Literal('api'), Type.Literal('phone')])),
     holdTooLong: Type.Boolean({ description: 'on hold longer than calls.holdAlertSec' }),
+    partner: Type.Optional(
+      Closed(
+        {
+          agent: Type.String({ description: 'the colleague (user id)' }),
+          endpoint: Type.Optional(Type.String({ description: 'the device the colleague answered on' })),
+        },
+        { description: 'after a warm transfer: the colleague in the call with the agent and the customer' },
+      ),
+    ),
     capabilities: Closed(Object.fromEntries(CALL_ACTIONS.map((a) => [a, ActionCapability])), {
       description: 'per action: may the requesting user do it now, with every check',
     }),

@@ -11,14 +11,11 @@
  * it is on the caller before any hang-up or continue.
  */
 import type { DispatchCommand } from '../../domain/dispatch/machine.js';
-import { ARI_ONLY_TRANSFERS } from '../../ports/call-control.js';
 import type { Logger } from 'pino';
 import { bridgeKey, chanKey } from './channel-order.js';
 import { claimKey, type DispatchContext, type Running } from './context.js';
 import { executeTransferCommand } from './direct-transfer.js';
-
-/** Legs whose REFERs PJSIP_TRANSFER_HANDLING() can hand to agentgate (Local legs, trunks: not covered). */
-const isPjsip = (endpoint: string): boolean => endpoint.toUpperCase().startsWith('PJSIP/');
+import { legVariables } from './transfer-handling.js';
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -79,17 +76,18 @@ export function executeCommands(
         ctx.timeline(s.id, 'leg-ringing', `ringing ${c.endpoint}`);
         r.log.debug({ leg: c.legId, endpoint: c.endpoint }, 'leg created');
         ctx.order
-          .run([chanKey(c.legId)], () =>
-            calls.createChannel({
+          .run([chanKey(c.legId)], async () => {
+            // A PJSIP phone's REFER (Transfer button) must reach agentgate, not be executed by Asterisk:
+            // in the create body, so there is no moment when the leg exists without it (transfer-handling.ts).
+            const variables = await legVariables(ctx, c.endpoint);
+            return calls.createChannel({
               endpoint: c.endpoint,
               appArgs: `leg,${s.id}`,
               channelId: c.legId,
               originator: s.callerId,
-              // A PJSIP phone's REFER (Transfer button) must reach agentgate, not be executed by Asterisk:
-              // in the create body, so there is no moment when the leg exists without it.
-              ...(isPjsip(c.endpoint) ? { variables: { ...ARI_ONLY_TRANSFERS } } : {}),
-            }),
-          )
+              ...(variables === undefined ? {} : { variables }),
+            });
+          })
           .catch((err: unknown) => {
             r.log.info({ leg: c.legId, endpoint: c.endpoint, err: { message: message(err) } }, 'leg could not be created');
             ctx.timeline(s.id, 'leg-failed', `${c.endpoint} unavailable (${message(err)})`);

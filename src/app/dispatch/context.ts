@@ -84,6 +84,17 @@ export interface DispatchContext extends DispatchContextDeps {
   record(r: Running): Promise<void>;
 }
 
+/** In a dispatch record's data while a direct transfer rings: the target (its claim is this call's) and its legs. */
+export interface RecordedRound {
+  target: string;
+  legs: string[];
+}
+/** In a dispatch record's data after a warm transfer: the colleague in the call (its claim is this call's) and its leg. */
+export interface RecordedPartner {
+  agentId: string;
+  legId: string;
+}
+
 export const claimKey = (agentId: string): string => `agent:${agentId}`;
 
 export function createDispatchContext(deps: DispatchContextDeps): DispatchContext {
@@ -119,16 +130,25 @@ export function createDispatchContext(deps: DispatchContextDeps): DispatchContex
     async record(r) {
       const s = r.state;
       if (ctx.running.get(s.id) !== r || s.phase === 'done') return; // finished: its record is already deleted
+      const roundLegs = s.round?.child.legs ?? [];
       await deps.store.putDispatch({
         id: s.id,
         owner: deps.instanceId,
         server: deps.server,
         agentId: s.agentId,
         callerChannelId: s.callerId,
-        legChannelIds: s.legs.map((l) => l.id),
+        // A direct transfer's ringing devices too: a restart hangs them up like any leg (reconcile.ts).
+        legChannelIds: [...s.legs, ...roundLegs].map((l) => l.id),
         bridgeId: s.bridgeCreated ? s.bridgeId : undefined,
         startedAt: s.startedAt,
-        data: { talking: s.phase === 'talking', winner: s.winner, ...(s.queue === undefined ? {} : { queue: s.queue }) },
+        data: {
+          talking: s.phase === 'talking',
+          winner: s.winner,
+          ...(s.queue === undefined ? {} : { queue: s.queue }),
+          // Whose claims this call holds besides agentId's, and which legs are theirs (RecordedRound, RecordedPartner).
+          ...(s.round === undefined ? {} : { round: { target: s.round.target, legs: roundLegs.map((l) => l.id) } satisfies RecordedRound }),
+          ...(s.partner === undefined ? {} : { partner: { agentId: s.partner.agentId, legId: s.partner.legId } satisfies RecordedPartner }),
+        },
       });
     },
   };

@@ -72,6 +72,8 @@ export async function startTransferRound(
     ...(req.mohClass === undefined ? {} : { mohClass: req.mohClass }),
   });
   if (applied?.failed !== undefined) r.log.warn({ err: applied.failed }, 'direct transfer: a request failed in Asterisk');
+  // The record lists the target and its ringing devices: a restart or crash now hangs them up and frees the target.
+  await ctx.record(r).catch((err: unknown) => r.log.warn({ err }, 'could not record the transfer round'));
   return { started: true, target: agent.user.id, devices: addresses.map((a) => a.endpoint) };
 }
 

@@ -7,11 +7,15 @@
  *   a dead instance) is finished (`cleanUp`): ringing, its legs are hung up and the caller sent on
  *   with NOANSWER; talking with both sides up, it is left bridged and watched until either side hangs
  *   up (`endWatched`) — an admin would not cut a live conversation because a process died.
+ * - A direct transfer's round is in the record while it rings (`data.round`: the colleague and its
+ *   devices): nobody drives it after a restart, so its devices are hung up (normal clearing) and the
+ *   colleague's claim released whatever becomes of the call. A warm transfer's partner
+ *   (`data.partner`) stays claimed while the call is watched and is hung up with it at the end.
  */
 import type { DispatchRecord } from '../../ports/store.js';
 import { recover } from '../../domain/dispatch/machine.js';
 import { chanKey } from './channel-order.js';
-import { claimKey, type DispatchContext, type Watched } from './context.js';
+import { claimKey, type DispatchContext, type RecordedPartner, type RecordedRound, type Watched } from './context.js';
 
 /** Every live channel id → its state. Rejects when the PBX cannot be asked. */
 export async function channelStates(ctx: DispatchContext): Promise<Map<string, string>> {
@@ -51,6 +55,10 @@ export async function reconcile(ctx: DispatchContext): Promise<void> {
  */
 export async function cleanUp(ctx: DispatchContext, d: DispatchRecord, states: Map<string, string>, why: string): Promise<void> {
   if (ctx.running.has(d.id) || ctx.watched.has(d.id)) return;
+  // A direct transfer was ringing a colleague: nobody drives that round any more. Its devices are
+  // hung up and the colleague freed whatever becomes of the call itself (left talking or cleaned up).
+  const round = recordedRound(d);
+  if (round) await stopRound(ctx, d, round, states);
   if (d.data?.talking === true) {
     const recorded = typeof d.data.winner === 'string' ? d.data.winner : undefined;
     const winner = recorded ?? d.legChannelIds.find((l) => states.get(l) === 'Up');
@@ -73,7 +81,11 @@ export async function cleanUp(ctx: DispatchContext, d: DispatchRecord, states: M
       else if (c.type === 'HangupCaller' && states.has(d.callerChannelId)) await calls.hangup(d.callerChannelId, 'normal');
       else if (c.type === 'SetCallerVar' && states.has(d.callerChannelId)) await calls.setVar(d.callerChannelId, c.name, c.value);
       else if (c.type === 'ContinueCaller' && states.has(d.callerChannelId)) await calls.continueInDialplan(d.callerChannelId, c.fallback);
-      else if (c.type === 'ReleaseAgent') await ctx.store.releaseLease(claimKey(d.agentId), d.id);
+      else if (c.type === 'ReleaseAgent') {
+        await ctx.store.releaseLease(claimKey(d.agentId), d.id);
+        const partner = recordedPartner(d);
+        if (partner) await ctx.store.releaseLease(claimKey(partner.agentId), d.id);
+      }
     } catch (err) {
       if (!calls.isGone(err)) ctx.log.warn({ err, command: c.type }, 'clean-up command failed');
     }
@@ -88,6 +100,37 @@ export async function cleanUp(ctx: DispatchContext, d: DispatchRecord, states: M
     detail: { server: ctx.server, caller: d.callerChannelId, legs: d.legChannelIds, why },
   });
   await ctx.store.deleteDispatch(d.id).catch(() => undefined);
+}
+
+/** The round a dispatch record lists (context.ts writes it while a direct transfer rings), if any. */
+function recordedRound(d: DispatchRecord): RecordedRound | undefined {
+  const r = d.data?.round as Partial<RecordedRound> | undefined;
+  if (typeof r?.target !== 'string' || !Array.isArray(r.legs)) return undefined;
+  return { target: r.target, legs: r.legs.filter((l): l is string => typeof l === 'string') };
+}
+
+/** The warm transfer's partner a dispatch record lists, if any. */
+function recordedPartner(d: DispatchRecord): RecordedPartner | undefined {
+  const p = d.data?.partner as Partial<RecordedPartner> | undefined;
+  return typeof p?.agentId === 'string' && typeof p.legId === 'string' ? { agentId: p.agentId, legId: p.legId } : undefined;
+}
+
+/** Hangs up the round's devices still there (normal clearing: nobody answered), releases the target, forgets the round. */
+async function stopRound(ctx: DispatchContext, d: DispatchRecord, round: RecordedRound, states: Map<string, string>): Promise<void> {
+  for (const leg of round.legs) {
+    if (!states.has(leg)) continue;
+    await ctx.calls.hangup(leg, 'normal').catch((err: unknown) => {
+      if (!ctx.calls.isGone(err)) ctx.log.warn({ err, leg }, 'hangup of a transfer round leg failed');
+    });
+    states.delete(leg);
+  }
+  await ctx.store.releaseLease(claimKey(round.target), d.id).catch(() => undefined);
+  ctx.log.info({ dispatch: d.id, target: round.target, legs: round.legs }, 'direct transfer round left ringing: stopped, target freed');
+  ctx.timeline(d.id, 'transfer-failed', `transfer to ${round.target} stopped (its owner process had gone)`);
+  const data = { ...d.data };
+  delete data.round;
+  d.data = data;
+  d.legChannelIds = d.legChannelIds.filter((l) => !round.legs.includes(l));
 }
 
 /** A talking call left by a process that is gone: this instance holds the agent's claim while it lasts. */
@@ -107,6 +150,8 @@ function watch(ctx: DispatchContext, d: DispatchRecord, winner: string): void {
 export async function holdWatched(ctx: DispatchContext, id: string, w: Watched): Promise<void> {
   const c = await ctx.store.acquireLease(claimKey(w.record.agentId), id, ctx.claimTtlMs);
   if (!c.ok) ctx.log.warn({ dispatch: id, holder: c.holder }, 'the agent of a watched call is claimed by another call');
+  const partner = recordedPartner(w.record);
+  if (partner) await ctx.store.acquireLease(claimKey(partner.agentId), id, ctx.claimTtlMs);
   if (ctx.watched.get(id) === w) await ctx.store.putDispatch(w.record);
 }
 
@@ -122,8 +167,15 @@ export async function endWatched(ctx: DispatchContext, id: string, gone: string)
   await ctx.calls.hangup(other, 'normal').catch((err: unknown) => {
     if (!ctx.calls.isGone(err)) ctx.log.warn({ dispatch: id, err }, 'hangup of the other side failed');
   });
+  // A warm transfer's partner was in the call too: the call is over for it as well.
+  const partner = recordedPartner(d);
+  if (partner)
+    await ctx.calls.hangup(partner.legId, 'normal').catch((err: unknown) => {
+      if (!ctx.calls.isGone(err)) ctx.log.warn({ dispatch: id, err }, 'hangup of the partner failed');
+    });
   if (d.bridgeId) await ctx.calls.destroyBridge(d.bridgeId).catch(() => undefined);
   await ctx.store.releaseLease(claimKey(d.agentId), id).catch(() => undefined);
+  if (partner) await ctx.store.releaseLease(claimKey(partner.agentId), id).catch(() => undefined);
   const hungUpBy = gone === d.callerChannelId ? 'caller' : 'agent';
   ctx.timeline(id, 'finished', `call ended (${hungUpBy} hung up) after its owner process had gone`);
   ctx.log.info(

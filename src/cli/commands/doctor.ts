@@ -16,6 +16,7 @@ import { ConfigError, loadConfigFile, type Config } from '../../config/load.js';
 import { AriHttpError, AriRest } from '../../adapters/ari/rest.js';
 import { AmiProbe } from '../../adapters/ami/probe.js';
 import { CONFIG_OPTION, configPath, parse, UsageError } from '../args.js';
+import { hasTransferHandling } from '../../domain/pbx/asterisk-version.js';
 
 export const USAGE = `usage: agentgate doctor [-c file.yaml] [--timeout MS]
   Checks the PBX(es), Redis and a running agentgate against the config, one line per check:
@@ -51,23 +52,8 @@ export function endpointOf(dial: string): { tech: string; resource: string } | u
   return resource === '' ? undefined : { tech, resource };
 }
 
-/**
- * PJSIP_TRANSFER_HANDLING() (per-channel `ari-only`: a phone's REFER reaches the app as
- * ChannelTransfer instead of Asterisk transferring on its own) exists from Asterisk 20.13.0, 21.8.0
- * and 22.3.0 ("Since" in docs.asterisk.org's PJSIP_TRANSFER_HANDLING page; the commit "ari/pjsip: Make
- * it possible to control transfers through ARI"), and in every later major version. ARI has no
- * function listing and reading it back answers 500 even where it exists (write-only, REFERENCE.md),
- * so the version from GET /asterisk/info decides. undefined: the version string says nothing (a git build).
- */
-export function hasTransferHandling(version: string): boolean | undefined {
-  const m = /^(?:certified[/-])?(\d+)\.(\d+)(?:\.(\d+))?/.exec(version);
-  if (!m) return undefined;
-  const [major, minor] = [Number(m[1]), Number(m[2])];
-  const since: Record<number, number> = { 20: 13, 21: 8, 22: 3 };
-  if (major >= 23) return true;
-  if (since[major] !== undefined) return minor >= since[major]!;
-  return false;
-}
+/** Re-exported for the doctor's callers and tests: the rule lives in src/domain/pbx/asterisk-version.ts. */
+export { hasTransferHandling };
 
 function message(err: unknown): string {
   const e = err instanceof Error && err.cause instanceof Error ? err.cause : err;

@@ -37,7 +37,12 @@ export type CallControlEvent =
   | { type: 'PhoneHeld'; at: number }
   | { type: 'PhoneUnheld'; at: number }
   /** The agent leaves; the customer goes on in the dialplan (AGENTGATE_RESULT=AGENT_HANGUP). */
-  | { type: 'AgentReleaseRequested'; at: number }
+  | {
+      type: 'AgentReleaseRequested';
+      at: number;
+      /** Who leaves when two agents are in the call (warm transfer): the partner's id = only the partner goes. Default: the call's agent. */
+      agent?: string;
+    }
   /** Everyone is hung up (the customer too). */
   | { type: 'EndRequested'; at: number }
   /** Blind transfer of the customer to a dialplan target; `to` is the number dialled. */

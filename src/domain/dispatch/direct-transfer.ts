@@ -125,7 +125,8 @@ export function applyDirectTransfer(s: DispatchState, event: DispatchEvent, comm
   if ((!round && !s.partner) || s.phase !== 'talking') return false;
   switch (event.type) {
     case 'AgentReleaseRequested':
-      agentLeaves(s, true, commands);
+      if (s.partner && event.agent === s.partner.agentId) partnerLeaves(s, true, commands);
+      else agentLeaves(s, true, commands);
       return true;
     case 'LegEnded': {
       const leg = s.legs.find((l) => l.id === event.legId);
@@ -134,18 +135,22 @@ export function applyDirectTransfer(s: DispatchState, event: DispatchEvent, comm
       leg.cause = event.cause;
       leg.outcome = leg.outcome ?? 'answered';
       if (event.legId === s.winner) agentLeaves(s, false, commands);
-      else {
-        commands.push({ type: 'ReleaseClaim', agentId: s.partner!.agentId });
-        s.partner = undefined;
-      }
+      else partnerLeaves(s, false, commands);
       return true;
     }
     case 'CallerHungUp':
     case 'EndRequested':
     case 'TransferRequested':
     case 'RequeueRequested':
+    case 'PhoneTransferRequested':
+    case 'TransferredByPbx':
       // The call ends (or leaves agentgate) for everyone: stop the round, hang up the partner; the table does the rest.
-      if (s.round) abort(s, own(s)!, event.type === 'CallerHungUp' ? 'CALLER_HANGUP' : 'ENDED', event.at, commands, ring);
+      if (s.round) {
+        const round = own(s)!;
+        abort(s, round, event.type === 'CallerHungUp' ? 'CALLER_HANGUP' : 'ENDED', event.at, commands, ring);
+        // The customer goes on without the round's music (the table stops only a hold's), before its continue.
+        if (round.music && event.type !== 'CallerHungUp' && event.type !== 'EndRequested') commands.push({ type: 'StopCallerMoh' });
+      }
       if (s.partner) {
         commands.push({ type: 'HangupLeg', legId: s.partner.legId, reason: 'normal' });
         commands.push({ type: 'ReleaseClaim', agentId: s.partner.agentId });
@@ -311,4 +316,12 @@ function agentLeaves(s: DispatchState, byRequest: boolean, commands: DispatchCom
     round!.music = true;
     commands.push({ type: 'StartCallerMoh' });
   }
+}
+
+/** The warm transfer's partner leaves (its `hangup`, or its phone hung up): only its leg and claim go. */
+function partnerLeaves(s: DispatchState, byRequest: boolean, commands: DispatchCommand[]): void {
+  const partner = s.partner!;
+  if (byRequest) commands.push({ type: 'HangupLeg', legId: partner.legId, reason: 'normal' });
+  commands.push({ type: 'ReleaseClaim', agentId: partner.agentId });
+  s.partner = undefined;
 }

@@ -180,7 +180,7 @@ export function routeAri(p: Pbx, method: string, path: string, q: URLSearchParam
   if (r0 === 'asterisk' && r1 === 'info' && method === 'GET') {
     return {
       build: { os: 'Linux', kernel: 'sim', machine: 'x86_64', options: '', date: '2026-11-24', user: 'agentgate-sim' },
-      system: { version: '22.7.0', entity_id: p.asteriskId },
+      system: { version: p.asteriskVersion, entity_id: p.asteriskId },
       config: { name: 'agentgate-sim', default_language: 'en', setid: { user: '', group: '' } },
       status: { startup_time: p.timestamp(), last_reload_time: p.timestamp() },
     };

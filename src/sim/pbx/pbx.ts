@@ -67,6 +67,11 @@ export interface PbxOptions {
    */
   localStasisDelayMs?: number;
   asteriskId?: string;
+  /**
+   * The version GET /asterisk/info reports (default 22.7.0, the recorded Asterisk). Only the report:
+   * the simulated PBX behaves as 22.7.0 whatever it says (a test of how agentgate reads it).
+   */
+  asteriskVersion?: string;
   /** How many ended channels' records to keep (oldest dropped). Default 50,000. */
   recordLimit?: number;
   endpoints?: Record<string, EndpointScript>;
@@ -80,6 +85,7 @@ const MOH_CLASSES = new Set(['default']);
 /** Emits `ari-event` (AriEvent, any app) and `channel-ended` (HangupRecord). */
 export class Pbx extends EventEmitter {
   readonly asteriskId: string;
+  readonly asteriskVersion: string;
   readonly clock: Clock;
   /** Which apps a websocket holds now (set by the ARI server). */
   readonly heldApps: Set<string>;
@@ -90,6 +96,7 @@ export class Pbx extends EventEmitter {
     this.setMaxListeners(0);
     this.clock = opts.clock ?? systemClock();
     this.asteriskId = opts.asteriskId ?? '02:fc:00:00:00:01';
+    this.asteriskVersion = opts.asteriskVersion ?? '22.7.0';
     this.s = new PbxState({
       clock: this.clock,
       emitter: this,

@@ -145,7 +145,7 @@ describe('blind transfer', () => {
     expect((await calls())[0]).toMatchObject({ id, agent: 'carol', state: 'talking', endpoint: 'PJSIP/2002' });
     await until(() => bridged().length === 2 && !bridged().includes(aliceLeg), 3000, 'alice out of the bridge');
     expect(bridged()).toEqual([call.id, legOf('2002')!].sort());
-    expect(sim.pbx.hears(call.id)).not.toBe('music');
+    expect(sim.pbx.hears(call.id)).toBe('call');
     await until(() => recordsOf('2012').length === 1 && recordsOf('2001').length === 1, 3000, 'others hung up');
     expect(recordsOf('2012')[0]).toMatchObject({ reason: 'answered_elsewhere', cause: 26 });
     expect(recordsOf('2001')[0]).toMatchObject({ cause: 16 });
@@ -171,6 +171,7 @@ describe('blind transfer', () => {
     expect(sim.pbx.hears(call.id)).toBe('music');
     await until(async () => (await auditOf(id)).includes('failed'), 3000, 'round failed');
     await until(() => sim.pbx.hears(call.id) !== 'music', 3000, 'music off');
+    expect(sim.pbx.hears(call.id)).toBe('call');
     expect(bridged()).toEqual([call.id, legOf('2001')!].sort());
     expect((await calls())[0]).toMatchObject({ id, agent: 'alice', state: 'talking' });
     expect(await store.leaseHolder('agent:carol')).toBeNull();
@@ -188,6 +189,7 @@ describe('blind transfer', () => {
     const failed = (await store.queryAudit({ kind: 'call-action' })).find((a) => a.result === 'failed');
     expect(failed?.detail).toMatchObject({ why: 'BUSY', target: 'carol' });
     await until(() => sim.pbx.hears(call.id) !== 'music', 3000, 'music off');
+    expect(sim.pbx.hears(call.id)).toBe('call');
     expect(bridged()).toEqual([call.id, legOf('2001')!].sort());
     await call.hangup();
   });
@@ -206,7 +208,7 @@ describe('blind transfer', () => {
     expect(r.body).toMatchObject({ code: 'AGENTGATE_ERR_AGENT_BUSY', field: 'body.agent' });
     expect(legOf('2002')).toBeUndefined();
     expect(legOf('2012')).toBeUndefined();
-    expect(sim.pbx.hears(call.id)).not.toBe('music');
+    expect(sim.pbx.hears(call.id)).toBe('call');
     expect(await auditOf(id)).toEqual(['busy']);
     await call.hangup();
   });
@@ -226,6 +228,10 @@ describe('blind transfer', () => {
     const { call, id } = await talking('alice');
     expect((await transfer('alice', id, 'carol', 'blind')).status).toBe(200);
     await until(() => legOf('2002') !== undefined && legOf('2012') !== undefined, 3000, 'carol rings');
+    // The Store record lists carol's ringing devices and carol herself: a restart now would hang them up and free her.
+    const [rec] = await store.listDispatches();
+    expect(rec!.legChannelIds).toEqual(expect.arrayContaining([legOf('2002'), legOf('2012')]));
+    expect(rec!.data).toMatchObject({ round: { target: 'carol', legs: expect.arrayContaining([legOf('2002'), legOf('2012')]) } });
     await call.hangup();
     await until(() => sim.pbx.channels().length === 0 && sim.pbx.bridges().length === 0, 3000, 'all gone');
     for (const ep of ['2002', '2012']) expect(recordsOf(ep).at(-1)).toMatchObject({ reason: 'normal' });
@@ -268,7 +274,7 @@ describe('warm transfer', () => {
     const { call, id } = await talking('alice');
     expect((await transfer('alice', id, 'carol', 'warm')).status).toBe(200);
     // No music: the agent goes on talking to the customer while the colleague rings.
-    expect(sim.pbx.hears(call.id)).not.toBe('music');
+    expect(sim.pbx.hears(call.id)).toBe('call');
     await until(() => bridged().length === 3, 3000, 'three parties');
     expect(bridged()).toEqual([call.id, legOf('2001')!, legOf('2002')!].sort());
     const r = await api('alice', 'POST', `/v1/calls/${id}/hangup`);
@@ -280,6 +286,37 @@ describe('warm transfer', () => {
     expect((await calls())[0]).toMatchObject({ id, agent: 'carol', endpoint: 'PJSIP/2002' });
     await until(async () => (await store.leaseHolder('agent:alice')) === null, 3000, 'alice released');
     expect((await store.leaseHolder('agent:carol'))?.holder).toBe(id);
+    await call.hangup();
+  });
+
+  it('while both agents are in the call, each sees it with the partner, capabilities for the one asking; the partner hanging up leaves the agent with the customer', async () => {
+    phones({ 'PJSIP/2002': { kind: 'answer', afterMs: 100 }, 'PJSIP/2012': { kind: 'ring' } });
+    const { call, id } = await talking('alice');
+    expect((await transfer('alice', id, 'carol', 'warm')).status).toBe(200);
+    await until(() => bridged().length === 3, 3000, 'three parties');
+    const seen = async (user: string) => (await api(user, 'GET', '/v1/calls')).body.calls as Array<Record<string, any>>;
+    const byAlice = await seen('alice');
+    const byCarol = await seen('carol');
+    const byOlivia = await seen('olivia');
+    for (const list of [byAlice, byCarol, byOlivia])
+      expect(list).toEqual([
+        expect.objectContaining({ id, agent: 'alice', endpoint: 'PJSIP/2001', partner: { agent: 'carol', endpoint: 'PJSIP/2002' } }),
+      ]);
+    // carol has no directTransfer flag (alice has own_group): each sees the capabilities of its own side.
+    expect(byAlice[0]!.capabilities.directTransfer.allowed).toBe(true);
+    expect(byCarol[0]!.capabilities.directTransfer.allowed).toBe(false);
+    expect(byCarol[0]!.capabilities.hangup.allowed).toBe(true);
+    // dave (another group) sees neither side.
+    expect(await seen('dave')).toEqual([]);
+    const r = await api('carol', 'POST', `/v1/calls/${id}/hangup`);
+    expect(r.status).toBe(200);
+    await until(() => bridged().length === 2, 3000, 'carol left');
+    expect(bridged()).toEqual([call.id, legOf('2001')!].sort());
+    expect(sim.pbx.hears(call.id)).toBe('call');
+    await until(async () => (await store.leaseHolder('agent:carol')) === null, 3000, 'carol released');
+    expect((await store.leaseHolder('agent:alice'))?.holder).toBe(id);
+    expect(await seen('carol')).toEqual([]);
+    expect((await seen('alice'))[0]).not.toHaveProperty('partner');
     await call.hangup();
   });
 

@@ -189,6 +189,7 @@ describe("the phone's Transfer button (REFER)", () => {
     expect(sim.transferNotifies(leg)).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 603 Decline']);
     expect(bridgeOf(call.id).sort()).toEqual([call.id, leg].sort());
     expect((await calls()).find((c) => c.id === id)?.state).toBe('talking');
+    expect(sim.pbx.hears(call.id)).toBe('call'); // the customer hears the agent, nothing played
     await until(async () => (await audits('carol', id)).length > 0, 3000, 'audited');
     const [a] = await audits('carol', id);
     expect(a).toMatchObject({ action: 'transfer', result: 'denied', detail: { call: id, source: 'phone', target: '0612345678' } });
@@ -202,6 +203,7 @@ describe("the phone's Transfer button (REFER)", () => {
     await until(() => sim.transferNotifies(leg).length === 2, 3000, 'NOTIFYs');
     expect(sim.transferNotifies(leg).at(-1)).toBe('SIP/2.0 603 Decline');
     expect(bridgeOf(call.id)).toContain(leg);
+    expect(sim.pbx.hears(call.id)).toBe('call');
     await until(async () => (await audits('alice', id)).length > 0, 3000, 'audited');
     expect(JSON.stringify((await audits('alice', id))[0]!.detail)).toMatch(/internationalTransfer/);
     await call.hangup();
@@ -218,6 +220,7 @@ describe("the phone's Transfer button (REFER)", () => {
     await until(() => sim.pbx.channel(leg) === undefined, 3000, "alice's leg hung up");
     expect(sim.transferNotifies(leg)).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 200 OK']);
     expect(bridgeOf(call.id).sort()).toEqual([call.id, daveLeg].sort());
+    expect(sim.pbx.hears(call.id)).toBe('call'); // the music of the round stopped: the customer hears dave
     await until(async () => (await audits('alice', id)).some((a) => a.result === 'answered'), 3000, 'audited');
     expect((await audits('alice', id)).map((a) => `${a.action}:${a.result}`)).toContain('directTransfer:ringing');
     expect((await audits('alice', id))[0]!.detail).toMatchObject({ source: 'phone', target: 'dave', mode: 'blind' });
@@ -231,6 +234,7 @@ describe("the phone's Transfer button (REFER)", () => {
     await until(() => sim.transferNotifies(leg).length === 2, 3000, 'NOTIFYs');
     expect(sim.transferNotifies(leg)).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 603 Decline']);
     expect(bridgeOf(call.id)).toContain(leg);
+    expect(sim.pbx.hears(call.id)).toBe('call');
     await until(async () => (await audits('carol', id)).length > 0, 3000, 'audited');
     const [a] = await audits('carol', id);
     expect(a).toMatchObject({ action: 'directTransfer', result: 'denied', detail: { source: 'phone', target: 'dave' } });

@@ -68,6 +68,22 @@ export const ENDINGS: readonly Ending[] = [
   'requeue',
 ];
 
+/**
+ * A direct transfer to a colleague (src/domain/dispatch/direct-transfer.ts), started once the call
+ * talks: the colleague's devices have fates of their own; `twist` happens at a random moment after
+ * the request (racing the round); `finale` is how the conversation ends once the round is over.
+ */
+export interface TransferScenario {
+  mode: 'blind' | 'warm';
+  fates: Fate[];
+  delays: number[];
+  /** Joining the colleague's answering leg fails (its channel vanished while being joined). */
+  joinFails: boolean;
+  twist:
+    'none' | 'customerHangsUp' | 'end' | 'agentLeaves' | 'agentHangsUp' | 'transferToNumber' | 'requeue' | 'phoneTransfer' | 'pbxTransfer';
+  finale: 'callerHangsUp' | 'agentHangsUp' | 'release' | 'end' | 'partnerLeaves' | 'partnerHangsUp';
+}
+
 export interface Scenario {
   fates: Fate[];
   delays: number[];
@@ -80,6 +96,8 @@ export interface Scenario {
   ending: Ending;
   /** Random choices of which pending happening comes next (taken modulo the number pending). */
   schedule: number[];
+  /** A direct-transfer round once the call talks (instead of `ending`). */
+  transfer?: TransferScenario;
 }
 
 export const scenarioArb: fc.Arbitrary<Scenario> = fc.integer({ min: 1, max: 4 }).chain((n) =>
@@ -95,6 +113,45 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc.integer({ min: 1, max: 4 }
   }),
 );
 
+/** Scenarios whose answered calls go through a direct-transfer round (blind or warm) before they end. */
+export const transferScenarioArb: fc.Arbitrary<Scenario> = fc
+  .tuple(
+    scenarioArb,
+    fc.integer({ min: 1, max: 3 }).chain((n) =>
+      fc.record({
+        mode: fc.constantFrom<TransferScenario['mode']>('blind', 'warm'),
+        // bob answers more often than a random phone, so that many rounds are won (and raced).
+        fates: fc.array(fc.constantFrom<Fate>(...FATES, 'answers', 'answers', 'answers'), { minLength: n, maxLength: n }),
+        delays: fc.array(fc.constantFrom(0, 0, 2000), { minLength: n, maxLength: n }),
+        joinFails: fc.nat(5).map((x) => x === 0),
+        twist: fc.constantFrom<TransferScenario['twist']>(
+          'none',
+          'none',
+          'none',
+          'none',
+          'customerHangsUp',
+          'end',
+          'agentLeaves',
+          'agentHangsUp',
+          'transferToNumber',
+          'requeue',
+          'phoneTransfer',
+          'pbxTransfer',
+        ),
+        finale: fc.constantFrom<TransferScenario['finale']>(
+          'callerHangsUp',
+          'agentHangsUp',
+          'release',
+          'end',
+          'partnerLeaves',
+          'partnerHangsUp',
+        ),
+      }),
+    ),
+  )
+  // The first phone of the call answers (most runs reach the round), and the caller waits for it.
+  .map(([sc, transfer]) => ({ ...sc, fates: ['answers' as Fate, ...sc.fates.slice(1)], impatientCaller: false, transfer }));
+
 /** Hang-up cause Asterisk reports for a channel agentgate hung up with `reason` (what the ARI adapter sends). */
 export const causeOf = (reason: 'answered_elsewhere' | 'normal'): number => (reason === 'answered_elsewhere' ? 26 : 16);
 
@@ -103,6 +160,8 @@ export interface Delivered {
   /** The machine's state just before the event. */
   before: DispatchState;
   commands: DispatchCommand[];
+  /** The machine's state just after it. */
+  after: DispatchState;
 }
 
 export interface Outcome {
@@ -134,7 +193,11 @@ export function play(sc: Scenario): Outcome {
   const delivered: Delivered[] = [];
   // Pending happenings, each with the channel it belongs to (cleared when that channel is gone).
   let pending: Array<{ event: DispatchEvent; channel?: string }> = [];
-  const fateOf = (legId: string): Fate => sc.fates[Number(legId.slice('d-leg'.length)) - 1]!;
+  // The call's own legs are d-leg<n>; a transfer round's are d-t1-leg<n> (the colleague's devices).
+  const fateOf = (legId: string): Fate =>
+    legId.startsWith('d-t1-leg')
+      ? sc.transfer!.fates[Number(legId.slice('d-t1-leg'.length)) - 1]!
+      : sc.fates[Number(legId.slice('d-leg'.length)) - 1]!;
   const gone = new Set<string>();
   let callerGone = false;
   let now = 0;
@@ -183,8 +246,24 @@ export function play(sc: Scenario): Outcome {
         } else pending.push({ event: { type: 'Bridged', at: now } });
         break;
       case 'SetCallerVar':
-        // The conversation has begun: one side will end it.
-        if (c.name === 'AGENTGATE_ANSWERED_BY') converse(s.winner!);
+        // The conversation has begun: one side will end it (or the agent transfers it to a colleague first).
+        if (c.name === 'AGENTGATE_ANSWERED_BY') {
+          if (sc.transfer) requestTransfer(s.winner!);
+          else converse(s.winner!);
+        }
+        break;
+      case 'JoinBridge':
+        if (sc.transfer?.joinFails) {
+          pending.push({ event: { type: 'TransferJoinFailed', legId: c.legId, detail: 'channel gone', at: now } });
+          if (!gone.has(c.legId)) {
+            gone.add(c.legId);
+            pending = pending.filter((p) => p.channel !== c.legId);
+            pending.push({ event: { type: 'LegEnded', legId: c.legId, cause: 16, at: now } });
+          }
+        } else pending.push({ event: { type: 'TransferJoined', legId: c.legId, at: now } });
+        break;
+      case 'TransferOutcome':
+        finale();
         break;
       case 'ContinueCaller':
         // The caller left Stasis for the dialplan: it never hangs up towards this dispatch again.
@@ -240,6 +319,55 @@ export function play(sc: Scenario): Outcome {
     chain(seq[sc.ending], winner);
     if (sc.ending === 'callerHangsUp' || sc.ending === 'holdThenCallerHangsUp') hangUpCaller();
   }
+  /** The agent asks for a direct transfer to bob (the app took bob's claim already). */
+  function requestTransfer(winner: string): void {
+    const t = sc.transfer!;
+    const request: DispatchEvent = {
+      type: 'DirectTransferRequested',
+      at: now,
+      target: 'bob',
+      mode: t.mode,
+      addresses: t.fates.map((_, i) => ({ endpoint: `PJSIP/bob${i + 1}`, delayMs: t.delays[i] ?? 0 })),
+    };
+    chain([request], winner);
+  }
+  /** The twist of the scenario, at a random moment while the colleague rings (or later: it races the round). */
+  function twist(): void {
+    const at = now;
+    const t = sc.transfer!.twist;
+    if (t === 'customerHangsUp') hangUpCaller();
+    else if (t === 'end') pending.push({ event: { type: 'EndRequested', at } });
+    else if (t === 'agentLeaves') pending.push({ event: { type: 'AgentReleaseRequested', at } });
+    else if (t === 'agentHangsUp' && !gone.has(s.winner!)) agentPhoneHangsUp(s.winner!);
+    else if (t === 'transferToNumber')
+      pending.push({ event: { type: 'TransferRequested', at, to: '100', target: { context: 't', extension: '100', priority: 1 } } });
+    else if (t === 'phoneTransfer')
+      pending.push({ event: { type: 'PhoneTransferRequested', at, to: '100', target: { context: 't', extension: '100', priority: 1 } } });
+    else if (t === 'pbxTransfer') pending.push({ event: { type: 'TransferredByPbx', at, to: '100' } });
+    else if (t === 'requeue')
+      pending.push({ event: { type: 'RequeueRequested', at, queue: 'sales', target: { context: 'q', extension: 'sales', priority: 1 } } });
+  }
+  /** An agent's phone hangs up by itself: its channel is gone. */
+  function agentPhoneHangsUp(legId: string): void {
+    gone.add(legId);
+    pending = pending.filter((p) => p.channel !== legId);
+    pending.push({ event: { type: 'LegEnded', legId, cause: 16, at: now } });
+  }
+  /**
+   * The round is over (the colleague took the call, or it failed): the conversation ends as the
+   * scenario says, racing the customer hanging up (so every run ends, whoever is left in the call).
+   */
+  function finale(): void {
+    if (s.phase === 'done') return;
+    const f = sc.transfer!.finale;
+    if (f === 'agentHangsUp' && !gone.has(s.winner!)) agentPhoneHangsUp(s.winner!);
+    else if (f === 'release') pending.push({ event: { type: 'AgentReleaseRequested', at: now } });
+    else if (f === 'end') pending.push({ event: { type: 'EndRequested', at: now } });
+    else if (f === 'partnerLeaves' && s.partner)
+      pending.push({ event: { type: 'AgentReleaseRequested', at: now, agent: s.partner.agentId } });
+    else if (f === 'partnerHangsUp' && s.partner && !gone.has(s.partner.legId)) agentPhoneHangsUp(s.partner.legId);
+    hangUpCaller();
+  }
   function hangUpCaller(): void {
     if (callerGone) return;
     callerGone = true;
@@ -266,7 +394,8 @@ export function play(sc: Scenario): Outcome {
     const step = transition(s, event);
     s = step.state;
     log.push(...step.commands);
-    delivered.push({ event, before, commands: step.commands });
+    delivered.push({ event, before, commands: step.commands, after: s });
+    if (event.type === 'DirectTransferRequested') twist();
     const next = after.get(event);
     if (next && channel !== undefined && !gone.has(channel)) chain(next, channel);
     for (const c of step.commands) react(c);
