@@ -11,8 +11,8 @@
  * decision's reasons, and counted (metrics callAction).
  *
  * Only this instance's calls: a call driven by another agentgate instance is not listed and is 404
- * here (docs/api.md). Seams for the next wave: `directTransfer` (the route refuses it for now) and
- * phone-side hold (`phoneHold`, fed by a future REFER/re-INVITE handler).
+ * here (docs/api.md). Direct transfer to a colleague is ./direct-transfer.ts; the phone's own
+ * buttons (REFER, re-INVITE hold) reach `phoneHold` and the transfers through ./phone-buttons.ts.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../ports/clock.js';
@@ -35,7 +35,7 @@ import {
   type Decision,
 } from '../domain/policy/index.js';
 
-/** What a client may ask for (directTransfer comes with the next wave). */
+/** What a client may ask for here (a transfer to a colleague, `{agent, mode}`, goes to ./direct-transfer.ts). */
 export type CallActionName = 'hold' | 'unhold' | 'hangup' | 'end' | 'transfer' | 'requeue';
 
 export interface CallActionInput {
@@ -89,8 +89,8 @@ export interface CallControlService {
   list(actor: string, ip?: string): CallView[];
   act(req: CallActionInput): Promise<CallActionResult>;
   /**
-   * The agent's phone put the call on hold (held) or took it off (re-INVITE; fed by the phone-event
-   * handler of the next wave). The phone did it already, so the state follows whatever the policy
+   * The agent's phone put the call on hold (held) or took it off (re-INVITE; fed by
+   * ./phone-buttons.ts). The phone did it already, so the state follows whatever the policy
    * says; a hold without the agent's hold flag is audited as a violation and counted
    * (agentgate_phone_hold_without_flag_total). False when this instance does not drive the call.
    */
@@ -160,8 +160,15 @@ export function createCallControl(deps: CallControlDeps): CallControlService {
       agentLoggedInQueues: loggedInQueues(side.agent),
     });
     const capabilities = {} as CallView['capabilities'];
-    for (const [a, d] of Object.entries(caps) as Array<[CallAction, Decision]>)
-      capabilities[a] = { allowed: d.allowed, reasons: plainDecision(d).reasons };
+    for (const [a, d] of Object.entries(caps) as Array<[CallAction, Decision]>) {
+      // "May press now": the policy's answer, and the call's state (the 409s of act and directTransfer).
+      const why = stateConflict(c, a);
+      const reasons = plainDecision(d).reasons;
+      capabilities[a] =
+        why === undefined
+          ? { allowed: d.allowed, reasons }
+          : { allowed: false, reasons: [...reasons, { name: 'call-state', passed: false, detail: `the call ${why}` }] };
+    }
     return {
       id: c.id,
       server: c.server,
@@ -175,16 +182,24 @@ export function createCallControl(deps: CallControlDeps): CallControlService {
       ...(c.hold === undefined ? {} : { holdSince: c.hold.since, holdBy: c.hold.by }),
       holdTooLong: tooLong(c, now),
       ...(c.partner === undefined ? {} : { partner: { ...c.partner } }),
+      ...(c.transferring === undefined ? {} : { transferring: { ...c.transferring } }),
       capabilities,
     };
   }
 
-  /** Why the call's state does not allow `action` (409), or undefined. */
-  function conflict(c: LiveCall, action: CallActionName): string | undefined {
-    if (c.phase !== 'talking') return 'it is not answered yet (ringing)';
-    if (action === 'hold' && c.hold) return 'it is already on hold';
-    if (action === 'unhold' && !c.hold) return 'it is not on hold';
+  /** Why the call's state does not allow `action` now (409; a failed `call-state` check in its capabilities), or undefined. */
+  function stateConflict(c: LiveCall, action: CallAction): string | undefined {
+    if (c.phase !== 'talking') return 'is not answered yet (ringing)';
+    if (action === 'hold' && c.hold) return 'is already on hold';
+    if (action === 'unhold' && !c.hold) return 'is not on hold';
+    if (action === 'directTransfer' && c.transferring) return `rings ${c.transferring.agent} already (a direct transfer is running)`;
+    if (action === 'directTransfer' && c.partner) return `has a colleague in it already (${c.partner.agent})`;
     return undefined;
+  }
+
+  function conflict(c: LiveCall, action: CallActionName): string | undefined {
+    const why = stateConflict(c, action);
+    return why === undefined ? undefined : `it ${why}`;
   }
 
   /** The machine event that performs an allowed action. */

@@ -82,6 +82,8 @@ export interface LiveCall {
   hold?: { since: number; by: 'api' | 'phone' };
   /** After a warm transfer: the colleague in the call too, and the device that answered. */
   partner?: { agent: string; endpoint?: string };
+  /** A direct transfer's round rings the colleague now. */
+  transferring?: { agent: string; mode: 'blind' | 'warm' };
 }
 
 export interface DispatchService extends EventEmitter {
@@ -208,6 +210,7 @@ export async function startDispatchService(deps: DispatchServiceDeps): Promise<D
       ...(s.partner === undefined
         ? {}
         : { partner: { agent: s.partner.agentId, ...(partnerLeg === undefined ? {} : { endpoint: partnerLeg.endpoint }) } }),
+      ...(s.round === undefined ? {} : { transferring: { agent: s.round.target, mode: s.round.mode } }),
     };
   };
   emitter.liveCalls = () => [...ctx.running.values()].flatMap((r) => view(r) ?? []);

@@ -434,6 +434,15 @@ export const CallView = Closed(
         { description: 'after a warm transfer: the colleague in the call with the agent and the customer' },
       ),
     ),
+    transferring: Type.Optional(
+      Closed(
+        {
+          agent: Type.String({ description: 'the colleague being rung (user id)' }),
+          mode: Type.Union([Type.Literal('blind'), Type.Literal('warm')]),
+        },
+        { description: "a direct transfer's round rings this colleague now" },
+      ),
+    ),
     capabilities: Closed(Object.fromEntries(CALL_ACTIONS.map((a) => [a, ActionCapability])), {
       description: 'per action: may the requesting user do it now, with every check',
     }),

@@ -69,7 +69,9 @@ export type CheckName =
   | 'admin-role'
   | 'owner'
   | 'no-escalation'
-  | 'change';
+  | 'change'
+  // added by call control's use case: the call's state does not allow the action now (src/app/call-control.ts)
+  | 'call-state';
 
 export interface Check {
   readonly name: CheckName;

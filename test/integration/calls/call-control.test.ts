@@ -182,6 +182,41 @@ describe('GET /v1/calls', () => {
   });
 });
 
+describe('the buttons are the ones that may be pressed now', () => {
+  const allowed = (c: CallJson): string[] => Object.entries(c.capabilities).flatMap(([a, v]) => (v.allowed ? [a] : []));
+  it('unhold only while on hold, hold only while not; the policy-allowed button missing for the state names it', async () => {
+    const { call, id } = await talking('alice');
+    const before = (await calls('alice'))[0]!;
+    expect(before.capabilities.hold.allowed).toBe(true);
+    expect(before.capabilities.unhold.allowed).toBe(false);
+    expect(before.capabilities.unhold.reasons.filter((r) => !r.passed)).toEqual([
+      { name: 'call-state', passed: false, detail: 'the call is not on hold' },
+    ]);
+    expect((await api('alice', 'POST', `/v1/calls/${id}/hold`)).status).toBe(200);
+    const held = (await calls('alice'))[0]!;
+    expect(held.capabilities.unhold.allowed).toBe(true);
+    expect(held.capabilities.hold.reasons.filter((r) => !r.passed)).toEqual([
+      { name: 'call-state', passed: false, detail: 'the call is already on hold' },
+    ]);
+    // What the list offers is what the API then accepts.
+    expect(allowed(held)).toContain('unhold');
+    expect((await api('alice', 'POST', `/v1/calls/${id}/unhold`)).status).toBe(200);
+    await call.hangup();
+  });
+  it('a call still ringing offers no button, each saying why', async () => {
+    sim.setEndpoint('PJSIP/2002', { kind: 'ring' });
+    const call = await sim.dialIn({ args: ['dispatch', 'carol'] });
+    let ringing: CallJson | undefined;
+    await until(async () => ((ringing = (await calls('olivia'))[0]), ringing !== undefined), 3000, 'ringing call listed');
+    expect(ringing!.state).toBe('ringing');
+    expect(allowed(ringing!)).toEqual([]);
+    for (const v of Object.values(ringing!.capabilities))
+      expect(v.reasons).toContainEqual({ name: 'call-state', passed: false, detail: 'the call is not answered yet (ringing)' });
+    await call.hangup();
+    sim.setEndpoint('PJSIP/2002', { kind: 'answer', afterMs: 50 });
+  });
+});
+
 describe('hold and unhold', () => {
   it('the agent puts the customer on hold and back: the call stays bridged with the agent on the line, hold is audited', async () => {
     const { call, id } = await talking('alice');
@@ -202,7 +237,9 @@ describe('hold and unhold', () => {
     const again = await api('alice', 'POST', `/v1/calls/${id}/unhold`);
     expect(again.status).toBe(409);
     expect(again.body.message).toMatch(/not on hold/);
-    const audit = await store.queryAudit({ kind: 'call-action', actor: 'alice' });
+    const audit = (await store.queryAudit({ kind: 'call-action', actor: 'alice' })).filter(
+      (a) => (a.detail as { call?: string }).call === id,
+    );
     expect(audit.map((a) => `${a.action}:${a.result}`).reverse()).toEqual(['hold:ok', 'hold:conflict', 'unhold:ok', 'unhold:conflict']);
     expect(audit.at(-1)!.detail).toMatchObject({ call: id, agent: 'alice', decision: { allowed: true } });
     await call.hangup();
