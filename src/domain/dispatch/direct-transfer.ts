@@ -133,7 +133,6 @@ export function applyDirectTransfer(s: DispatchState, event: DispatchEvent, comm
       if (!leg || (event.legId !== s.winner && event.legId !== s.partner?.legId)) return false;
       leg.status = 'ended';
       leg.cause = event.cause;
-      leg.outcome = leg.outcome ?? 'answered';
       if (event.legId === s.winner) agentLeaves(s, false, commands);
       else partnerLeaves(s, false, commands);
       return true;
@@ -211,7 +210,6 @@ function feedChild(
 
 /** Takes the child's new state and translates its commands (see the file comment); then reacts to its join or its end. */
 function adopt(s: DispatchState, round: TransferRound, step: Step, at: number, commands: DispatchCommand[], ring: RingAll): void {
-  const wasTalking = round.child.phase === 'talking';
   round.child = step.state;
   let ended: DispatchResult | undefined;
   for (const c of step.commands) {
@@ -236,7 +234,8 @@ function adopt(s: DispatchState, round: TransferRound, step: Step, at: number, c
     }
   }
   if (s.round !== round) return; // aborted: the caller of adopt finishes the story
-  if (!wasTalking && step.state.phase === 'talking') joined(s, round, commands);
+  // A live round's child is never talking before this step: it joins once, and joined() ends the round.
+  if (step.state.phase === 'talking') joined(s, round, commands);
   else if (ended !== undefined) failed(s, round, ended, at, commands, ring);
 }
 

@@ -272,10 +272,37 @@ describe("the agent's phone's transfer", () => {
     expect(step.state).toMatchObject({ phase: 'done', result: 'TRANSFERRED', transferTo: '0612345678', hungUpBy: 'agent' });
   });
 
+  it("the agent answered on its second device: that device's REFER is answered and that leg is hung up (recorded as a normal clearing), not the first device's", () => {
+    const twoDevices = startDispatch({
+      id: 'd',
+      agentId: 'alice',
+      callerId: 'caller',
+      now: 0,
+      config,
+      addresses: [
+        { endpoint: 'PJSIP/1', delayMs: 0 },
+        { endpoint: 'PJSIP/2', delayMs: 0 },
+      ],
+      claimHeld: true,
+    }).state;
+    const onSecond = play(twoDevices, [
+      { type: 'LegStasisStarted', legId: 'd-leg1' },
+      { type: 'LegStasisStarted', legId: 'd-leg2' },
+      { type: 'LegAnswered', legId: 'd-leg2', at: 1000 },
+      { type: 'Bridged', at: 1100 },
+    ]).state;
+    const { state, commands } = play(onSecond, [{ type: 'PhoneTransferRequested', at: 5000, to: '0612345678', target: transferTarget }]);
+    expect(commands.slice(-2)).toEqual([
+      { type: 'ReportTransfer', legId: 'd-leg2', state: 'channel_answered' },
+      { type: 'HangupLeg', legId: 'd-leg2', reason: 'normal' },
+    ]);
+    expect(state.legs.find((l) => l.id === 'd-leg2')?.hangupReason).toBe('normal');
+  });
+
   it('a transfer Asterisk executed itself: the caller is neither continued nor hung up and the bridge is kept; the agent leg goes', () => {
     const step = transition(talking(), { type: 'TransferredByPbx', at: 5000, to: '1003' });
     expect(step.commands).toEqual([hangupAgent, ...finished('TRANSFERRED')]);
-    expect(step.state).toMatchObject({ phase: 'done', result: 'TRANSFERRED', transferTo: '1003', handedOver: true });
+    expect(step.state).toMatchObject({ phase: 'done', result: 'TRANSFERRED', transferTo: '1003', handedOver: true, hungUpBy: 'agent' });
   });
 });
 

@@ -94,6 +94,14 @@ describe('starting a round', () => {
     ]);
   });
 
+  it("each of the target's devices is dialled once it is in Stasis, with its own ring timer under the round", () => {
+    const { commands } = play(talking(), [request('blind'), { type: 'LegStasisStarted', legId: 'd-t1-leg1' }]);
+    expect(commands).toEqual([
+      { type: 'DialLeg', legId: 'd-t1-leg1', timeoutSec: 30 },
+      { type: 'StartTimer', name: 'xfer:leg:d-t1-leg1', ms: 30000 },
+    ]);
+  });
+
   it('blind while already on hold: the music is not started twice', () => {
     const held = play(talking(), [{ type: 'HoldRequested', at: 1500 }]).state;
     expect(play(held, [request('blind')]).commands.map((c) => c.type)).toEqual(['StartTimer', 'CreateLeg', 'CreateLeg']);
@@ -159,6 +167,24 @@ describe('the target answers', () => {
     ]);
   });
 
+  it('blind while the customer was on hold: the target joining stops the hold music (once); a hold by the phone is left to the phone', () => {
+    for (const [hold, stops] of [
+      ['HoldRequested', true],
+      ['PhoneHeld', false],
+    ] as const) {
+      const held = play(talking(), [{ type: hold, at: 1500 }]).state;
+      const { state, commands } = play(held, [
+        request('blind'),
+        { type: 'LegStasisStarted', legId: 'd-t1-leg1' },
+        { type: 'LegAnswered', legId: 'd-t1-leg1', at: 3000 },
+        { type: 'TransferJoined', legId: 'd-t1-leg1', at: 3100 },
+      ]);
+      expect(commands.filter((c) => c.type === 'StopCallerMoh')).toHaveLength(stops ? 1 : 0);
+      expect(state.hold).toBeUndefined();
+      expect(state.agentId).toBe('bob');
+    }
+  });
+
   it('warm: the target joins a three-party call (no MOH to stop, the agent stays)', () => {
     const { state, commands } = joined('warm');
     expect(commands.slice(3)).toEqual([{ type: 'TransferOutcome', target: 'bob', outcome: 'answered', endpoint: 'PJSIP/2' }]);
@@ -203,6 +229,15 @@ describe('the target answers', () => {
     expect(state.partner).toBeUndefined();
     expect(state.phase).toBe('talking');
     expect(state.agentId).toBe('alice');
+    expect(state.legs.find((l) => l.id === 'd-t1-leg1')).toMatchObject({ status: 'ended', cause: 16 });
+    expect(state.legs.find((l) => l.id === 'd-leg1')?.status).toBe('bridged');
+  });
+
+  it("warm: the end of the target's other device (hung up as answered elsewhere) is recorded and changes nothing else", () => {
+    const { state, commands } = play(joined('warm').state, [{ type: 'LegEnded', legId: 'd-t1-leg2', cause: 16, at: 3200 }]);
+    expect(commands).toEqual([]);
+    expect(state.partner).toEqual({ legId: 'd-t1-leg1', agentId: 'bob' });
+    expect(state.legs.find((l) => l.id === 'd-t1-leg2')).toMatchObject({ status: 'ended', cause: 16 });
   });
 
   it('warm: end hangs up the target, the agent and the customer; both claims released', () => {
@@ -240,6 +275,13 @@ describe('the target answers', () => {
   it('a join for a round that is over, or a leg it does not know, changes nothing', () => {
     expect(play(talking(), [{ type: 'TransferJoined', legId: 'd-t1-leg1', at: 1 }]).commands).toEqual([]);
     expect(play(ringingTarget('blind'), [{ type: 'TransferJoined', legId: 'x', at: 1 }]).commands).toEqual([]);
+  });
+
+  it("a join reported for another channel while the target's answer is being joined does not complete the transfer", () => {
+    const { state, commands } = play(answeredOn1('blind'), [{ type: 'TransferJoined', legId: 'd-leg1', at: 3100 }]);
+    expect(commands).toEqual([]);
+    expect(state.agentId).toBe('alice');
+    expect(state.round?.child.phase).toBe('bridging');
   });
 });
 
@@ -309,6 +351,24 @@ describe('nobody answers', () => {
     ]);
     expect(state.result).toBe('TRANSFER_FAILED');
     expect(state.claimHeld).toBe(false);
+    expect(state.hungUpBy).toBe('agentgate');
+    expect(state.endedAt).toBe(4000);
+  });
+
+  it('the agent left a held customer while the target rang: the round failing stops the hold music before the customer goes on', () => {
+    const held = play(talking(), [{ type: 'HoldRequested', at: 1500 }]).state;
+    const left = play(held, [
+      request('warm'),
+      { type: 'LegStasisStarted', legId: 'd-t1-leg1' },
+      { type: 'LegStasisStarted', legId: 'd-t1-leg2' },
+      { type: 'AgentReleaseRequested', at: 2500 },
+    ]);
+    expect(left.commands).not.toContainEqual({ type: 'StartCallerMoh' });
+    const { commands } = play(left.state, [{ type: 'TimerFired', name: 'xfer:overall', at: 32000 }]);
+    expect(commands.filter((c) => c.type === 'StopCallerMoh' || c.type === 'ContinueCaller').map((c) => c.type)).toEqual([
+      'StopCallerMoh',
+      'ContinueCaller',
+    ]);
   });
 
   it("the agent's phone hung up while the target rang (blind): no second hang-up; the target answering takes the call", () => {
@@ -399,6 +459,11 @@ describe('the call ends while the target rings', () => {
     }
   });
 
+  // Open gap (docs/mutation.md, direct-transfer.ts): the phone's REFER and a transfer Asterisk executed
+  // end the call but neither stops the round nor hangs up a warm partner.
+  it.todo("the agent's phone transferring the customer (REFER) while the target rings stops the round and releases the target's claim");
+  it.todo("the agent's phone transferring the customer with a warm partner in the call hangs up the partner and releases its claim");
+
   it('a target device answering after the customer left is hung up normally', () => {
     const gone = play(answeredOn1('blind'), [{ type: 'CallerHungUp', at: 3050 }]);
     expect(gone.commands).toContainEqual({ type: 'HangupLeg', legId: 'd-t1-leg1', reason: 'normal' });
@@ -409,6 +474,15 @@ describe('the call ends while the target rings', () => {
     const s = ringingTarget('blind');
     expect(play(s, [{ type: 'TimerFired', name: 'overall', at: 1 }]).commands).toEqual([]);
     expect(play(s, [{ type: 'LegRinging', legId: 'd-t1-leg1' }]).state.round?.child.legs[0]?.status).toBe('ringing');
+  });
+
+  it('a device of a timed-out round ending during the next round changes nothing', () => {
+    const timedOut = play(ringingTarget('blind'), [{ type: 'TimerFired', name: 'xfer:overall', at: 32000 }]).state;
+    const second = play(timedOut, [request('warm', { at: 33000, addresses: [twoDevices[0]!] })]).state;
+    const { state, commands } = play(second, [{ type: 'LegEnded', legId: 'd-t1-leg1', cause: 16, at: 33100 }]);
+    expect(commands).toEqual([]);
+    expect(state.round?.target).toBe('bob');
+    expect(state.phase).toBe('talking');
   });
 
   it('after a failed round a second one can start (new leg ids)', () => {

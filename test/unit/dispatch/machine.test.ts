@@ -89,12 +89,34 @@ describe('dispatch machine (table)', () => {
       log,
     );
     expect(hangups(log)).toEqual([{ type: 'HangupLeg', legId: 'd-leg2', reason: 'normal' }]);
+    // the call's record says agentgate cleared that phone normally
+    expect(s.legs.find((l) => l.id === 'd-leg2')?.hangupReason).toBe('normal');
     s = run(s, [{ type: 'LegEnded', legId: 'd-leg2', cause: 16, at: 12 }], log);
     expect(s.phase).toBe('ringing');
     s = run(s, [{ type: 'TimerFired', name: 'overall', at: 30_000 }], log);
     expect(isFinished(s)).toBe(true);
     expect(s.result).toBe('TIMEOUT');
     expect(log).toContainEqual({ type: 'ReleaseAgent' });
+  });
+
+  it('a failed join reported after the winner already hung up (the others ring again), or once the call is talking, sends nothing', () => {
+    const { state, log } = begin();
+    const answered = run(
+      state,
+      [
+        { type: 'LegStasisStarted', legId: 'd-leg1' },
+        { type: 'LegStasisStarted', legId: 'd-leg2' },
+        { type: 'LegAnswered', legId: 'd-leg2', at: 10 },
+      ],
+      log,
+    );
+    const ringingAgain = run(answered, [{ type: 'LegEnded', legId: 'd-leg2', cause: 16, at: 11 }], log);
+    expect(ringingAgain.phase).toBe('ringing');
+    expect(transition(ringingAgain, { type: 'BridgeFailed', detail: 'channel gone', at: 12 }).commands).toEqual([]);
+    const talking = run(answered, [{ type: 'Bridged', at: 11 }], log);
+    const late = transition(talking, { type: 'BridgeFailed', detail: 'late', at: 12 });
+    expect(late.commands).toEqual([]);
+    expect(late.state.phase).toBe('talking');
   });
 
   it('caller hangs up while ringing: legs hung up with normal clearing, claim released, nothing continued', () => {
@@ -217,6 +239,7 @@ describe('dispatch machine (table)', () => {
       log,
     );
     expect(s.result).toBe('NOAGENT');
+    expect(s.hungUpBy).toBe('agentgate');
     expect(hangups(log)).toEqual([
       { type: 'HangupLeg', legId: 'd-leg1', reason: 'normal' },
       { type: 'HangupLeg', legId: 'd-leg2', reason: 'normal' },

@@ -922,6 +922,18 @@ describe('decideCallAction: edges of the facts', () => {
     expect(failures(decideCallAction(directory(), undefined as never))).toEqual([['actor', "unknown user 'undefined'"]]);
   });
 
+  it('capabilities of a call with no facts at all: every button refused, the call names no agent', () => {
+    const caps = callCapabilities(directory(), 'max', undefined as never, { ip: IP });
+    for (const a of CALL_ACTIONS) expect(failures(caps[a])).toEqual([['target', 'the call names no agent']]);
+  });
+
+  it('an agent that is not a name (a number) is named in no reason: the call names no agent', () => {
+    const d = decided({ actor: 'max', action: 'crossQueueRequeue', call: { agent: 987654 as never, queue: 'q1' }, queue: 'q2' });
+    expect(d.allowed).toBe(false);
+    expect(failures(d)[0]).toEqual(['target', expect.stringMatching(/^the call names no agent; /)]);
+    for (const r of d.reasons) expect(r.detail).not.toContain('987654');
+  });
+
   it('no capability context: no address, so nothing', () => {
     const caps = callCapabilities(directory(), 'ann', { agent: 'ann', queue: 'q1' }, undefined as never);
     expect(failures(caps.crossQueueRequeue)).toEqual([
@@ -973,6 +985,7 @@ describe('decideCallAction: edges of the facts', () => {
     };
     expect(seen('max')).toEqual([true, "office_manager: ann's call is on its PBX"]);
     expect(seen('odd')).toEqual([false, "unknown scope 'weird'"]);
+    expect(canSeeCall(p, 'odd', { agent: 'ann' }).name).toBe('scope');
     expect(failures(callCapabilities(p, 'ann', { agent: 'ann' }, { ip: IP }).directTransfer)).toEqual([
       ['target', "no colleague ann may transfer to could take ann's call"],
     ]);
