@@ -461,8 +461,20 @@ describe('the call ends while the target rings', () => {
 
   // Open gap (docs/mutation.md, direct-transfer.ts): the phone's REFER and a transfer Asterisk executed
   // end the call but neither stops the round nor hangs up a warm partner.
-  it.todo("the agent's phone transferring the customer (REFER) while the target rings stops the round and releases the target's claim");
-  it.todo("the agent's phone transferring the customer with a warm partner in the call hangs up the partner and releases its claim");
+  // The round stopped by the phone's REFER or by Asterisk's own transfer: test/unit/dispatch/direct-transfer-exits.test.ts.
+  it("the agent's phone transferring the customer with a warm partner in the call hangs up the partner and releases its claim", () => {
+    const target = { context: 't', extension: '100', priority: 1 };
+    for (const e of [
+      { type: 'PhoneTransferRequested', at: 4000, to: '100', target },
+      { type: 'TransferredByPbx', at: 4000, to: '100' },
+    ] satisfies DispatchEvent[]) {
+      const { state, commands } = play(joined('warm').state, [e]);
+      expect(commands).toContainEqual({ type: 'HangupLeg', legId: 'd-t1-leg1', reason: 'normal' });
+      expect(commands.filter((c) => c.type === 'ReleaseClaim')).toEqual([{ type: 'ReleaseClaim', agentId: 'bob' }]);
+      expect(state).toMatchObject({ phase: 'done', result: 'TRANSFERRED', claimHeld: false });
+      expect(state.partner).toBeUndefined();
+    }
+  });
 
   it('a target device answering after the customer left is hung up normally', () => {
     const gone = play(answeredOn1('blind'), [{ type: 'CallerHungUp', at: 3050 }]);
