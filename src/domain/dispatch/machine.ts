@@ -65,6 +65,8 @@ export interface Leg {
   hangupReason?: string;
   /** Outcome for results: busy, congestion, unavailable, noanswer, answered, cancelled. */
   outcome?: 'busy' | 'congestion' | 'unavailable' | 'noanswer' | 'answered' | 'cancelled' | 'failed';
+  /** Its create request failed before its StasisStart: a StasisStart after that is a channel to hang up. */
+  createFailed?: boolean;
 }
 
 export interface DispatchConfig {
@@ -328,6 +330,13 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
 
   switch (event.type) {
     case 'LegStasisStarted': {
+      if (leg && leg.createFailed === true && leg.hangupReason === undefined) {
+        // Its create was reported failed (e.g. the answer timed out) yet Asterisk made the channel:
+        // nobody will dial or bridge it, so it must not be left in the app.
+        leg.hangupReason = 'normal';
+        commands.push({ type: 'HangupLeg', legId: leg.id, reason: 'normal' });
+        break;
+      }
       if (!leg || leg.status !== 'creating') break;
       if (s.phase !== 'ringing') {
         // Created before the winner answered; never dial it.
@@ -343,9 +352,12 @@ export function transition(prev: DispatchState, event: DispatchEvent): Step {
       break;
     }
     case 'LegCreateFailed': {
-      if (!leg || leg.status === 'ended' || leg.status === 'waiting') break;
+      // Only a leg still waiting for its StasisStart: once that came the channel exists (the create's
+      // answer was lost, e.g. timed out), and the leg goes on like any other.
+      if (!leg || leg.status !== 'creating') break;
       leg.status = 'ended';
       leg.outcome = 'unavailable';
+      leg.createFailed = true;
       checkAllFailed(s, event.at, commands);
       break;
     }

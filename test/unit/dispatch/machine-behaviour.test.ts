@@ -370,6 +370,29 @@ describe('phones failing', () => {
     ]);
   });
 
+  it("a create whose answer was lost after the phone's StasisStart (timed out) leaves it ringing: its answer still takes the call", () => {
+    const s = feed(start({ addresses: THREE.slice(0, 2) }).state, [
+      stasis(1),
+      { type: 'LegCreateFailed', legId: 'd-leg1', detail: 'timeout', at: 3 },
+    ]);
+    expect(s.last).toEqual([]);
+    expect(s.state.legs[0]!.status).toBe('created');
+    expect(s.state.legs[0]!.outcome).toBeUndefined();
+    const won = feed(s.state, [{ type: 'LegAnswered', legId: 'd-leg1', at: 4 }]);
+    expect(won.state).toMatchObject({ phase: 'bridging', winner: 'd-leg1' });
+  });
+
+  it('a channel that shows up after its create was reported failed is hung up, never dialled (nothing left in the app)', () => {
+    const failed = feed(start({ addresses: THREE.slice(0, 2) }).state, [
+      { type: 'LegCreateFailed', legId: 'd-leg1', detail: 'timeout', at: 3 },
+    ]);
+    const late = feed(failed.state, [stasis(1)]);
+    expect(late.last).toEqual([{ type: 'HangupLeg', legId: 'd-leg1', reason: 'normal' }]);
+    expect(late.state.legs[0]).toMatchObject({ status: 'ended', outcome: 'unavailable', hangupReason: 'normal' });
+    // Once only: a repeated StasisStart sends nothing more.
+    expect(feed(late.state, [stasis(1)]).last).toEqual([]);
+  });
+
   it('an end reported for a phone still waiting for its delay changes nothing (no such channel yet)', () => {
     const before = ringing();
     const step = transition(before, ended(3, 20));
