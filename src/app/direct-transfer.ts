@@ -121,6 +121,7 @@ export function createDirectTransfer(deps: DirectTransferDeps): DirectTransfer {
         at: deps.clock.now(),
         actor,
         action: 'directTransfer',
+        call: c.id,
         ...(c.queue === undefined ? {} : { queue: c.queue }),
         result,
         detail: {

@@ -215,6 +215,24 @@ function join(ctx: DispatchContext, r: Running, legId: string, bridgeId: string,
       // Losers are hung up by this step, before anything else is awaited.
       ctx.feed(s.id, { type: 'Bridged', at: now });
       if (r.state.answeredAt !== undefined) ctx.metrics.dispatchBridged({ server: ctx.server, ms: now - r.state.answeredAt });
+      // The call's story opens here (GET /v1/audit?call=): who answered, on which device, after how long.
+      // The dispatch's end writes the summary entry (action 'dispatch') when the call is over.
+      ctx.audit.enqueue({
+        kind: 'dispatch',
+        at: now,
+        actor: s.agentId,
+        action: 'answer',
+        call: s.id,
+        ...(s.queue === undefined ? {} : { queue: s.queue }),
+        result: 'answered',
+        detail: {
+          server: ctx.server,
+          caller: { channel: s.callerId, name: r.callerName },
+          endpoint: r.legEndpoint.get(legId),
+          channel: legId,
+          ringMs: (r.state.answeredAt ?? now) - s.startedAt,
+        },
+      });
       r.log.debug({ leg: legId, endpoint: r.legEndpoint.get(legId) }, 'caller bridged with the answering leg');
       ctx.record(r).catch(() => undefined);
     })
@@ -291,7 +309,7 @@ export function finished(ctx: DispatchContext, r: Running, result: string): void
     legOutcomes: detail.legs.map((l) => l.outcome),
   });
   ctx.emitter.emit('finished', { callId: s.id, agentId: s.agentId, result });
-  ctx.audit.enqueue({ kind: 'dispatch', at: now, actor: s.agentId, action: 'dispatch', result, detail });
+  ctx.audit.enqueue({ kind: 'dispatch', at: now, actor: s.agentId, action: 'dispatch', call: s.id, result, detail });
   ctx.store.deleteDispatch(s.id).catch(() => {
     ctx.leftovers.set(s.id, { agentId: s.agentId, release: ctx.leftovers.get(s.id)?.release ?? false });
   });
