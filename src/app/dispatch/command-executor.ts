@@ -212,11 +212,9 @@ function join(ctx: DispatchContext, r: Running, legId: string, bridgeId: string,
       if (ctx.running.get(s.id) !== r || r.state.winner !== legId) return;
       ctx.timeline(s.id, 'bridged', `caller bridged with ${r.legEndpoint.get(legId) ?? legId}`);
       const now = ctx.clock.now();
-      // Losers are hung up by this step, before anything else is awaited.
-      ctx.feed(s.id, { type: 'Bridged', at: now });
-      if (r.state.answeredAt !== undefined) ctx.metrics.dispatchBridged({ server: ctx.server, ms: now - r.state.answeredAt });
       // The call's story opens here (GET /v1/audit?call=): who answered, on which device, after how long.
-      // The dispatch's end writes the summary entry (action 'dispatch') when the call is over.
+      // The dispatch's end writes the summary entry (action 'dispatch') when the call is over. Written before the
+      // machine hears Bridged, so it precedes anything the call does once talking.
       ctx.audit.enqueue({
         kind: 'dispatch',
         at: now,
@@ -233,6 +231,9 @@ function join(ctx: DispatchContext, r: Running, legId: string, bridgeId: string,
           ringMs: (r.state.answeredAt ?? now) - s.startedAt,
         },
       });
+      // Losers are hung up by this step, before anything else is awaited.
+      ctx.feed(s.id, { type: 'Bridged', at: now });
+      if (r.state.answeredAt !== undefined) ctx.metrics.dispatchBridged({ server: ctx.server, ms: now - r.state.answeredAt });
       r.log.debug({ leg: legId, endpoint: r.legEndpoint.get(legId) }, 'caller bridged with the answering leg');
       ctx.record(r).catch(() => undefined);
     })
