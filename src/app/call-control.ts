@@ -252,7 +252,7 @@ export function createCallControl(deps: CallControlDeps): CallControlService {
       }),
     );
     const target = req.action === 'transfer' ? req.to : req.action === 'requeue' ? (req.queue ?? c.queue) : undefined;
-    const base = { actor: req.actor, action, ...(c.queue === undefined ? {} : { queue: c.queue }) };
+    const base = { actor: req.actor, action, call: c.id, ...(c.queue === undefined ? {} : { queue: c.queue }) };
     const detail = { call: req.callId, agent: side.agent, server: c.server, ...(target === undefined ? {} : { target }), decision };
     const record = (result: string, extra: Record<string, unknown> = {}): Promise<string | undefined> =>
       deps.audit.append({ kind: 'call-action', at: deps.clock.now(), ...base, result, detail: { ...detail, ...extra } });
@@ -319,6 +319,7 @@ export function createCallControl(deps: CallControlDeps): CallControlService {
       at: deps.clock.now(),
       actor: c.agent,
       action,
+      call: callId,
       ...(c.queue === undefined ? {} : { queue: c.queue }),
       result: decision.allowed ? 'ok' : 'violation',
       detail: { call: callId, agent: c.agent, server: c.server, source: 'phone', decision },

@@ -121,6 +121,7 @@ export function createDirectTransfer(deps: DirectTransferDeps): DirectTransfer {
         at: deps.clock.now(),
         actor,
         action: 'directTransfer',
+        call: c.id,
         ...(c.queue === undefined ? {} : { queue: c.queue }),
         result,
         detail: {
@@ -167,8 +168,11 @@ export function createDirectTransfer(deps: DirectTransferDeps): DirectTransfer {
     const auditId = await record('ringing', { devices: started.devices });
     log.info({ actor, call: c.id, target: started.target, mode: req.mode, devices: started.devices }, 'direct transfer started');
     const told = outcome.then(async (e) => {
-      await record(e.outcome, e.outcome === 'answered' ? { device: e.endpoint } : { why: e.result }).catch(() => undefined);
-      if (e.outcome === 'answered' && req.mode === 'blind') await record('released', { released: c.agent }).catch(() => undefined);
+      // Both issued in this tick, in order: the Store takes them in issue order, so a customer hanging
+      // up right after the answer cannot end the call's audit story before them.
+      const written = [record(e.outcome, e.outcome === 'answered' ? { device: e.endpoint } : { why: e.result })];
+      if (e.outcome === 'answered' && req.mode === 'blind') written.push(record('released', { released: c.agent }));
+      await Promise.all(written.map((w) => w.catch(() => undefined)));
       return e;
     });
     return {

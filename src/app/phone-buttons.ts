@@ -111,6 +111,7 @@ export function createPhoneButtons(deps: PhoneButtonsDeps): PhoneButtons {
         at: deps.clock.now(),
         actor: c.agent,
         action: 'transfer',
+        call: c.id,
         ...(c.queue === undefined ? {} : { queue: c.queue }),
         result,
         detail: { ...detail, ...extra },

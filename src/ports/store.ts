@@ -89,6 +89,12 @@ export interface AuditEntryInput {
   action?: string;
   extension?: string;
   queue?: string;
+  /**
+   * The call (dispatch id) the entry is about, on every dispatch and call-action entry: what
+   * `queryAudit({ call })` finds. Entries written before this field existed have none (the id may
+   * sit in detail.call) and are not found by a call filter.
+   */
+  call?: string;
   /** e.g. 'allowed' | 'denied' | 'applied' | 'failed' | 'answered' | 'noanswer' */
   result: string;
   /** everything else: request, decision with reasons, AMI result, legs… */
@@ -105,6 +111,8 @@ export interface AuditFilter {
   action?: string;
   extension?: string;
   queue?: string;
+  /** only entries about this call (AuditEntryInput.call) */
+  call?: string;
   result?: string;
   since?: number;
   until?: number;

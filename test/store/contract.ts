@@ -190,6 +190,41 @@ export function storeContract(name: string, make: (opts: { auditMaxLength: numbe
         expect(new Set(all.map((e) => e.id)).size).toBe(30);
       });
 
+      it("tells one call's story: only that call's entries, newest first, with the other filters and a limit", async () => {
+        const story = [
+          { call: 'c1', kind: 'dispatch', action: 'answer', result: 'answered' },
+          { call: 'c2', kind: 'dispatch', action: 'answer', result: 'answered' },
+          { call: 'c1', kind: 'call-action', action: 'hold', result: 'ok' },
+          { kind: 'queue-op', action: 'pause', result: 'ok' },
+          { call: 'c1', kind: 'call-action', action: 'transfer', result: 'denied' },
+          { call: 'c2', kind: 'dispatch', action: 'dispatch', result: 'ANSWERED' },
+          { call: 'c1', kind: 'dispatch', action: 'dispatch', result: 'ANSWERED' },
+        ] as const;
+        for (const [i, e] of story.entries()) await s.appendAudit(entry(i, e));
+        // An entry written before the field existed names its call only in detail: not found by the filter.
+        await s.appendAudit(entry(7, { kind: 'call-action', action: 'hold', detail: { i: 7, call: 'old' } }));
+        const c1 = await s.queryAudit({ call: 'c1' });
+        expect(c1.map((e) => [e.call, e.action, e.result])).toEqual([
+          ['c1', 'dispatch', 'ANSWERED'],
+          ['c1', 'transfer', 'denied'],
+          ['c1', 'hold', 'ok'],
+          ['c1', 'answer', 'answered'],
+        ]);
+        expect(new Set(c1.map((e) => e.id)).size).toBe(4);
+        expect((await s.queryAudit({ call: 'c2' })).map((e) => e.detail.i)).toEqual([5, 1]);
+        expect((await s.queryAudit({ call: 'c1', kind: 'call-action' })).map((e) => e.detail.i)).toEqual([4, 2]);
+        expect((await s.queryAudit({ call: 'c1', limit: 2 })).map((e) => e.detail.i)).toEqual([6, 4]);
+        expect(await s.queryAudit({ call: 'old' })).toEqual([]);
+        expect(await s.queryAudit({ call: 'nobody' })).toEqual([]);
+        expect((await s.queryAudit({ limit: 100 })).length).toBe(8);
+      });
+
+      it("a call's entries dropped by the length cap are no longer in its story", async () => {
+        for (let i = 0; i < 60; i++) await s.appendAudit(entry(i, { call: i % 2 === 0 ? 'even' : 'odd' }));
+        const even = await s.queryAudit({ call: 'even', limit: 1000 });
+        expect(even.map((e) => e.detail.i)).toEqual(Array.from({ length: 25 }, (_, k) => 58 - 2 * k));
+      });
+
       it('keeps at most its length cap, dropping the oldest', async () => {
         for (let i = 0; i < 60; i++) await s.appendAudit(entry(i, { actor: 'x', result: 'ok' }));
         const kept = await s.queryAudit({ limit: 1000 });

@@ -50,6 +50,30 @@ describe('Redis Store specifics', () => {
     }
   });
 
+  it("a call's entries are found through its index, which expires, and by a scan when the index is gone", async () => {
+    const prefix = uniquePrefix();
+    const clock = systemClock();
+    const store = await createRedisStore({ url: REDIS_URL, prefix, tenant: 't1', clock });
+    const { Redis } = await import('ioredis');
+    const r = new Redis(REDIS_URL);
+    try {
+      const at = clock.now();
+      const ids = [];
+      for (const [i, call] of ['c1', 'c2', 'c1'].entries())
+        ids.push(await store.appendAudit({ kind: 'call-action', at: at + i, action: 'hold', call, result: 'ok', detail: { i } }));
+      const index = `${prefix}:{t1}:audit-call:c1`;
+      expect(await r.lrange(index, 0, -1)).toEqual([ids[0], ids[2]]);
+      expect(await r.pttl(index)).toBeGreaterThan(24 * 3600 * 1000);
+      // The index gone (expired, or entries written before it existed): the same answer by a scan.
+      await r.del(index);
+      expect((await store.queryAudit({ call: 'c1' })).map((e) => e.detail.i)).toEqual([2, 0]);
+    } finally {
+      r.disconnect();
+      await store.close();
+      await deletePrefix(prefix);
+    }
+  });
+
   it('an unreachable Redis fails start-up with AGENTGATE_ERR_STORE naming the address', async () => {
     await expect(createRedisStore({ url: 'redis://127.0.0.1:1', clock: systemClock() })).rejects.toMatchObject({
       code: 'AGENTGATE_ERR_STORE',

@@ -99,6 +99,14 @@ export const AuditQuery = Type.Object(
     action: Type.Optional(Text({ maxLength: 64 })),
     extension: Type.Optional(Text({ maxLength: 64 })),
     queue: Type.Optional(Text({ maxLength: 128 })),
+    call: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        pattern: '^[A-Za-z0-9._-]+$',
+        description: "one call's entries (the call id of GET /v1/calls): its story, newest first",
+      }),
+    ),
     result: Type.Optional(Text({ maxLength: 64 })),
     since: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch' })),
     until: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch' })),
@@ -343,6 +351,9 @@ export const AuditEntry = Closed(
     action: Type.Optional(Type.String()),
     extension: Type.Optional(Type.String()),
     queue: Type.Optional(Type.String()),
+    call: Type.Optional(
+      Type.String({ description: 'the call (dispatch id) the entry is about; absent on older entries and on entries about no call' }),
+    ),
     result: Type.String(),
     detail: Type.Object(
       {},

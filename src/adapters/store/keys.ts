@@ -8,6 +8,8 @@ export interface KeySpace {
   once(key: string): string;
   dispatches(): string;
   audit(): string;
+  /** The audit stream ids of one call's entries, oldest first (redis.ts APPEND_AUDIT). */
+  auditCall(callId: string): string;
   tokens(): string;
   policy(): string;
   /** Everything under this key space (tests clean up with it). */
@@ -22,6 +24,7 @@ export function keySpace(prefix = 'agentgate', tenant = 'default'): KeySpace {
     once: (k) => `${base}:once:${k}`,
     dispatches: () => `${base}:dispatches`,
     audit: () => `${base}:audit`,
+    auditCall: (id) => `${base}:audit-call:${id}`,
     tokens: () => `${base}:tokens`,
     policy: () => `${base}:policy`,
     pattern: () => `${base}:*`,

@@ -167,6 +167,7 @@ export function matchesAudit(e: AuditEntryInput, f: AuditFilter): boolean {
   if (f.action !== undefined && e.action !== f.action) return false;
   if (f.extension !== undefined && e.extension !== f.extension) return false;
   if (f.queue !== undefined && e.queue !== f.queue) return false;
+  if (f.call !== undefined && e.call !== f.call) return false;
   if (f.result !== undefined && e.result !== f.result) return false;
   if (f.since !== undefined && e.at < f.since) return false;
   if (f.until !== undefined && e.at > f.until) return false;

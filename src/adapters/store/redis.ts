@@ -87,6 +87,24 @@ redis.call('HSET', KEYS[1], 'version', ARGV[1], 'doc', ARGV[2])
 return {1, tonumber(ARGV[1])}
 `;
 
+/**
+ * KEYS[1] audit stream, KEYS[2] the call's index list. ARGV[1] stream MAXLEN, ARGV[2] entry JSON,
+ * ARGV[3] index TTL ms. Appends the entry and its stream id to the call's index in one step.
+ * Returns the stream id.
+ */
+const APPEND_CALL_AUDIT = `
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], '*', 'e', ARGV[2])
+redis.call('RPUSH', KEYS[2], id)
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return id
+`;
+
+/**
+ * How long a call's audit index outlives its last entry. A query for a call whose index is gone
+ * (expired, or entries from before the index existed) scans the stream instead: slower, same answer.
+ */
+const AUDIT_CALL_INDEX_TTL_MS = 30 * 24 * 3600 * 1000;
+
 export interface RedisStoreOptions {
   url: string;
   prefix?: string;
@@ -106,6 +124,7 @@ type Scripted = Redis & {
   agPutPolicy(k1: string, expected: number, doc: string): Promise<[number, number]>;
   agRestorePolicy(k1: string, version: number, doc: string): Promise<[number, number]>;
   agAdopt(k1: string, k2: string, id: string, expected: string, next: string): Promise<number>;
+  agAppendCallAudit(k1: string, k2: string, maxLen: number, json: string, ttlMs: number): Promise<string>;
 };
 
 function storeError(err: unknown): AgentgateError {
@@ -141,6 +160,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
   redis.defineCommand('agPutPolicy', { numberOfKeys: 1, lua: PUT_POLICY });
   redis.defineCommand('agRestorePolicy', { numberOfKeys: 1, lua: RESTORE_POLICY });
   redis.defineCommand('agAdopt', { numberOfKeys: 2, lua: ADOPT });
+  redis.defineCommand('agAppendCallAudit', { numberOfKeys: 2, lua: APPEND_CALL_AUDIT });
   try {
     await redis.connect();
     await redis.ping();
@@ -221,12 +241,31 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
 
     appendAudit: (entry: AuditEntryInput) =>
       wrap(async () => {
-        const id = await redis.xadd(keys.audit(), 'MAXLEN', String(auditMax), '*', 'e', JSON.stringify(entry));
+        const json = JSON.stringify(entry);
+        if (entry.call !== undefined)
+          return redis.agAppendCallAudit(keys.audit(), keys.auditCall(entry.call), auditMax, json, AUDIT_CALL_INDEX_TTL_MS);
+        const id = await redis.xadd(keys.audit(), 'MAXLEN', String(auditMax), '*', 'e', json);
         return id ?? '';
       }),
     queryAudit: (filter: AuditFilter) =>
       wrap(async () => {
         const limit = filter.limit ?? 100;
+        if (filter.call !== undefined) {
+          // One call's entries through its index (ids trimmed from the stream meanwhile read as nothing).
+          const ids = await redis.lrange(keys.auditCall(filter.call), 0, -1);
+          if (ids.length > 0) {
+            const out: AuditEntry[] = [];
+            const pages = await Promise.all(ids.reverse().map((id) => redis.xrange(keys.audit(), id, id)));
+            for (const [id, fields] of pages.flat()) {
+              const json = fields[1];
+              if (json === undefined) continue;
+              const e = JSON.parse(json) as AuditEntryInput;
+              if (matchesAudit(e, filter)) out.push({ ...e, id });
+              if (out.length >= limit) break;
+            }
+            return out;
+          }
+        }
         const out: AuditEntry[] = [];
         let end = '+';
         // Newest first, in pages; entries are appended in time order, so stop once older than `since`.

@@ -212,6 +212,25 @@ function join(ctx: DispatchContext, r: Running, legId: string, bridgeId: string,
       if (ctx.running.get(s.id) !== r || r.state.winner !== legId) return;
       ctx.timeline(s.id, 'bridged', `caller bridged with ${r.legEndpoint.get(legId) ?? legId}`);
       const now = ctx.clock.now();
+      // The call's story opens here (GET /v1/audit?call=): who answered, on which device, after how long.
+      // The dispatch's end writes the summary entry (action 'dispatch') when the call is over. Written before the
+      // machine hears Bridged, so it precedes anything the call does once talking.
+      ctx.audit.enqueue({
+        kind: 'dispatch',
+        at: now,
+        actor: s.agentId,
+        action: 'answer',
+        call: s.id,
+        ...(s.queue === undefined ? {} : { queue: s.queue }),
+        result: 'answered',
+        detail: {
+          server: ctx.server,
+          caller: { channel: s.callerId, name: r.callerName },
+          endpoint: r.legEndpoint.get(legId),
+          channel: legId,
+          ringMs: (r.state.answeredAt ?? now) - s.startedAt,
+        },
+      });
       // Losers are hung up by this step, before anything else is awaited.
       ctx.feed(s.id, { type: 'Bridged', at: now });
       if (r.state.answeredAt !== undefined) ctx.metrics.dispatchBridged({ server: ctx.server, ms: now - r.state.answeredAt });
@@ -291,7 +310,7 @@ export function finished(ctx: DispatchContext, r: Running, result: string): void
     legOutcomes: detail.legs.map((l) => l.outcome),
   });
   ctx.emitter.emit('finished', { callId: s.id, agentId: s.agentId, result });
-  ctx.audit.enqueue({ kind: 'dispatch', at: now, actor: s.agentId, action: 'dispatch', result, detail });
+  ctx.audit.enqueue({ kind: 'dispatch', at: now, actor: s.agentId, action: 'dispatch', call: s.id, result, detail });
   ctx.store.deleteDispatch(s.id).catch(() => {
     ctx.leftovers.set(s.id, { agentId: s.agentId, release: ctx.leftovers.get(s.id)?.release ?? false });
   });

@@ -80,6 +80,7 @@ export function createPhoneEvents(ctx: DispatchContext): PhoneEvents {
       at: ctx.clock.now(),
       actor: s.agentId,
       action: 'transfer',
+      call: s.id,
       ...(s.queue === undefined ? {} : { queue: s.queue }),
       result: 'uncontrolled',
       detail: {

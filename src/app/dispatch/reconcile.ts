@@ -96,6 +96,7 @@ export async function cleanUp(ctx: DispatchContext, d: DispatchRecord, states: M
     at: ctx.clock.now(),
     actor: d.agentId,
     action: 'dispatch',
+    call: d.id,
     result: 'RECOVERED',
     detail: { server: ctx.server, caller: d.callerChannelId, legs: d.legChannelIds, why },
   });
@@ -189,6 +190,7 @@ export async function endWatched(ctx: DispatchContext, id: string, gone: string)
     at: ctx.clock.now(),
     actor: d.agentId,
     action: 'dispatch',
+    call: id,
     result: 'ANSWERED',
     detail: {
       server: ctx.server,

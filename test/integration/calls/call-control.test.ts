@@ -343,8 +343,12 @@ describe('leaving the call', () => {
       3000,
       'agent leg hung up',
     );
-    await until(async () => (await store.queryAudit({ kind: 'dispatch', actor: 'alice' })).length > 0, 3000, 'dispatch audited');
-    const [d] = await store.queryAudit({ kind: 'dispatch', actor: 'alice', limit: 1 });
+    await until(
+      async () => (await store.queryAudit({ kind: 'dispatch', action: 'dispatch', actor: 'alice' })).length > 0,
+      3000,
+      'dispatch audited',
+    );
+    const [d] = await store.queryAudit({ kind: 'dispatch', action: 'dispatch', actor: 'alice', limit: 1 });
     expect(d).toMatchObject({ result: 'AGENT_HANGUP', detail: { hungUpBy: 'agent' } });
   });
 
@@ -367,8 +371,12 @@ describe('leaving the call', () => {
     expect(ended.variables).toMatchObject({ AGENTGATE_RESULT: 'TRANSFERRED', AGENTGATE_TRANSFER_TO: '0612345678' });
     await until(() => agentLeg('2001') === undefined && sim.pbx.bridges().length === 0, 3000, 'agent leg and bridge gone');
     await until(async () => (await store.leaseHolder('agent:alice')) === null, 3000, 'claim released');
-    await until(async () => (await store.queryAudit({ kind: 'dispatch', actor: 'alice' })).length > 0, 3000, 'dispatch audited');
-    const [d] = await store.queryAudit({ kind: 'dispatch', actor: 'alice', limit: 1 });
+    await until(
+      async () => (await store.queryAudit({ kind: 'dispatch', action: 'dispatch', actor: 'alice' })).length > 0,
+      3000,
+      'dispatch audited',
+    );
+    const [d] = await store.queryAudit({ kind: 'dispatch', action: 'dispatch', actor: 'alice', limit: 1 });
     expect(d).toMatchObject({ result: 'TRANSFERRED', detail: { transferTo: '0612345678' } });
     const [a] = await store.queryAudit({ kind: 'call-action', actor: 'alice' });
     expect(a).toMatchObject({ action: 'transfer', result: 'ok', detail: { target: '0612345678', ended: 'TRANSFERRED' } });

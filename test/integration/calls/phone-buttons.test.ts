@@ -105,8 +105,7 @@ const calls = async (): Promise<CallJson[]> => {
 };
 const metric = async (name: string): Promise<number> => sampleValue(await (await fetch(`${daemon.httpUrl}/metrics`)).text(), name) ?? 0;
 /** The call-action audit of one call, newest first. */
-const audits = async (actor: string, call: string) =>
-  (await store.queryAudit({ kind: 'call-action', actor })).filter((a) => (a.detail as { call?: string } | undefined)?.call === call);
+const audits = (actor: string, call: string) => store.queryAudit({ kind: 'call-action', actor, call });
 
 /** A customer calls `agent`; resolves once they talk, with the call id and the agent's leg. */
 async function talking(agent: string, resource: string): Promise<{ call: SimCall; id: string; leg: string }> {

@@ -187,7 +187,10 @@ describe("a dead instance's dispatches are adopted by a live one (#12.5)", () =>
     await until(() => sim.pbx.channels().length === 0, 2000, 'legs hung up');
     await until(async () => (await b.listDispatches()).length === 0, 2000, 'record removed');
     expect(await b.leaseHolder('agent:alice')).toBeNull();
-    expect(await b.queryAudit({ kind: 'dispatch', result: 'RECOVERED' })).toHaveLength(1);
+    const recovered = await b.queryAudit({ kind: 'dispatch', result: 'RECOVERED' });
+    expect(recovered).toHaveLength(1);
+    // Never answered: the call's story is only its recovery, written by the survivor.
+    expect(await b.queryAudit({ call: recovered[0]!.call! })).toEqual(recovered);
   });
 
   it('talking: the conversation is NOT cut; the survivor holds the claim while it lasts and, when the caller hangs up, hangs up the agent and frees everything', async () => {
@@ -226,6 +229,11 @@ describe("a dead instance's dispatches are adopted by a live one (#12.5)", () =>
       'record and claim gone',
     );
     expect(await b.queryAudit({ kind: 'dispatch', result: 'ANSWERED' })).toHaveLength(1);
+    // One story across both instances: answered under inst-a, ended under inst-b (newest first).
+    expect((await b.queryAudit({ call: dispatchId })).map((e) => [e.action, e.result, e.actor, e.detail.adopted])).toEqual([
+      ['dispatch', 'ANSWERED', 'alice', true],
+      ['answer', 'answered', 'alice', undefined],
+    ]);
   });
 
   it('talking when the process restarts with the same id: the call goes on; when the agent hangs up the caller is hung up at once', async () => {

@@ -51,8 +51,8 @@ for (const kind of ['memory', 'redis'] as StoreKind[]) {
       expect(ended.how).toBe('hungup');
       await until(() => sim.pbx.bridges().length === 0, 3000, 'bridge destroyed');
       expect(sim.pbx.channels()).toEqual([]);
-      await until(async () => (await store.queryAudit({ kind: 'dispatch' })).length === 1, 3000, 'audit');
-      const [audit] = await store.queryAudit({ kind: 'dispatch' });
+      await until(async () => (await store.queryAudit({ kind: 'dispatch', action: 'dispatch' })).length === 1, 3000, 'audit');
+      const [audit] = await store.queryAudit({ kind: 'dispatch', action: 'dispatch' });
       expect(audit).toMatchObject({ actor: 'alice', result: 'ANSWERED', detail: { winner: 'PJSIP/2002', hungUpBy: 'agent' } });
       expect((audit!.detail.legs as unknown[]).length).toBe(3);
     });

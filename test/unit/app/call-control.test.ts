@@ -170,7 +170,7 @@ describe('call control use case (fake PBX)', () => {
     await flush();
     expect(after(mark)).toEqual([]);
     expect(cc.list('alice')).toEqual([]);
-    const dispatches = await store.queryAudit({ kind: 'dispatch' });
+    const dispatches = await store.queryAudit({ kind: 'dispatch', action: 'dispatch' });
     expect(dispatches.map((d) => d.result)).toEqual(['AGENT_HANGUP']);
     expect(logs.lines.filter((l) => (l.level ?? 0) >= 50)).toEqual([]);
   });
