@@ -18,6 +18,20 @@ import { silentLogger } from '../../src/log.js';
 import type { Store } from '../../src/ports/store.js';
 import { until } from './dispatch-harness.js';
 
+/** A directory agent (name = id): inbound on, plus `flags`; in `group`, with extension `ext`. */
+export function agent(id: string, group: string, addresses: string[], flags: Record<string, unknown>, ext: string) {
+  return {
+    id,
+    name: id,
+    role: 'agent',
+    scope: 'call_center_agent',
+    groups: [group],
+    extensions: [ext],
+    addresses,
+    flags: { inbound: true, ...flags },
+  };
+}
+
 export interface CallsRigOptions {
   /** instance.id of the daemon. */
   instance: string;

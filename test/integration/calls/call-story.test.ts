@@ -8,18 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../../src/sim/index.js';
 import type { Store } from '../../../src/ports/store.js';
 import { until } from '../../support/dispatch-harness.js';
-import { callsRig } from '../../support/calls-rig.js';
-
-const agent = (id: string, addresses: string[], flags: Record<string, unknown>, ext: string) => ({
-  id,
-  name: id,
-  role: 'agent',
-  scope: 'call_center_agent',
-  groups: ['support-team'],
-  extensions: [ext],
-  addresses,
-  flags: { inbound: true, ...flags },
-});
+import { agent, callsRig } from '../../support/calls-rig.js';
 
 const rig = callsRig({
   instance: 'story-test',
@@ -27,8 +16,8 @@ const rig = callsRig({
   directory: {
     users: [
       // alice may hold and hand a call to a colleague of her group, not transfer it to a number.
-      agent('alice', ['PJSIP/2001'], { hold: true, hangup: true, directTransfer: 'own_group' }, '1001'),
-      agent('carol', ['PJSIP/2002'], { hangup: true }, '1002'),
+      agent('alice', 'support-team', ['PJSIP/2001'], { hold: true, hangup: true, directTransfer: 'own_group' }, '1001'),
+      agent('carol', 'support-team', ['PJSIP/2002'], { hangup: true }, '1002'),
       { id: 'olivia', name: 'Olivia', role: 'manager', scope: 'office_manager', flags: {} },
     ],
     groups: [{ id: 'support-team', members: ['alice', 'carol'] }],

@@ -9,31 +9,24 @@ import type { Simulator } from '../../../src/sim/index.js';
 import type { Daemon } from '../../../src/daemon.js';
 import type { Store } from '../../../src/ports/store.js';
 import { until } from '../../support/dispatch-harness.js';
-import { callsRig } from '../../support/calls-rig.js';
+import { agent, callsRig } from '../../support/calls-rig.js';
 
 const USERS = ['alice', 'carol', 'dave', 'erin', 'frank', 'olivia'];
 
-const agent = (id: string, group: string, addresses: string[], flags: Record<string, unknown>, ext: string) => ({
-  id,
-  name: id,
-  role: 'agent',
-  scope: 'call_center_agent',
-  groups: [group],
-  extensions: [ext],
-  addresses,
-  flags: { inbound: true, hangup: true, endForAll: true, ...flags },
-});
+/** Every agent here may hang up and end a call. */
+const colleague = (id: string, group: string, addresses: string[], flags: Record<string, unknown>, ext: string) =>
+  agent(id, group, addresses, { hangup: true, endForAll: true, ...flags }, ext);
 
 const rig = callsRig({
   instance: 'direct-test',
   users: USERS,
   directory: {
     users: [
-      agent('alice', 'support-team', ['PJSIP/2001'], { directTransfer: 'own_group' }, '1001'),
-      agent('carol', 'support-team', ['PJSIP/2002', 'PJSIP/2012'], {}, '1002'),
-      agent('dave', 'sales-team', ['PJSIP/2003'], {}, '1003'),
-      agent('erin', 'support-team', ['PJSIP/2004'], { directTransfer: 'disabled' }, '1004'),
-      agent('frank', 'support-team', ['PJSIP/2005'], { directTransfer: 'any_logged_in' }, '1005'),
+      colleague('alice', 'support-team', ['PJSIP/2001'], { directTransfer: 'own_group' }, '1001'),
+      colleague('carol', 'support-team', ['PJSIP/2002', 'PJSIP/2012'], {}, '1002'),
+      colleague('dave', 'sales-team', ['PJSIP/2003'], {}, '1003'),
+      colleague('erin', 'support-team', ['PJSIP/2004'], { directTransfer: 'disabled' }, '1004'),
+      colleague('frank', 'support-team', ['PJSIP/2005'], { directTransfer: 'any_logged_in' }, '1005'),
       { id: 'olivia', name: 'Olivia', role: 'manager', scope: 'office_manager', flags: {} },
     ],
     groups: [
