@@ -5,124 +5,80 @@
  * left), on the answers, and on the audit.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Simulator, type SimCall } from '../../../src/sim/index.js';
-import { validateConfig } from '../../../src/config/load.js';
-import { startDaemon, type Daemon } from '../../../src/daemon.js';
-import { createMemoryStore } from '../../../src/adapters/store/memory.js';
-import { systemClock } from '../../../src/ports/clock.js';
-import { silentLogger } from '../../../src/log.js';
+import type { Simulator } from '../../../src/sim/index.js';
 import type { Store } from '../../../src/ports/store.js';
 import { until } from '../../support/dispatch-harness.js';
-
-let sim: Simulator;
-let daemon: Daemon;
-let store: Store;
-const token: Record<string, string> = {};
+import { callsRig } from '../../support/calls-rig.js';
 
 const ALL = { hold: true, hangup: true, transfer: true, requeue: true, crossQueueRequeue: true, endForAll: true };
 
-beforeAll(async () => {
-  sim = await Simulator.start();
-  for (const [ep, ms] of [
-    ['PJSIP/2001', 50],
-    ['PJSIP/2002', 50],
-    ['PJSIP/2003', 50],
-  ] as const)
-    sim.setEndpoint(ep, { kind: 'answer', afterMs: ms });
-  const config = validateConfig({
-    instance: { id: 'calls-test' },
-    servers: [
+const rig = callsRig({
+  instance: 'calls-test',
+  users: ['alice', 'carol', 'dave', 'sam', 'sue', 'olivia'],
+  answering: { 'PJSIP/2001': 50, 'PJSIP/2002': 50, 'PJSIP/2003': 50 },
+  calls: { holdAlertSec: 60, requeue: { sales: { context: 'queues', extension: 'sales-line', priority: 2 } } },
+  directory: {
+    users: [
       {
-        name: 'pbx1',
-        ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 },
-        ami: { host: '127.0.0.1', port: sim.amiPort, username: 'agentgate', secret: 'secret' },
+        id: 'alice',
+        name: 'Alice',
+        role: 'agent',
+        scope: 'call_center_agent',
+        groups: ['support-team'],
+        extensions: ['1001'],
+        addresses: ['PJSIP/2001'],
+        flags: { inbound: true, hold: true, hangup: true, transfer: true, requeue: true, crossQueueRequeue: true },
       },
+      {
+        id: 'carol',
+        name: 'Carol',
+        role: 'agent',
+        scope: 'call_center_agent',
+        groups: ['support-team'],
+        extensions: ['1002'],
+        addresses: ['PJSIP/2002'],
+        flags: { inbound: true },
+      },
+      {
+        id: 'dave',
+        name: 'Dave',
+        role: 'agent',
+        scope: 'call_center_agent',
+        groups: ['sales-team'],
+        extensions: ['1003'],
+        addresses: ['PJSIP/2003'],
+        flags: { inbound: true, ...ALL },
+      },
+      {
+        id: 'sam',
+        name: 'Sam',
+        role: 'supervisor',
+        scope: 'call_center_supervisor',
+        flags: { hold: true, hangup: true, endForAll: true },
+      },
+      { id: 'sue', name: 'Sue', role: 'supervisor', scope: 'call_center_supervisor', flags: ALL },
+      { id: 'olivia', name: 'Olivia', role: 'manager', scope: 'office_manager', flags: { ...ALL, internationalTransfer: true } },
     ],
-    http: { enabled: true, host: '127.0.0.1', port: 0, rateLimit: { max: 100_000, timeWindowMs: 1000 } },
-    dispatch: { answer: 'late', ringTimeoutSec: 10 },
-    calls: { holdAlertSec: 60, requeue: { sales: { context: 'queues', extension: 'sales-line', priority: 2 } } },
-    directory: {
-      users: [
-        {
-          id: 'alice',
-          name: 'Alice',
-          role: 'agent',
-          scope: 'call_center_agent',
-          groups: ['support-team'],
-          extensions: ['1001'],
-          addresses: ['PJSIP/2001'],
-          flags: { inbound: true, hold: true, hangup: true, transfer: true, requeue: true, crossQueueRequeue: true },
-        },
-        {
-          id: 'carol',
-          name: 'Carol',
-          role: 'agent',
-          scope: 'call_center_agent',
-          groups: ['support-team'],
-          extensions: ['1002'],
-          addresses: ['PJSIP/2002'],
-          flags: { inbound: true },
-        },
-        {
-          id: 'dave',
-          name: 'Dave',
-          role: 'agent',
-          scope: 'call_center_agent',
-          groups: ['sales-team'],
-          extensions: ['1003'],
-          addresses: ['PJSIP/2003'],
-          flags: { inbound: true, ...ALL },
-        },
-        {
-          id: 'sam',
-          name: 'Sam',
-          role: 'supervisor',
-          scope: 'call_center_supervisor',
-          flags: { hold: true, hangup: true, endForAll: true },
-        },
-        { id: 'sue', name: 'Sue', role: 'supervisor', scope: 'call_center_supervisor', flags: ALL },
-        { id: 'olivia', name: 'Olivia', role: 'manager', scope: 'office_manager', flags: { ...ALL, internationalTransfer: true } },
-      ],
-      groups: [
-        { id: 'support-team', members: ['alice', 'carol'], supervisors: ['sam'] },
-        { id: 'sales-team', members: ['dave'], supervisors: ['sue'] },
-      ],
-      extensions: [
-        { id: '1001', interface: 'PJSIP/1001' },
-        { id: '1002', interface: 'PJSIP/1002' },
-        { id: '1003', interface: 'PJSIP/1003' },
-      ],
-      queues: [{ id: 'support' }, { id: 'sales' }],
-      grants: [{ id: 'olivia-queues', subject: 'user:olivia', actions: ['login', 'logout'], targets: ['user:alice', 'queue:sales'] }],
-    },
-  });
-  store = createMemoryStore({ clock: systemClock() });
-  daemon = await startDaemon(config, { store, logger: silentLogger() });
-  for (const u of ['alice', 'carol', 'dave', 'sam', 'sue', 'olivia']) token[u] = await daemon.tokens.issue(u, 't');
+    groups: [
+      { id: 'support-team', members: ['alice', 'carol'], supervisors: ['sam'] },
+      { id: 'sales-team', members: ['dave'], supervisors: ['sue'] },
+    ],
+    extensions: [
+      { id: '1001', interface: 'PJSIP/1001' },
+      { id: '1002', interface: 'PJSIP/1002' },
+      { id: '1003', interface: 'PJSIP/1003' },
+    ],
+    queues: [{ id: 'support' }, { id: 'sales' }],
+    grants: [{ id: 'olivia-queues', subject: 'user:olivia', actions: ['login', 'logout'], targets: ['user:alice', 'queue:sales'] }],
+  },
 });
-afterAll(async () => {
-  await daemon?.stop();
-  await sim?.stop();
-});
-afterEach(async () => {
-  // Every test leaves nothing behind: no channel, no bridge, no claim.
-  for (const c of sim.pbx.channels()) sim.pbx.remoteHangup(c.id, 16);
-  await until(() => sim.pbx.channels().length === 0 && sim.pbx.bridges().length === 0, 3000, 'PBX clean');
-  await until(async () => (await store.leaseHolder('agent:alice')) === null, 3000, 'alice free');
-});
+let sim: Simulator;
+let store: Store;
+beforeAll(async () => ({ sim, store } = await rig.start()));
+afterAll(() => rig.stop());
+afterEach(() => rig.clean(['alice']));
 
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
-async function api(user: string, method: string, path: string, body?: unknown): Promise<Answer> {
-  const r = await fetch(`${daemon.httpUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token[user]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-}
+const { api, talking } = rig;
 interface CallJson {
   id: string;
   agent: string;
@@ -138,23 +94,7 @@ interface CallJson {
     { allowed: boolean; reasons: Array<{ name: string; passed: boolean; detail: string }> }
   >;
 }
-const calls = async (user: string): Promise<CallJson[]> => (await api(user, 'GET', '/v1/calls')).body.calls as CallJson[];
-
-/** A customer calls `agent` (from `queue`); resolves once they talk, with the call id. */
-async function talking(agent: string, queue?: string): Promise<{ call: SimCall; id: string }> {
-  const call = await sim.dialIn({ args: ['dispatch', agent, '10', ...(queue === undefined ? [] : [queue])], callerNumber: '5550100' });
-  let id = '';
-  await until(
-    async () => {
-      const c = (await calls('olivia')).find((x) => x.agent === agent && x.state === 'talking');
-      id = c?.id ?? '';
-      return c !== undefined;
-    },
-    5000,
-    `${agent} talking`,
-  );
-  return { call, id };
-}
+const calls = (user: string): Promise<CallJson[]> => rig.calls<CallJson>(user);
 const agentLeg = (resource: string): string | undefined => sim.pbx.channels().find((c) => c.name.startsWith(`PJSIP/${resource}-`))?.id;
 
 describe('GET /v1/calls', () => {

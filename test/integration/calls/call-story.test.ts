@@ -5,73 +5,32 @@
  * did it, and nothing about any other call.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Simulator } from '../../../src/sim/index.js';
-import { validateConfig } from '../../../src/config/load.js';
-import { startDaemon, type Daemon } from '../../../src/daemon.js';
-import { createMemoryStore } from '../../../src/adapters/store/memory.js';
-import { systemClock } from '../../../src/ports/clock.js';
-import { silentLogger } from '../../../src/log.js';
+import type { Simulator } from '../../../src/sim/index.js';
 import type { Store } from '../../../src/ports/store.js';
 import { until } from '../../support/dispatch-harness.js';
+import { agent, callsRig } from '../../support/calls-rig.js';
 
-let sim: Simulator;
-let daemon: Daemon;
-let store: Store;
-const token: Record<string, string> = {};
-const USERS = ['alice', 'carol', 'olivia'];
-
-beforeAll(async () => {
-  sim = await Simulator.start();
-  const agent = (id: string, addresses: string[], flags: Record<string, unknown>, ext: string) => ({
-    id,
-    name: id,
-    role: 'agent',
-    scope: 'call_center_agent',
-    groups: ['support-team'],
-    extensions: [ext],
-    addresses,
-    flags: { inbound: true, ...flags },
-  });
-  const config = validateConfig({
-    instance: { id: 'story-test' },
-    servers: [
-      {
-        name: 'pbx1',
-        ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 },
-        ami: { host: '127.0.0.1', port: sim.amiPort, username: 'agentgate', secret: 'secret' },
-      },
+const rig = callsRig({
+  instance: 'story-test',
+  users: ['alice', 'carol', 'olivia'],
+  directory: {
+    users: [
+      // alice may hold and hand a call to a colleague of her group, not transfer it to a number.
+      agent('alice', 'support-team', ['PJSIP/2001'], { hold: true, hangup: true, directTransfer: 'own_group' }, '1001'),
+      agent('carol', 'support-team', ['PJSIP/2002'], { hangup: true }, '1002'),
+      { id: 'olivia', name: 'Olivia', role: 'manager', scope: 'office_manager', flags: {} },
     ],
-    http: { enabled: true, host: '127.0.0.1', port: 0, rateLimit: { max: 100_000, timeWindowMs: 1000 } },
-    dispatch: { answer: 'late', ringTimeoutSec: 10 },
-    directory: {
-      users: [
-        // alice may hold and hand a call to a colleague of her group, not transfer it to a number.
-        agent('alice', ['PJSIP/2001'], { hold: true, hangup: true, directTransfer: 'own_group' }, '1001'),
-        agent('carol', ['PJSIP/2002'], { hangup: true }, '1002'),
-        { id: 'olivia', name: 'Olivia', role: 'manager', scope: 'office_manager', flags: {} },
-      ],
-      groups: [{ id: 'support-team', members: ['alice', 'carol'] }],
-      extensions: ['1001', '1002'].map((id) => ({ id, interface: `PJSIP/${id}` })),
-      queues: [{ id: 'support' }],
-    },
-  });
-  store = createMemoryStore({ clock: systemClock() });
-  daemon = await startDaemon(config, { store, logger: silentLogger() });
-  for (const u of USERS) token[u] = await daemon.tokens.issue(u, 't');
+    groups: [{ id: 'support-team', members: ['alice', 'carol'] }],
+    extensions: ['1001', '1002'].map((id) => ({ id, interface: `PJSIP/${id}` })),
+    queues: [{ id: 'support' }],
+  },
 });
-afterAll(async () => {
-  await daemon?.stop();
-  await sim?.stop();
-});
+let sim: Simulator;
+let store: Store;
+beforeAll(async () => ({ sim, store } = await rig.start()));
+afterAll(() => rig.stop());
 
-async function api(user: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const r = await fetch(`${daemon.httpUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token[user]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-}
+const { api, talking } = rig;
 interface CallJson {
   id: string;
   agent: string;
@@ -85,7 +44,7 @@ interface Entry {
   call?: string;
   detail: Record<string, unknown>;
 }
-const calls = async (): Promise<CallJson[]> => (await api('olivia', 'GET', '/v1/calls')).body.calls as CallJson[];
+const calls = (): Promise<CallJson[]> => rig.calls<CallJson>();
 /** GET /v1/audit?call= as `user`: the API answers newest first, so this reverses it into the story's order. */
 const story = async (user: string, id: string): Promise<Entry[]> => {
   const r = await api(user, 'GET', `/v1/audit?call=${encodeURIComponent(id)}`);
@@ -93,22 +52,6 @@ const story = async (user: string, id: string): Promise<Entry[]> => {
   return (r.body.entries as Entry[]).slice().reverse();
 };
 const steps = (entries: Entry[]) => entries.map((e) => [e.kind, e.action, e.result, e.actor]);
-
-/** A customer calls `who` (who answers at once); resolves once they talk, with the call id. */
-async function talking(who: string) {
-  const call = await sim.dialIn({ args: ['dispatch', who, '10'], callerNumber: '5550100' });
-  let id = '';
-  await until(
-    async () => {
-      const c = (await calls()).find((x) => x.agent === who && x.state === 'talking');
-      id = c?.id ?? '';
-      return c !== undefined;
-    },
-    5000,
-    `${who} talking`,
-  );
-  return { call, id };
-}
 
 describe('GET /v1/audit?call=', () => {
   it('tells the whole story of one call in order: answered, held, unheld, a refused transfer, handed to a colleague, the customer hangs up', async () => {

@@ -5,93 +5,54 @@
  * on the agent claims and on the audit.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Simulator, type SimCall } from '../../../src/sim/index.js';
-import { validateConfig } from '../../../src/config/load.js';
-import { startDaemon, type Daemon } from '../../../src/daemon.js';
-import { createMemoryStore } from '../../../src/adapters/store/memory.js';
-import { systemClock } from '../../../src/ports/clock.js';
-import { silentLogger } from '../../../src/log.js';
+import type { Simulator } from '../../../src/sim/index.js';
+import type { Daemon } from '../../../src/daemon.js';
 import type { Store } from '../../../src/ports/store.js';
 import { until } from '../../support/dispatch-harness.js';
+import { agent, callsRig } from '../../support/calls-rig.js';
 
+const USERS = ['alice', 'carol', 'dave', 'erin', 'frank', 'olivia'];
+
+/** Every agent here may hang up and end a call. */
+const colleague = (id: string, group: string, addresses: string[], flags: Record<string, unknown>, ext: string) =>
+  agent(id, group, addresses, { hangup: true, endForAll: true, ...flags }, ext);
+
+const rig = callsRig({
+  instance: 'direct-test',
+  users: USERS,
+  directory: {
+    users: [
+      colleague('alice', 'support-team', ['PJSIP/2001'], { directTransfer: 'own_group' }, '1001'),
+      colleague('carol', 'support-team', ['PJSIP/2002', 'PJSIP/2012'], {}, '1002'),
+      colleague('dave', 'sales-team', ['PJSIP/2003'], {}, '1003'),
+      colleague('erin', 'support-team', ['PJSIP/2004'], { directTransfer: 'disabled' }, '1004'),
+      colleague('frank', 'support-team', ['PJSIP/2005'], { directTransfer: 'any_logged_in' }, '1005'),
+      { id: 'olivia', name: 'Olivia', role: 'manager', scope: 'office_manager', flags: {} },
+    ],
+    groups: [
+      { id: 'support-team', members: ['alice', 'carol', 'erin', 'frank'] },
+      { id: 'sales-team', members: ['dave'] },
+    ],
+    extensions: ['1001', '1002', '1003', '1004', '1005'].map((id) => ({ id, interface: `PJSIP/${id}` })),
+    queues: [{ id: 'support' }, { id: 'sales' }],
+    grants: [{ id: 'olivia-queues', subject: 'user:olivia', actions: ['login', 'logout'], targets: ['user:dave', 'queue:sales'] }],
+  },
+});
 let sim: Simulator;
 let daemon: Daemon;
 let store: Store;
-const token: Record<string, string> = {};
-const USERS = ['alice', 'carol', 'dave', 'erin', 'frank', 'olivia'];
+beforeAll(async () => ({ sim, daemon, store } = await rig.start()));
+afterAll(() => rig.stop());
+afterEach(() => rig.clean(USERS));
 
-const agent = (id: string, group: string, addresses: string[], flags: Record<string, unknown>, ext: string) => ({
-  id,
-  name: id,
-  role: 'agent',
-  scope: 'call_center_agent',
-  groups: [group],
-  extensions: [ext],
-  addresses,
-  flags: { inbound: true, hangup: true, endForAll: true, ...flags },
-});
-
-beforeAll(async () => {
-  sim = await Simulator.start();
-  const config = validateConfig({
-    instance: { id: 'direct-test' },
-    servers: [
-      {
-        name: 'pbx1',
-        ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 },
-        ami: { host: '127.0.0.1', port: sim.amiPort, username: 'agentgate', secret: 'secret' },
-      },
-    ],
-    http: { enabled: true, host: '127.0.0.1', port: 0, rateLimit: { max: 100_000, timeWindowMs: 1000 } },
-    dispatch: { answer: 'late', ringTimeoutSec: 10 },
-    directory: {
-      users: [
-        agent('alice', 'support-team', ['PJSIP/2001'], { directTransfer: 'own_group' }, '1001'),
-        agent('carol', 'support-team', ['PJSIP/2002', 'PJSIP/2012'], {}, '1002'),
-        agent('dave', 'sales-team', ['PJSIP/2003'], {}, '1003'),
-        agent('erin', 'support-team', ['PJSIP/2004'], { directTransfer: 'disabled' }, '1004'),
-        agent('frank', 'support-team', ['PJSIP/2005'], { directTransfer: 'any_logged_in' }, '1005'),
-        { id: 'olivia', name: 'Olivia', role: 'manager', scope: 'office_manager', flags: {} },
-      ],
-      groups: [
-        { id: 'support-team', members: ['alice', 'carol', 'erin', 'frank'] },
-        { id: 'sales-team', members: ['dave'] },
-      ],
-      extensions: ['1001', '1002', '1003', '1004', '1005'].map((id) => ({ id, interface: `PJSIP/${id}` })),
-      queues: [{ id: 'support' }, { id: 'sales' }],
-      grants: [{ id: 'olivia-queues', subject: 'user:olivia', actions: ['login', 'logout'], targets: ['user:dave', 'queue:sales'] }],
-    },
-  });
-  store = createMemoryStore({ clock: systemClock() });
-  daemon = await startDaemon(config, { store, logger: silentLogger() });
-  for (const u of USERS) token[u] = await daemon.tokens.issue(u, 't');
-});
-afterAll(async () => {
-  await daemon?.stop();
-  await sim?.stop();
-});
-afterEach(async () => {
-  // Every test leaves nothing behind: no channel, no bridge, no claim.
-  for (const c of sim.pbx.channels()) sim.pbx.remoteHangup(c.id, 16);
-  await until(() => sim.pbx.channels().length === 0 && sim.pbx.bridges().length === 0, 3000, 'PBX clean');
-  for (const u of USERS) await until(async () => (await store.leaseHolder(`agent:${u}`)) === null, 3000, `${u} free`);
-});
-
-async function api(user: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const r = await fetch(`${daemon.httpUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token[user]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-}
+const { api, talking } = rig;
 interface CallJson {
   id: string;
   agent: string;
   state: string;
   endpoint?: string;
 }
-const calls = async (): Promise<CallJson[]> => (await api('olivia', 'GET', '/v1/calls')).body.calls as CallJson[];
+const calls = (): Promise<CallJson[]> => rig.calls<CallJson>();
 
 /** Phones: the caller's agent answers at once; each colleague device as given. */
 function phones(scripts: Record<string, Parameters<Simulator['setEndpoint']>[1]>): void {
@@ -99,21 +60,6 @@ function phones(scripts: Record<string, Parameters<Simulator['setEndpoint']>[1]>
   for (const [ep, s] of Object.entries(scripts)) sim.setEndpoint(ep, s);
 }
 
-/** A customer calls `who`; resolves once they talk, with the call id. */
-async function talking(who: string): Promise<{ call: SimCall; id: string }> {
-  const call = await sim.dialIn({ args: ['dispatch', who, '10'], callerNumber: '5550100' });
-  let id = '';
-  await until(
-    async () => {
-      const c = (await calls()).find((x) => x.agent === who && x.state === 'talking');
-      id = c?.id ?? '';
-      return c !== undefined;
-    },
-    5000,
-    `${who} talking`,
-  );
-  return { call, id };
-}
 const legOf = (resource: string): string | undefined => sim.pbx.channels().find((c) => c.name.startsWith(`PJSIP/${resource}-`))?.id;
 const recordsOf = (resource: string) => sim.pbx.hangupRecords().filter((r) => r.name.startsWith(`PJSIP/${resource}-`));
 const bridged = (): string[] => [...(sim.pbx.bridges()[0]?.channels ?? [])].sort();

@@ -5,93 +5,66 @@
  * where the customer went, what is left on the PBX, GET /v1/calls, the audit and /metrics.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Simulator, type AriEvent, type SimCall } from '../../../src/sim/index.js';
-import { validateConfig } from '../../../src/config/load.js';
-import { startDaemon, type Daemon } from '../../../src/daemon.js';
-import { createMemoryStore } from '../../../src/adapters/store/memory.js';
-import { systemClock } from '../../../src/ports/clock.js';
-import { silentLogger } from '../../../src/log.js';
+import type { AriEvent, SimCall, Simulator } from '../../../src/sim/index.js';
+import type { Daemon } from '../../../src/daemon.js';
 import type { Store } from '../../../src/ports/store.js';
 import { until } from '../../support/dispatch-harness.js';
 import { sampleValue } from '../../support/metrics-text.js';
+import { callsRig } from '../../support/calls-rig.js';
 
+const rig = callsRig({
+  instance: 'phone-buttons-test',
+  users: ['olivia'],
+  answering: { 'PJSIP/2001': 50, 'PJSIP/2002': 50, 'PJSIP/2003': 50, 'PJSIP/2004': 50 },
+  directory: {
+    users: [
+      {
+        id: 'alice',
+        name: 'Alice',
+        role: 'agent',
+        scope: 'call_center_agent',
+        groups: ['support-team'],
+        extensions: ['1001'],
+        addresses: ['PJSIP/2001'],
+        flags: { inbound: true, hold: true, transfer: true, directTransfer: 'own_group' },
+      },
+      {
+        id: 'carol',
+        name: 'Carol',
+        role: 'agent',
+        scope: 'call_center_agent',
+        extensions: ['1002'],
+        addresses: ['PJSIP/2002'],
+        flags: { inbound: true },
+      },
+      {
+        id: 'dave',
+        name: 'Dave',
+        role: 'agent',
+        scope: 'call_center_agent',
+        groups: ['support-team'],
+        extensions: ['1003'],
+        addresses: ['PJSIP/2003'],
+        flags: { inbound: true },
+      },
+      { id: 'lou', name: 'Lou', role: 'agent', scope: 'call_center_agent', addresses: ['Local/answer@agents'], flags: { inbound: true } },
+      { id: 'olivia', name: 'Olivia', role: 'manager', scope: 'office_manager', flags: {} },
+    ],
+    extensions: [
+      { id: '1001', interface: 'PJSIP/1001' },
+      { id: '1002', interface: 'PJSIP/1002' },
+      { id: '1003', interface: 'PJSIP/1003' },
+    ],
+    groups: [{ id: 'support-team', members: ['alice', 'carol', 'dave'] }],
+    queues: [{ id: 'support' }],
+  },
+});
 let sim: Simulator;
 let daemon: Daemon;
 let store: Store;
-let token = '';
-
-beforeAll(async () => {
-  sim = await Simulator.start();
-  for (const ep of ['PJSIP/2001', 'PJSIP/2002', 'PJSIP/2003', 'PJSIP/2004']) sim.setEndpoint(ep, { kind: 'answer', afterMs: 50 });
-  const config = validateConfig({
-    instance: { id: 'phone-buttons-test' },
-    servers: [
-      {
-        name: 'pbx1',
-        ari: { url: sim.ariUrl, username: 'agentgate', password: 'secret', pingIntervalMs: 1000, restTimeoutMs: 2000 },
-        ami: { host: '127.0.0.1', port: sim.amiPort, username: 'agentgate', secret: 'secret' },
-      },
-    ],
-    http: { enabled: true, host: '127.0.0.1', port: 0, rateLimit: { max: 100_000, timeWindowMs: 1000 } },
-    dispatch: { answer: 'late', ringTimeoutSec: 10 },
-    directory: {
-      users: [
-        {
-          id: 'alice',
-          name: 'Alice',
-          role: 'agent',
-          scope: 'call_center_agent',
-          groups: ['support-team'],
-          extensions: ['1001'],
-          addresses: ['PJSIP/2001'],
-          flags: { inbound: true, hold: true, transfer: true, directTransfer: 'own_group' },
-        },
-        {
-          id: 'carol',
-          name: 'Carol',
-          role: 'agent',
-          scope: 'call_center_agent',
-          extensions: ['1002'],
-          addresses: ['PJSIP/2002'],
-          flags: { inbound: true },
-        },
-        {
-          id: 'dave',
-          name: 'Dave',
-          role: 'agent',
-          scope: 'call_center_agent',
-          groups: ['support-team'],
-          extensions: ['1003'],
-          addresses: ['PJSIP/2003'],
-          flags: { inbound: true },
-        },
-        { id: 'lou', name: 'Lou', role: 'agent', scope: 'call_center_agent', addresses: ['Local/answer@agents'], flags: { inbound: true } },
-        { id: 'olivia', name: 'Olivia', role: 'manager', scope: 'office_manager', flags: {} },
-      ],
-      extensions: [
-        { id: '1001', interface: 'PJSIP/1001' },
-        { id: '1002', interface: 'PJSIP/1002' },
-        { id: '1003', interface: 'PJSIP/1003' },
-      ],
-      groups: [{ id: 'support-team', members: ['alice', 'carol', 'dave'] }],
-      queues: [{ id: 'support' }],
-    },
-  });
-  store = createMemoryStore({ clock: systemClock() });
-  daemon = await startDaemon(config, { store, logger: silentLogger() });
-  token = await daemon.tokens.issue('olivia', 't');
-});
-afterAll(async () => {
-  await daemon?.stop();
-  await sim?.stop();
-});
-afterEach(async () => {
-  sim.faults.clear();
-  for (const c of sim.pbx.channels()) sim.pbx.remoteHangup(c.id, 16);
-  await until(() => sim.pbx.channels().length === 0 && sim.pbx.bridges().length === 0, 3000, 'PBX clean');
-  for (const u of ['alice', 'carol', 'dave', 'lou'])
-    await until(async () => (await store.leaseHolder(`agent:${u}`)) === null, 3000, `${u} free`);
-});
+beforeAll(async () => ({ sim, daemon, store } = await rig.start()));
+afterAll(() => rig.stop());
+afterEach(() => rig.clean(['alice', 'carol', 'dave', 'lou']));
 
 interface CallJson {
   id: string;
@@ -99,26 +72,14 @@ interface CallJson {
   state: string;
   holdBy?: string;
 }
-const calls = async (): Promise<CallJson[]> => {
-  const r = await fetch(`${daemon.httpUrl}/v1/calls`, { headers: { authorization: `Bearer ${token}` } });
-  return ((await r.json()) as { calls: CallJson[] }).calls;
-};
+const calls = (): Promise<CallJson[]> => rig.calls<CallJson>();
 const metric = async (name: string): Promise<number> => sampleValue(await (await fetch(`${daemon.httpUrl}/metrics`)).text(), name) ?? 0;
 /** The call-action audit of one call, newest first. */
 const audits = (actor: string, call: string) => store.queryAudit({ kind: 'call-action', actor, call });
 
 /** A customer calls `agent`; resolves once they talk, with the call id and the agent's leg. */
 async function talking(agent: string, resource: string): Promise<{ call: SimCall; id: string; leg: string }> {
-  const call = await sim.dialIn({ args: ['dispatch', agent], callerNumber: '5550100' });
-  let id = '';
-  await until(
-    async () => {
-      id = (await calls()).find((x) => x.agent === agent && x.state === 'talking')?.id ?? '';
-      return id !== '';
-    },
-    5000,
-    `${agent} talking`,
-  );
+  const { call, id } = await rig.talking(agent);
   const leg = sim.pbx.channels().find((c) => c.name.startsWith(`${resource}-`))!.id;
   return { call, id, leg };
 }
