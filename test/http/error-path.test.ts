@@ -123,6 +123,12 @@ describe('one error path', () => {
     ],
     ['an unknown route', () => app.inject({ method: 'GET', url: '/v1/nope?x=1' }), 'AGENTGATE_ERR_NOT_FOUND', undefined],
     [
+      "a path parameter longer than fastify's router takes (refused before any route)",
+      () => app.inject({ method: 'POST', url: `/v1/calls/${'a'.repeat(300)}/hold`, headers: auth() }),
+      'AGENTGATE_ERR_VALIDATION',
+      'params',
+    ],
+    [
       'a use case refusal',
       () => app.inject({ method: 'GET', url: '/v1/explain?user=bob&action=pause&extension=1001', headers: auth() }),
       'AGENTGATE_ERR_FORBIDDEN',

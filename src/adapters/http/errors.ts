@@ -61,6 +61,10 @@ export function asAgentgateError(err: unknown, req: FastifyRequest, ctx: { bodyL
     );
   }
   if (e.statusCode === 429) return new AgentgateError('AGENTGATE_ERR_RATE_LIMITED', { retryAfter: 'a moment' });
+  if (e.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    const detail = 'a path parameter is longer than 100 characters';
+    return new AgentgateError('AGENTGATE_ERR_VALIDATION', { field: 'params', detail }, { field: 'params', message: detail });
+  }
   if (e.statusCode === 404) return new AgentgateError('AGENTGATE_ERR_NOT_FOUND', { what: `${req.method} ${req.url.split('?')[0]}` });
   // Anything else fastify refuses before a handler runs (bad JSON, an empty JSON body, a bad URL) is the client's input.
   if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
@@ -78,6 +82,17 @@ function sendError(reply: FastifyReply, req: FastifyRequest, err: AgentgateError
   if (decision) body.decision = decision;
   if (typeof retryAfterSec === 'number') reply.header('retry-after', String(retryAfterSec));
   return reply.status(err.status).send(body);
+}
+
+/**
+ * Fastify's `frameworkErrors`: what its router refuses before any route or hook runs (a path
+ * parameter longer than maxParamLength, a URL it cannot decode) gets the same `{code, message, field}`
+ * body as every other error, not fastify's own.
+ */
+export function frameworkErrors(ctx: { bodyLimit: number }): (err: unknown, req: FastifyRequest, reply: FastifyReply) => void {
+  return (err, req, reply) => {
+    sendError(reply, req, asAgentgateError(err, req, ctx));
+  };
 }
 
 /** Installs the error handler and the not-found handler: every error answer goes through sendError. */

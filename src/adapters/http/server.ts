@@ -32,7 +32,7 @@ import { createAuthFailureLimiter } from './auth-failures.js';
 import type { PrometheusMetrics } from '../metrics/prometheus.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { openApiServers, withDiscriminatorMappings } from './openapi.js';
-import { installErrorPath, schemaError } from './errors.js';
+import { frameworkErrors, installErrorPath, schemaError } from './errors.js';
 import type { RouteKit } from './routes/kit.js';
 import { metaRoutes } from './routes/meta.js';
 import { queueRoutes } from './routes/queue.js';
@@ -98,6 +98,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: false, useDefaults: true, discriminator: true } },
     // A schema error is an AgentgateError naming the field, like every other error (errors.ts).
     schemaErrorFormatter: schemaError,
+    frameworkErrors: frameworkErrors({ bodyLimit: config.http.bodyLimit }),
   });
   const log = deps.logger.child({ component: 'http' });
   const authFailures = createAuthFailureLimiter({
