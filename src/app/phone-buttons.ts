@@ -83,8 +83,10 @@ export function createPhoneButtons(deps: PhoneButtonsDeps): PhoneButtons {
       await svc.reportTransfer(e.legId, 'channel_declined');
       return;
     }
+    if (e.destination === undefined) return attended(svc, e, c);
+    const destination = e.destination;
     const policy = deps.policy.current();
-    const owner = userOwningExtension(policy, e.destination)?.id;
+    const owner = userOwningExtension(policy, destination)?.id;
     if (owner !== undefined && owner !== c.agent) return direct(svc, e, c.id, c.agent, owner);
     const decision = plainDecision(
       decideCallAction(policy, {
@@ -92,7 +94,7 @@ export function createPhoneButtons(deps: PhoneButtonsDeps): PhoneButtons {
         action: 'transfer',
         call: c.queue === undefined ? { agent: c.agent } : { agent: c.agent, queue: c.queue },
         source: 'phone',
-        transferTo: e.destination,
+        transferTo: destination,
         internationalPrefixes: deps.config.internationalPrefixes,
       }),
     );
@@ -101,7 +103,7 @@ export function createPhoneButtons(deps: PhoneButtonsDeps): PhoneButtons {
       agent: c.agent,
       server,
       source: 'phone',
-      target: e.destination,
+      target: destination,
       ...(owner === undefined ? {} : { targetAgent: owner }),
       decision,
     };
@@ -121,7 +123,7 @@ export function createPhoneButtons(deps: PhoneButtonsDeps): PhoneButtons {
       const failed = decision.reasons.filter((r) => !r.passed).map((r) => `${r.name}: ${r.detail}`);
       metrics.callAction({ action: 'transfer', outcome: 'refused' });
       log.info(
-        { agent: c.agent, call: c.id, destination: e.destination, denied: failed },
+        { agent: c.agent, call: c.id, destination: destination, denied: failed },
         'phone transfer refused: the phone is told 603 Decline',
       );
       const notified = await svc.reportTransfer(e.legId, 'channel_declined');
@@ -132,26 +134,26 @@ export function createPhoneButtons(deps: PhoneButtonsDeps): PhoneButtons {
     const out = await svc.act(c.id, {
       type: 'PhoneTransferRequested',
       at: deps.clock.now(),
-      to: e.destination,
-      target: transferTo(e.destination),
+      to: destination,
+      target: transferTo(destination),
     });
     if (out === undefined || (out.failed === undefined && out.result !== 'TRANSFERRED')) {
       // The call ended (the customer hung up) between the REFER and the transfer: nothing was moved.
       metrics.callAction({ action: 'transfer', outcome: 'refused' });
       await svc.reportTransfer(e.legId, 'channel_declined');
       await record('conflict', { reason: 'the call ended meanwhile' });
-      log.info({ agent: c.agent, call: c.id, destination: e.destination }, 'phone transfer: the call ended meanwhile');
+      log.info({ agent: c.agent, call: c.id, destination: destination }, 'phone transfer: the call ended meanwhile');
       return;
     }
     if (out.failed !== undefined) {
       metrics.callAction({ action: 'transfer', outcome: 'failed' });
       await record('failed', { error: String(out.failed), ...(out.result === undefined ? {} : { ended: out.result }) });
-      log.warn({ agent: c.agent, call: c.id, destination: e.destination, err: out.failed }, 'phone transfer failed in Asterisk');
+      log.warn({ agent: c.agent, call: c.id, destination: destination, err: out.failed }, 'phone transfer failed in Asterisk');
       return;
     }
     metrics.callAction({ action: 'transfer', outcome: 'allowed' });
     await record('ok', { ended: out.result });
-    log.info({ agent: c.agent, call: c.id, destination: e.destination, result: out.result }, 'phone transfer applied');
+    log.info({ agent: c.agent, call: c.id, destination: destination, result: out.result }, 'phone transfer applied');
   }
 
   /**
@@ -160,6 +162,38 @@ export function createPhoneButtons(deps: PhoneButtonsDeps): PhoneButtons {
    * colleague answers (sent as the outcome is emitted, so before the agent's leg is hung up), or 503
    * when nobody answered (the customer is back with the agent).
    */
+  /**
+   * An attended transfer from the phone (REFER with Replaces: the agent consulted someone on another
+   * call, then pressed Transfer). agentgate cannot join the customer to that consult call, which is
+   * not in its application, so it declines: the phone is told 603 Decline and keeps both calls (the
+   * customer stays with the agent). Blind transfers from the phone and the API's warm transfer are
+   * the supported ways. Audited `denied` with the reason; counted as refused.
+   */
+  async function attended(svc: Svc, e: PhoneTransferEvent, c: { id: string; agent: string; queue?: string }): Promise<void> {
+    const reason =
+      "an attended transfer from the phone (REFER with Replaces) is not handled by agentgate: use a blind transfer, or the API's warm transfer";
+    metrics.callAction({ action: 'transfer', outcome: 'refused' });
+    log.info({ agent: c.agent, call: c.id, leg: e.legId }, `phone transfer declined: ${reason}`);
+    const notified = await svc.reportTransfer(e.legId, 'channel_declined');
+    await deps.audit.append({
+      kind: 'call-action',
+      at: deps.clock.now(),
+      actor: c.agent,
+      action: 'transfer',
+      call: c.id,
+      ...(c.queue === undefined ? {} : { queue: c.queue }),
+      result: 'denied',
+      detail: {
+        call: c.id,
+        agent: c.agent,
+        source: 'phone',
+        attended: true,
+        reason,
+        ...(notified === undefined ? {} : { notifyFailed: String(notified) }),
+      },
+    });
+  }
+
   async function direct(svc: Svc, e: PhoneTransferEvent, callId: string, agent: string, target: string): Promise<void> {
     const onOutcome = (o: TransferOutcomeEvent): void => {
       if (o.callId !== callId) return;

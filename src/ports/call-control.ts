@@ -36,7 +36,8 @@ export type CallEvent =
    * the app (PJSIP_TRANSFER_HANDLING()=ari-only on that channel): nothing happens until the app reports
    * with transferProgress. ARI's ChannelTransfer without `state` (its echoes with `state` are not passed on).
    */
-  | { type: 'PhoneTransfer'; channel: CallChannel; destination: string }
+  /** `destination` (the Refer-To user part) for a blind transfer; absent for an attended one (REFER with Replaces). */
+  | { type: 'PhoneTransfer'; channel: CallChannel; destination?: string }
   /** The phone of `channel` put the call on hold / took it off (re-INVITE); ARI's own /hold raises neither. */
   | { type: 'ChannelHold'; channel: CallChannel }
   | { type: 'ChannelUnhold'; channel: CallChannel }

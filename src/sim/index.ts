@@ -9,6 +9,7 @@
  *
  * A simulated SIP phone can act on its own during a call (recordings/ari-callcontrol), on a leg
  * to a PJSIP endpoint that has answered (else they throw):
+ *   sim.phoneReferAttended(legId, callId)  REFER with Replaces (attended transfer; ari-only only)
  *   sim.phoneRefer(legId, '1003')   in-dialog REFER: Asterisk blind-transfers the bridge peer to
  *                                   Local/1003@<endpoint context> (`core`), or only tells the app
  *                                   (ChannelTransfer) when the leg has PJSIP_TRANSFER_HANDLING()
@@ -232,6 +233,10 @@ export class Simulator {
   /** The phone of SIP leg `channelId` REFERs it to `destination` (an extension); see the class comment. */
   phoneRefer(channelId: string, destination: string): void {
     this.pbx.phoneRefer(channelId, destination);
+  }
+  /** The phone completes an attended transfer (REFER with Replaces=<consult Call-ID>); ari-only handling only. */
+  phoneReferAttended(channelId: string, consultCallId: string): void {
+    this.pbx.phoneReferAttended(channelId, consultCallId);
   }
   /** The phone of SIP leg `channelId` puts the call on hold: ChannelHold to the app. */
   phoneHold(channelId: string): void {

@@ -76,7 +76,10 @@ const SCHEMAS = {
    */
   ChannelTransfer: Type.Object({
     type: Type.Literal('ChannelTransfer'),
-    refer_to: Type.Object({ requested_destination: Type.Object({ destination: Type.String() }) }),
+    // `destination` for a blind transfer; an attended one (REFER with Replaces) gives `protocol_id` instead.
+    refer_to: Type.Object({
+      requested_destination: Type.Object({ destination: Type.Optional(Type.String()), protocol_id: Type.Optional(Type.String()) }),
+    }),
     referred_by: Type.Object({ source_channel: Channel }),
     state: Type.Optional(Type.String()),
   }),
@@ -119,7 +122,8 @@ export const ARI_EVENT_IS_CALL_EVENT: AriEventIsCallEvent = true;
 export function toCallEvent(e: AriEvent): CallEvent | undefined {
   if (e.type !== 'ChannelTransfer') return e;
   if (e.state !== undefined) return undefined;
-  return { type: 'PhoneTransfer', channel: e.referred_by.source_channel, destination: e.refer_to.requested_destination.destination };
+  const { destination } = e.refer_to.requested_destination;
+  return { type: 'PhoneTransfer', channel: e.referred_by.source_channel, ...(destination === undefined ? {} : { destination }) };
 }
 
 const CHECKS = Object.fromEntries(Object.entries(SCHEMAS).map(([k, v]) => [k, TypeCompiler.Compile(v as TSchema)])) as Record<

@@ -29,7 +29,8 @@ import { bridgeKey, chanKey } from './channel-order.js';
 export interface PhoneTransferEvent {
   callId: string;
   legId: string;
-  destination: string;
+  /** The number the phone transfers to; absent for an attended transfer (REFER with Replaces). */
+  destination?: string;
 }
 export interface PhoneHoldEvent {
   callId: string;
@@ -54,7 +55,7 @@ export function createPhoneEvents(ctx: DispatchContext): PhoneEvents {
     return r && r.state.phase === 'talking' && r.state.winner === ch.id ? r : undefined;
   };
 
-  function decline(legId: string, why: string, destination: string): void {
+  function decline(legId: string, why: string, destination: string | undefined): void {
     ctx.log.warn({ leg: legId, destination, reason: why }, `phone transfer declined: ${why}`);
     fire(ctx, ctx.log, 'transfer progress', [chanKey(legId)], () => ctx.calls.transferProgress(legId, 'channel_declined'));
   }
@@ -117,7 +118,7 @@ export function createPhoneEvents(ctx: DispatchContext): PhoneEvents {
           ctx.emitter.emit('phone-transfer', {
             callId: r.state.id,
             legId: e.channel.id,
-            destination: e.destination,
+            ...(e.destination === undefined ? {} : { destination: e.destination }),
           } satisfies PhoneTransferEvent);
           return true;
         }

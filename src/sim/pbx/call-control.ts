@@ -106,7 +106,7 @@ export function transferProgress(s: PbxState, id: string, states: string | undef
     sendNotify(s, c, step.frag, true);
     t.terminated = true;
   }
-  s.emitEvent(c.subscribedApp, 'ChannelTransfer', { ...transferFieldsOf(s, c, t.destination), state: states });
+  s.emitEvent(c.subscribedApp, 'ChannelTransfer', { ...transferFieldsOf(s, c, t.requested), state: states });
 }
 
 /**

@@ -136,7 +136,8 @@ export interface Channel {
   /** Ends without a ChannelDestroyed reaching the app (a leg whose REFER Asterisk executed, and the Local channel it made). */
   silentEnd?: boolean;
   /** A REFER from this leg's phone under `ari-only` handling, waiting for the app's transfer_progress. */
-  transfer?: { destination: string; trying: boolean; terminated: boolean };
+  /** A REFER under ari-only waiting for the app's transfer_progress: what it asked for (`destination` blind, `protocol_id` attended). */
+  transfer?: { requested: { destination: string } | { protocol_id: string }; trying: boolean; terminated: boolean };
 }
 
 export interface Bridge {

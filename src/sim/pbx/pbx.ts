@@ -180,6 +180,10 @@ export class Pbx extends EventEmitter {
   ): DialplanUserEvent {
     return dialplan.userEventFromPhone(this.s, from, context, exten, name, headers, lifetimeMs);
   }
+  /** The phone of SIP leg `id` completes an attended transfer (REFER with Replaces): see phone.ts phoneReferAttended. */
+  phoneReferAttended(id: string, consultCallId: string): void {
+    phone.phoneReferAttended(this.s, id, consultCallId);
+  }
   /** The phone of SIP leg `id` REFERs it to `destination` (an extension): see phone.ts phoneRefer. */
   phoneRefer(id: string, destination: string): void {
     phone.phoneRefer(this.s, id, destination);

@@ -47,8 +47,8 @@ export function phoneRefer(s: PbxState, id: string, destination: string): void {
   s.sip(c, 'sent', `REFER Refer-To: <sip:${destination}@127.0.0.1>`);
   s.sip(c, 'recv', 'SIP/2.0 202 Accepted');
   if (c.variables.get('PJSIP_TRANSFER_HANDLING()') === 'ari-only') {
-    c.transfer = { destination, trying: false, terminated: false };
-    s.emitEvent(c.subscribedApp, 'ChannelTransfer', transferFieldsOf(s, c, destination));
+    c.transfer = { requested: { destination }, trying: false, terminated: false };
+    s.emitEvent(c.subscribedApp, 'ChannelTransfer', transferFieldsOf(s, c, { destination }));
     return;
   }
   const b = c.bridge;
@@ -93,8 +93,29 @@ export function phoneRefer(s: PbxState, id: string, destination: string): void {
   c.silentEnd = true;
 }
 
+/**
+ * The phone of leg `id` completes an attended transfer: a REFER whose Refer-To carries `Replaces=`
+ * the consult call's SIP Call-ID (`consultCallId`). Only `ari-only` handling is simulated: a
+ * ChannelTransfer whose `requested_destination` has `protocol_id` (that Call-ID) and no `destination`
+ * (the ARI docs: "Mutually exclusive to destination"); then, as for a blind REFER, nothing until the
+ * app's transfer_progress. Asterisk's own (`core`) attended transfer is not simulated: it throws.
+ */
+export function phoneReferAttended(s: PbxState, id: string, consultCallId: string): void {
+  const c = answeredLeg(s, id, 'phoneReferAttended');
+  if (c.variables.get('PJSIP_TRANSFER_HANDLING()') !== 'ari-only')
+    throw new Error('phoneReferAttended: only ari-only handling is simulated (Asterisk would execute the attended transfer itself)');
+  s.sip(c, 'sent', `REFER Refer-To: <sip:consult@127.0.0.1?Replaces=${consultCallId}>`);
+  s.sip(c, 'recv', 'SIP/2.0 202 Accepted');
+  c.transfer = { requested: { protocol_id: consultCallId }, trying: false, terminated: false };
+  s.emitEvent(c.subscribedApp, 'ChannelTransfer', transferFieldsOf(s, c, { protocol_id: consultCallId }));
+}
+
 /** ChannelTransfer's refer_to and referred_by for a REFER from c (its bridge and peer as they are now). */
-export function transferFieldsOf(s: PbxState, c: Channel, destination: string): Record<string, unknown> {
+export function transferFieldsOf(
+  s: PbxState,
+  c: Channel,
+  requested: { destination: string } | { protocol_id: string },
+): Record<string, unknown> {
   const referredBy: Record<string, unknown> = { source_channel: { ...c.json } };
   const b = c.bridge;
   if (b) {
@@ -103,7 +124,7 @@ export function transferFieldsOf(s: PbxState, c: Channel, destination: string): 
     if (peer) referredBy.connected_channel = { ...peer.json };
     referredBy.bridge = { ...b.json, channels: [...b.channels] };
   }
-  return { refer_to: { requested_destination: { destination } }, referred_by: referredBy };
+  return { refer_to: { requested_destination: { ...requested } }, referred_by: referredBy };
 }
 
 /**

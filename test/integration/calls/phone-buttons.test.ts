@@ -157,6 +157,20 @@ describe("the phone's Transfer button (REFER)", () => {
     await call.hangup();
   });
 
+  it('an attended transfer (REFER with Replaces, after a consult call) is declined even with the transfer flag: 603, the customer stays with the agent, audited why', async () => {
+    const { call, id, leg } = await talking('alice', 'PJSIP/2001');
+    sim.phoneReferAttended(leg, 'consult-call-id@192.0.2.10');
+    await until(() => sim.transferNotifies(leg).length === 2, 3000, 'NOTIFYs');
+    expect(sim.transferNotifies(leg)).toEqual(['SIP/2.0 100 Trying', 'SIP/2.0 603 Decline']);
+    expect(bridgeOf(call.id).sort()).toEqual([call.id, leg].sort());
+    expect((await calls()).find((c) => c.id === id)?.state).toBe('talking');
+    await until(async () => (await audits('alice', id)).length > 0, 3000, 'audited');
+    const [a] = await audits('alice', id);
+    expect(a).toMatchObject({ action: 'transfer', result: 'denied', detail: { call: id, source: 'phone', attended: true } });
+    expect(JSON.stringify(a!.detail)).toContain('attended transfer from the phone');
+    await call.hangup();
+  });
+
   it('an international number needs internationalTransfer: declined, the call goes on', async () => {
     const { call, id, leg } = await talking('alice', 'PJSIP/2001');
     sim.phoneRefer(leg, '0044201234567');
