@@ -12,11 +12,12 @@
  * so the version decides. undefined: the version string says nothing (a git build, e.g. `GIT-master-abc`).
  */
 export function hasTransferHandling(version: string): boolean | undefined {
-  const m = /^(?:certified[/-])?(\d+)\.(\d+)(?:\.(\d+))?/.exec(version);
+  // Only major.minor matter (the patch level never decides).
+  const m = /^(?:certified[/-])?(\d+)\.(\d+)/.exec(version);
   if (!m) return undefined;
   const [major, minor] = [Number(m[1]), Number(m[2])];
-  const since: Record<number, number> = { 20: 13, 21: 8, 22: 3 };
   if (major >= 23) return true;
-  if (since[major] !== undefined) return minor >= since[major]!;
-  return false;
+  const since: Record<number, number> = { 20: 13, 21: 8, 22: 3 };
+  // A major before 20 never had it.
+  return minor >= (since[major] ?? Number.POSITIVE_INFINITY);
 }

@@ -29,6 +29,8 @@ describe('hasTransferHandling (since 20.13.0 / 21.8.0 / 22.3.0)', () => {
     ['certified/22.8-cert1', true],
     ['22.3', true],
     ['GIT-master-abc123', undefined],
+    ['GIT-22.7.0-abc', undefined],
+    ['19.99.0', false],
     ['', undefined],
   ])('%s: %s', (version, expected) => {
     expect(hasTransferHandling(version)).toBe(expected);

@@ -34,6 +34,10 @@ describe('policy changes from untrusted data', () => {
     });
   }
 
+  it.each([null, [], 'put-user', 42])('a change that is not a mapping (%j) is refused at its root, naming what it must be', (raw) => {
+    expect(parsePolicyChange(raw)).toEqual({ ok: false, errors: [{ path: '(root)', message: 'must be a mapping with op' }] });
+  });
+
   it('a well-formed put-user gets the document defaults (flags, lists)', () => {
     const r = parsePolicyChange({ op: 'put-user', user: { id: 'zed', role: 'agent', scope: 'basic_user' } });
     expect(r.ok && r.value.op === 'put-user' && r.value.user).toMatchObject({
