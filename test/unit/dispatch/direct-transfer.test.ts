@@ -459,8 +459,8 @@ describe('the call ends while the target rings', () => {
     }
   });
 
-  // Open gap (docs/mutation.md, direct-transfer.ts): the phone's REFER and a transfer Asterisk executed
-  // end the call but neither stops the round nor hangs up a warm partner.
+  // Was a gap (docs/mutation.md, direct-transfer.ts), fixed: the phone's REFER and a transfer Asterisk
+  // executed end the call, so they stop the round and hang up a warm partner too.
   // The round stopped by the phone's REFER or by Asterisk's own transfer: test/unit/dispatch/direct-transfer-exits.test.ts.
   it("the agent's phone transferring the customer with a warm partner in the call hangs up the partner and releases its claim", () => {
     const target = { context: 't', extension: '100', priority: 1 };
