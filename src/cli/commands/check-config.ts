@@ -1,4 +1,4 @@
-import { ConfigError, loadConfigFile } from '../../config/load.js';
+import { loadConfigOrReport } from '../config-file.js';
 import { CONFIG_OPTION, configPath, parse, UsageError } from '../args.js';
 
 export const USAGE = `usage: agentgate check-config [-c file.yaml]
@@ -13,18 +13,11 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, CONFIG_OPTION);
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const file = configPath(values);
-  try {
-    const cfg = loadConfigFile(file);
-    process.stdout.write(
-      `${file}: ok — ${cfg.servers.length} server(s), ${cfg.directory.users.length} user(s), ` +
-        `${cfg.directory.queues.length} queue(s), ${cfg.directory.grants.length} grant(s), ${cfg.tokens.length} token(s), store ${cfg.store.redis ? 'redis' : 'memory'}\n`,
-    );
-    return 0;
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  const cfg = loadConfigOrReport(file);
+  if (cfg === undefined) return 1;
+  process.stdout.write(
+    `${file}: ok — ${cfg.servers.length} server(s), ${cfg.directory.users.length} user(s), ` +
+      `${cfg.directory.queues.length} queue(s), ${cfg.directory.grants.length} grant(s), ${cfg.tokens.length} token(s), store ${cfg.store.redis ? 'redis' : 'memory'}\n`,
+  );
+  return 0;
 }

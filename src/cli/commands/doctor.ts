@@ -12,10 +12,11 @@
  * Longer than 400 lines on purpose: one small function per check, in the order doctor prints them.
  */
 import { Redis } from 'ioredis';
-import { ConfigError, loadConfigFile, type Config } from '../../config/load.js';
+import type { Config } from '../../config/load.js';
 import { AriHttpError, AriRest } from '../../adapters/ari/rest.js';
 import { AmiProbe } from '../../adapters/ami/probe.js';
 import { CONFIG_OPTION, configPath, parse, UsageError } from '../args.js';
+import { loadConfigOrReport } from '../config-file.js';
 import { hasTransferHandling } from '../../domain/pbx/asterisk-version.js';
 
 export const USAGE = `usage: agentgate doctor [-c file.yaml] [--timeout MS]
@@ -534,16 +535,8 @@ export async function run(args: string[]): Promise<number> {
     timeoutMs = Number(values.timeout);
   }
   const file = configPath(values);
-  let config: Config;
-  try {
-    config = loadConfigFile(file);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  const config = loadConfigOrReport(file);
+  if (config === undefined) return 1;
   const checks = await runDoctor(config, { timeoutMs });
   for (const c of checks) process.stdout.write(`${formatCheck(c)}\n`);
   const failed = checks.filter((c) => c.status === 'FAIL').length;

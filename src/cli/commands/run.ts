@@ -20,6 +20,7 @@ import { startDaemon, type Daemon } from '../../daemon.js';
 import { AgentgateError } from '../../errors/codes.js';
 import { createLogger } from '../../log.js';
 import { CONFIG_OPTION, configPath, parse, UsageError } from '../args.js';
+import { loadConfigOrReport } from '../config-file.js';
 
 export const USAGE = `usage: agentgate run [-c file.yaml]
   Runs the daemon; logs are pino JSON on stdout (for people: | npx pino-pretty).
@@ -38,16 +39,8 @@ export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, CONFIG_OPTION);
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const file = configPath(values);
-  let config: Config;
-  try {
-    config = loadConfigFile(file);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  const config = loadConfigOrReport(file);
+  if (config === undefined) return 1;
   const logger = createLogger({ level: config.log.level });
   const log = logger.child({ component: 'daemon', instance: config.instance.id });
 
