@@ -108,16 +108,7 @@ export function createPhoneButtons(deps: PhoneButtonsDeps): PhoneButtons {
       decision,
     };
     const record = (result: string, extra: Record<string, unknown> = {}): Promise<string | undefined> =>
-      deps.audit.append({
-        kind: 'call-action',
-        at: deps.clock.now(),
-        actor: c.agent,
-        action: 'transfer',
-        call: c.id,
-        ...(c.queue === undefined ? {} : { queue: c.queue }),
-        result,
-        detail: { ...detail, ...extra },
-      });
+      auditTransfer(c, result, { ...detail, ...extra });
 
     if (!decision.allowed) {
       const failed = decision.reasons.filter((r) => !r.passed).map((r) => `${r.name}: ${r.detail}`);
@@ -175,22 +166,31 @@ export function createPhoneButtons(deps: PhoneButtonsDeps): PhoneButtons {
     metrics.callAction({ action: 'transfer', outcome: 'refused' });
     log.info({ agent: c.agent, call: c.id, leg: e.legId }, `phone transfer declined: ${reason}`);
     const notified = await svc.reportTransfer(e.legId, 'channel_declined');
-    await deps.audit.append({
+    await auditTransfer(c, 'denied', {
+      call: c.id,
+      agent: c.agent,
+      source: 'phone',
+      attended: true,
+      reason,
+      ...(notified === undefined ? {} : { notifyFailed: String(notified) }),
+    });
+  }
+
+  /** One audit entry (kind call-action, action transfer) about a phone's transfer on call `c`, by its agent. */
+  function auditTransfer(
+    c: { id: string; agent: string; queue?: string },
+    result: string,
+    detail: Record<string, unknown>,
+  ): Promise<string | undefined> {
+    return deps.audit.append({
       kind: 'call-action',
       at: deps.clock.now(),
       actor: c.agent,
       action: 'transfer',
       call: c.id,
       ...(c.queue === undefined ? {} : { queue: c.queue }),
-      result: 'denied',
-      detail: {
-        call: c.id,
-        agent: c.agent,
-        source: 'phone',
-        attended: true,
-        reason,
-        ...(notified === undefined ? {} : { notifyFailed: String(notified) }),
-      },
+      result,
+      detail,
     });
   }
 
